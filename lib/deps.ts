@@ -20,5 +20,12 @@ export {
   type Sink,
 } from "npm:@logtape/logtape@2.4.2";
 export { getFileSink } from "npm:@logtape/file@2.3.10";
-export { parse as parseJsonc, printParseErrorCode, type ParseError } from "npm:jsonc-parser@3.3.1";
+export {
+  findNodeAtLocation,
+  type Node,
+  parse as parseJsonc,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from "npm:jsonc-parser@3.3.1";
 export { z } from "npm:zod@4.6.7";

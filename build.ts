@@ -1,0 +1,305 @@
+/**
+ * `deno task build`: compiles one standalone executable per container module,
+ * `dist/phoenix_hypervisor_setup_<CTID>.sh`, each embedding only its own module, and writes
+ * `dist/SHA256SUMS`.
+ *
+ *     deno task build                      # every containers/<CTID>.ts
+ *     deno task build --ctid 920           # one
+ *     deno task build --install [DIR]      # then copy atomically into DIR
+ *                                          # (default /usr/local/phoenix_hypervisor/bin)
+ *
+ * `deno compile` needs a `denort` runtime. It is taken, in this order, from Deno's own download
+ * (real hosts), from `DENORT_BIN` when set, or from a pinned npm package verified by checksum
+ * (offline machines; see `../shared/docs/toolchain.md`). The build says which.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { basename, dirname, fromFileUrl, join, relative, resolve } from "node:path";
+import { type CommandResult, type CommandRunner, displayCommand, outputTail, zxRunner } from "./lib/command.ts";
+import { executableNameFor } from "./lib/ctid.ts";
+
+const ROOT = dirname(fromFileUrl(import.meta.url));
+const DEFAULT_INSTALL_DIR = "/usr/local/phoenix_hypervisor/bin";
+
+/** The pinned offline `denort`: an official denort 2.6.10 carrying a program we replace. */
+const FALLBACK_DENORT = {
+  npmPackage: "@mcp-stress/linux-x64@0.2.1",
+  pathInTarball: "package/bin/mcp-stress",
+  sha256: "257898aee9a507fd3a899a902c465223f4554da362e813132f024570a545edb7",
+} as const;
+
+/**
+ * Permissions compiled into every executable. No network: probes run inside the container
+ * through `pct exec`. Run is limited to bash, the shell zx starts every command with; read,
+ * write and env stay open because their paths come from the orchestrator's environment.
+ */
+export const EXECUTABLE_PERMISSIONS: readonly string[] = [
+  "--allow-run=bash",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--no-prompt",
+];
+
+/** Where the runtime for `deno compile` comes from. */
+export type DenortSource =
+  | { readonly kind: "download" }
+  | { readonly kind: "env"; readonly path: string }
+  | { readonly kind: "fallback"; readonly path: string };
+
+/** One executable to build. */
+export interface BuildTarget {
+  readonly ctid: string;
+  /** The container module's path. */
+  readonly modulePath: string;
+}
+
+/** Options shared by every compile. */
+export interface BuildOptions {
+  readonly outDir: string;
+  /** Directory for generated entry files and the cached fallback runtime. */
+  readonly workDir?: string;
+  readonly run?: CommandRunner;
+  readonly log?: (line: string) => void;
+}
+
+function sourceDescription(source: DenortSource): string {
+  switch (source.kind) {
+    case "download":
+      return "Deno's own download (or its cache)";
+    case "env":
+      return `DENORT_BIN=${source.path}`;
+    case "fallback":
+      return `the pinned fallback from npm package ${FALLBACK_DENORT.npmPackage} ` +
+        `(sha256 ${FALLBACK_DENORT.sha256.slice(0, 12)}…), ${source.path}`;
+  }
+}
+
+async function sha256Hex(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function must(run: CommandRunner, argv: string[], cwd?: string): Promise<CommandResult> {
+  const result = await run(cwd ? ["env", "-C", cwd, ...argv] : argv);
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `${displayCommand(argv)} failed (exit ${result.exitCode}): ${outputTail(result.stderr || result.stdout)}`,
+    );
+  }
+  return result;
+}
+
+/** Fetches (once, then cached in `workDir`) and verifies the pinned fallback runtime. */
+export async function fallbackDenort(workDir: string, run: CommandRunner = zxRunner): Promise<string> {
+  const dir = join(workDir, "denort");
+  const path = join(dir, "denort");
+  try {
+    if (await sha256Hex(path) === FALLBACK_DENORT.sha256) return path;
+  } catch { /* not cached yet */ }
+  await Deno.mkdir(dir, { recursive: true });
+  const packed = await must(run, ["npm", "pack", "--silent", FALLBACK_DENORT.npmPackage], dir);
+  const tarball = join(dir, packed.stdout.trim().split("\n").at(-1)!);
+  await must(run, ["tar", "-xzf", tarball, "-C", dir, FALLBACK_DENORT.pathInTarball]);
+  const extracted = join(dir, FALLBACK_DENORT.pathInTarball);
+  const actual = await sha256Hex(extracted);
+  if (actual !== FALLBACK_DENORT.sha256) {
+    throw new Error(
+      `The fallback runtime from ${FALLBACK_DENORT.npmPackage} has sha256 ${actual}, expected ` +
+        `${FALLBACK_DENORT.sha256}; refusing to use it. Set DENORT_BIN to a denort 2.6.x`,
+    );
+  }
+  // Never executed by us: deno compile only copies it and swaps the embedded program.
+  await Deno.rename(extracted, path);
+  await Deno.remove(join(dir, "package"), { recursive: true });
+  await Deno.remove(tarball);
+  return path;
+}
+
+/** The two-line program that applies `main` to one module; string literals so both are embedded. */
+function entrySource(entryPath: string, modulePath: string, ctid: string): string {
+  const rel = (to: string) => {
+    const path = relative(dirname(entryPath), to);
+    return JSON.stringify(path.startsWith(".") ? path : `./${path}`);
+  };
+  return [
+    `// Generated by build.ts for container ${ctid}; do not edit.`,
+    `import container from ${rel(modulePath)};`,
+    `import { main } from ${rel(join(ROOT, "main.ts"))};`,
+    "",
+    `await main(container);`,
+    "",
+  ].join("\n");
+}
+
+/** Checks that the module at `modulePath` is a container module for `ctid`. */
+async function checkModule(target: BuildTarget): Promise<void> {
+  const module = (await import(new URL(`file://${resolve(target.modulePath)}`).href)).default;
+  if (module?.ctid !== target.ctid) {
+    throw new Error(
+      `${target.modulePath} must default-export a container module for CTID ${target.ctid}, ` +
+        `but its ctid is ${JSON.stringify(module?.ctid)}`,
+    );
+  }
+}
+
+/**
+ * Compiles one executable; returns its path. With `source.kind === "download"` a failure to
+ * download the runtime is reported as `DenortUnavailable` so the caller can fall back.
+ */
+export async function compileExecutable(
+  target: BuildTarget,
+  source: DenortSource,
+  options: BuildOptions,
+): Promise<string> {
+  const run = options.run ?? zxRunner;
+  const workDir = options.workDir ?? join(ROOT, ".build");
+  await checkModule(target);
+  const entriesDir = join(workDir, "entries");
+  await Deno.mkdir(entriesDir, { recursive: true });
+  await Deno.mkdir(options.outDir, { recursive: true });
+  const entry = join(entriesDir, `entry_${target.ctid}.ts`);
+  await Deno.writeTextFile(entry, entrySource(entry, resolve(target.modulePath), target.ctid));
+  const output = join(options.outDir, executableNameFor(target.ctid));
+  const argv = [
+    ...(source.kind === "download" ? [] : ["env", `DENORT_BIN=${source.path}`]),
+    Deno.execPath(),
+    "compile",
+    "--quiet",
+    ...EXECUTABLE_PERMISSIONS,
+    "--config",
+    join(ROOT, "deno.json"),
+    "--output",
+    output,
+    entry,
+  ];
+  const result = await run(argv);
+  if (result.exitCode !== 0) {
+    const said = outputTail(result.stderr || result.stdout);
+    if (source.kind === "download" && /denort|dl\.deno|download/i.test(result.stderr)) {
+      throw new DenortUnavailable(said);
+    }
+    throw new Error(`deno compile for container ${target.ctid} failed (exit ${result.exitCode}): ${said}`);
+  }
+  await Deno.chmod(output, 0o755);
+  return output;
+}
+
+/** Deno's own runtime download is not reachable from here. */
+export class DenortUnavailable extends Error {
+  constructor(detail: string) {
+    super(`Deno's runtime download is unavailable: ${detail}`);
+    this.name = "DenortUnavailable";
+  }
+}
+
+/**
+ * Builds `targets` into `options.outDir`, choosing the runtime source as described in the module
+ * documentation, and returns the executables' paths.
+ */
+export async function buildAll(
+  targets: readonly BuildTarget[],
+  options: BuildOptions,
+): Promise<string[]> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const workDir = options.workDir ?? join(ROOT, ".build");
+  const envDenort = Deno.env.get("DENORT_BIN");
+  let source: DenortSource = envDenort ? { kind: "env", path: envDenort } : { kind: "download" };
+  const outputs: string[] = [];
+  for (const target of targets) {
+    const started = performance.now();
+    let output: string;
+    try {
+      output = await compileExecutable(target, source, options);
+    } catch (error) {
+      if (!(error instanceof DenortUnavailable)) throw error;
+      log(`${error.message.split("\n")[0]}`);
+      source = { kind: "fallback", path: await fallbackDenort(workDir, options.run) };
+      output = await compileExecutable(target, source, options);
+    }
+    outputs.push(output);
+    const size = (await Deno.stat(output)).size / 2 ** 20;
+    log(
+      `Built ${relative(Deno.cwd(), output)} (${size.toFixed(1)} MiB, ` +
+        `${Math.round(performance.now() - started)} ms) with the runtime from ${sourceDescription(source)}`,
+    );
+  }
+  return outputs;
+}
+
+/**
+ * Writes `SHA256SUMS` for every executable in `outDir` (those built earlier with `--ctid` too),
+ * in `sha256sum -c` format.
+ */
+export async function writeChecksums(outDir: string): Promise<void> {
+  const names = [];
+  for await (const entry of Deno.readDir(outDir)) {
+    if (/^phoenix_hypervisor_setup_[0-9]+\.sh$/.test(entry.name)) names.push(entry.name);
+  }
+  const lines = [];
+  for (const name of names.sort()) lines.push(`${await sha256Hex(join(outDir, name))}  ${name}`);
+  await Deno.writeTextFile(join(outDir, "SHA256SUMS"), lines.join("\n") + "\n");
+}
+
+/** Copies each file into `dir` atomically (temporary name, then rename) with mode 0755. */
+export async function installExecutables(files: readonly string[], dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  for (const file of files) {
+    const target = join(dir, basename(file));
+    const temporary = `${target}.tmp-${Deno.pid}`;
+    await Deno.copyFile(file, temporary);
+    await Deno.chmod(temporary, 0o755);
+    await Deno.rename(temporary, target);
+    console.log(`Installed ${target}`);
+  }
+}
+
+/** The container modules in `containers/`, by CTID. */
+export async function discoverTargets(dir = join(ROOT, "containers")): Promise<BuildTarget[]> {
+  const targets: BuildTarget[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const match = /^([1-9][0-9]{2,8})\.ts$/.exec(entry.name);
+    if (entry.isFile && match) targets.push({ ctid: match[1], modulePath: join(dir, entry.name) });
+  }
+  return targets.sort((a, b) => Number(a.ctid) - Number(b.ctid));
+}
+
+async function cli(args: string[]): Promise<number> {
+  // `--install` takes an optional directory; node:util cannot express that, so split it here.
+  const installAt = args.indexOf("--install");
+  let installDir: string | undefined;
+  if (installAt >= 0) {
+    const next = args[installAt + 1];
+    installDir = next && !next.startsWith("-") ? next : DEFAULT_INSTALL_DIR;
+    args.splice(installAt, next && !next.startsWith("-") ? 2 : 1);
+  }
+  const { values } = parseArgs({
+    args,
+    options: { ctid: { type: "string" }, out: { type: "string", default: join(ROOT, "dist") } },
+  });
+  let targets = await discoverTargets();
+  if (values.ctid !== undefined) {
+    targets = targets.filter((t) => t.ctid === values.ctid);
+    if (targets.length === 0) {
+      console.error(`No container module containers/${values.ctid}.ts`);
+      return 1;
+    }
+  }
+  const outDir = resolve(values.out!);
+  const outputs = await buildAll(targets, { outDir });
+  await writeChecksums(outDir);
+  console.log(`Wrote ${relative(Deno.cwd(), join(outDir, "SHA256SUMS"))}`);
+  if (installDir) await installExecutables(outputs, installDir);
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await cli([...Deno.args]));
+  } catch (error) {
+    console.error(`Build failed: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Running host commands. Every command is an argv array handed to zx, which quotes each element;
+ * nothing here glues a command line together. The runner is injected everywhere it is used, so
+ * unit tests replace it and end-to-end tests replace `pct` on `PATH`.
+ *
+ * @module
+ */
+
+import { $ } from "./deps.ts";
+import type { Log } from "./logging.ts";
+
+/** What a finished command returned. */
+export interface CommandResult {
+  readonly argv: readonly string[];
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+/** Options for one command. */
+export interface RunOptions {
+  /** Text written to the command's standard input (never logged). */
+  readonly input?: string;
+  /** Kill the command after this many milliseconds; it then fails with exit code 124. */
+  readonly timeoutMs?: number;
+}
+
+/** Runs `argv` to completion and reports how it went; never throws for a non-zero exit. */
+export type CommandRunner = (
+  argv: readonly string[],
+  options?: RunOptions,
+) => Promise<CommandResult>;
+
+/** The exit code reported for a command killed by its timeout, as coreutils' `timeout` does. */
+export const TIMEOUT_EXIT_CODE = 124;
+
+/** How many lines of a failed command's output an error message quotes. */
+const TAIL_LINES = 15;
+
+/**
+ * The last lines of a command's output, for error messages.
+ *
+ * @example
+ * ```ts
+ * import { outputTail } from "./command.ts";
+ * outputTail("a\nb\nc\n", 2); // "b\nc"
+ * ```
+ */
+export function outputTail(text: string, lines = TAIL_LINES): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** A command that exited non-zero when it had to succeed. */
+export class CommandError extends Error {
+  /** The result of the failed command. */
+  readonly result: CommandResult;
+
+  /** @param what What the command was for, e.g. `pct start 920`. */
+  constructor(what: string, result: CommandResult) {
+    const tail = outputTail(result.stderr) || outputTail(result.stdout);
+    super(`${what} failed with exit code ${result.exitCode}${tail ? `: ${tail}` : ""}`);
+    this.name = "CommandError";
+    this.result = result;
+  }
+}
+
+/** Shows `argv` as a person would type it, for log lines. */
+export function displayCommand(argv: readonly string[]): string {
+  return argv.map((arg) => /^[A-Za-z0-9_./:=@%+,-]+$/.test(arg) ? arg : JSON.stringify(arg))
+    .join(" ");
+}
+
+/** Runs commands with zx, without echoing them (logging is the caller's, via `log`). */
+export const zxRunner: CommandRunner = async (argv, options = {}) => {
+  const started = performance.now();
+  const process = $({
+    nothrow: true,
+    quiet: true,
+    verbose: false,
+    input: options.input ?? "",
+    timeout: options.timeoutMs,
+    timeoutSignal: "SIGKILL",
+  })`${argv}`;
+  const output = await process;
+  const durationMs = Math.round(performance.now() - started);
+  const exitCode = output.exitCode ?? (output.signal ? TIMEOUT_EXIT_CODE : 1);
+  return { argv, exitCode, stdout: output.stdout, stderr: output.stderr, durationMs };
+};
+
+/**
+ * Wraps a runner so every command is logged with its duration and exit code, and a failed
+ * command's stderr tail is logged too. The log masks secrets; secrets must not be in argv anyway.
+ */
+export function loggingRunner(run: CommandRunner, log: Log): CommandRunner {
+  return async (argv, options) => {
+    log.debug(`Running: ${displayCommand(argv)}`);
+    const result = await run(argv, options);
+    const summary = `${displayCommand(argv)} (exit ${result.exitCode}, ${result.durationMs} ms)`;
+    if (result.exitCode === 0) {
+      log.info(summary);
+    } else {
+      log.warn(summary);
+      const tail = outputTail(result.stderr);
+      if (tail) log.warn(`stderr: ${tail}`);
+    }
+    return result;
+  };
+}

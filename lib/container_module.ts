@@ -1,0 +1,80 @@
+/**
+ * What a container module is: the runbook of one container, as named idempotent steps (each with
+ * the check that says it is already done and the action that does it) and the verification of
+ * the result. Modules hold no plumbing; the generic flows in `flow.ts` run them.
+ *
+ * @module
+ */
+
+import type { Log } from "./logging.ts";
+import type { InContainer } from "./in_container.ts";
+import type { Pct } from "./pct.ts";
+import type { ContainerConfig } from "./config/read_config.ts";
+
+/** Everything a step sees. `S` is the module's settings, derived from the config. */
+export interface SetupContext<S> {
+  /** The container's CTID. */
+  readonly ctid: string;
+  /** What the module derived from its config entry before anything ran. */
+  readonly settings: S;
+  /** Commands inside the container. */
+  readonly container: InContainer;
+  /** The pct client, for container-level operations (`pct set`, `pct config`, `pct push`). */
+  readonly pct: Pct;
+  /** The run's log. */
+  readonly log: Log;
+  /** The process environment (for tokens and host settings). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The host's root directory; `/` on a real host, a fixture tree in tests (PHOENIX_HOST_ROOT). */
+  readonly hostRoot: string;
+}
+
+/** One idempotent unit of setup. */
+export interface Step<S> {
+  /** Shown in logs and in "failed during step ...". Imperative: "Install vLLM". */
+  readonly name: string;
+  /** True when the step's effect is already in place; must change nothing. */
+  check(ctx: SetupContext<S>): Promise<boolean>;
+  /** Brings the effect about; afterwards `check` must return true. */
+  action(ctx: SetupContext<S>): Promise<void>;
+}
+
+/** One verification of the finished container; throws with a clear message on failure. */
+export interface Verification<S> {
+  /** Shown in logs, e.g. "vllm --version answers". */
+  readonly name: string;
+  /** Runs the verification; changes nothing. */
+  run(ctx: SetupContext<S>): Promise<void>;
+}
+
+/** A template ends in a snapshot; a standard container does not. */
+export type ContainerKind = "template" | "standard";
+
+/** A container module: what is unique to one container. */
+export interface ContainerModule<S = unknown> {
+  /** The CTID this module (and the executable built from it) is for. */
+  readonly ctid: string;
+  /** Template or standard container. */
+  readonly kind: ContainerKind;
+  /** One line on what the setup does, for `--help` and the README. */
+  readonly description: string;
+  /** Snapshot name used when the config entry has no `template_snapshot_name` (templates). */
+  readonly defaultSnapshotName?: string;
+  /**
+   * Derives the settings from the config entry, validating every field the module needs.
+   * Throws a `ConfigError` naming file, CTID and field; runs before any pct call.
+   */
+  settings(config: ContainerConfig): S;
+  /** The steps, in order. */
+  readonly steps: readonly Step<S>[];
+  /** The checks of the finished container, run after the steps. */
+  readonly verification: readonly Verification<S>[];
+}
+
+/**
+ * Declares a container module; exists so the settings type flows from `settings` into the
+ * steps without annotations.
+ */
+export function defineContainer<S>(module: ContainerModule<S>): ContainerModule<S> {
+  return module;
+}

@@ -1,0 +1,215 @@
+/**
+ * `performContainerSpecificSetup`: the generic flows that run a container module.
+ *
+ * Template: snapshot already there → nothing to do. Otherwise make sure the container runs, run
+ * the steps and the verification, shut it down (bounded), confirm it stopped, snapshot, start it,
+ * confirm it runs. Nothing is snapshotted after a failed step or verification, and a failure after
+ * the shutdown starts the container again, so the host is left as it was found.
+ *
+ * Standard: make sure it runs, run the steps and the verification; no snapshot.
+ *
+ * @module
+ */
+
+import { CommandError } from "./command.ts";
+import type { ContainerModule, SetupContext } from "./container_module.ts";
+import { SetupError } from "./errors.ts";
+import { ExitCode } from "./exit_codes.ts";
+import type { ContainerStatus } from "./pct.ts";
+import { runSteps, runVerification } from "./steps.ts";
+
+/** How a successful run ended. */
+export type Outcome =
+  | { readonly kind: "snapshot-created"; readonly snapshot: string }
+  | { readonly kind: "already-complete"; readonly snapshot: string }
+  | { readonly kind: "completed" }
+  | { readonly kind: "dry-run" };
+
+/**
+ * What this run has done to the container's power state, shared with the signal handler so an
+ * interrupted run can put things back.
+ */
+export interface PowerState {
+  /** The run shut the container down and has not started it again yet. */
+  stoppedByUs: boolean;
+  /** The container was stopped when found and the run started it. */
+  startedByUs: boolean;
+}
+
+/** Everything the flows need. */
+export interface SetupRun<S> {
+  readonly module: ContainerModule<S>;
+  readonly ctx: SetupContext<S>;
+  /** The status `checkContainerExists` found. */
+  readonly status: ContainerStatus;
+  /** The snapshot a template ends in (config's `template_snapshot_name` or the default). */
+  readonly snapshotName?: string;
+  readonly dryRun: boolean;
+  /** Seconds `pct shutdown` may take before the run gives up. */
+  readonly shutdownTimeoutSeconds: number;
+  readonly power: PowerState;
+}
+
+function lifecycleError(message: string, phase: string, cause: unknown): SetupError {
+  const detail = cause instanceof Error ? `: ${cause.message}` : "";
+  return new SetupError(`${message}${detail}`, ExitCode.Lifecycle, { phase, cause });
+}
+
+/** Starts the container when it is stopped, remembering that this run did. */
+async function ensureRunning<S>(run: SetupRun<S>): Promise<void> {
+  if (run.status === "running") return;
+  run.ctx.log.info(`Container ${run.ctx.ctid} is stopped; starting it`);
+  try {
+    await run.ctx.pct.start(run.ctx.ctid);
+  } catch (error) {
+    throw lifecycleError(`Cannot start container ${run.ctx.ctid}`, "start", error);
+  }
+  run.power.startedByUs = true;
+}
+
+/**
+ * After a failure: a container this run shut down is started again; one this run started from
+ * stopped is shut down again. Problems here are logged, never thrown: the original failure is
+ * what the run reports.
+ */
+export async function restorePowerState<S>(
+  ctx: SetupContext<S>,
+  power: PowerState,
+  timeoutSeconds: number,
+): Promise<void> {
+  try {
+    if (power.stoppedByUs) {
+      ctx.log.warn(`Starting container ${ctx.ctid} again, as it was running when this run began`);
+      await ctx.pct.start(ctx.ctid);
+      power.stoppedByUs = false;
+    } else if (power.startedByUs) {
+      ctx.log.warn(
+        `Shutting container ${ctx.ctid} down again, as it was stopped when this run began`,
+      );
+      await ctx.pct.shutdown(ctx.ctid, { timeoutSeconds, forceStop: true });
+      power.startedByUs = false;
+    }
+  } catch (error) {
+    ctx.log.error(
+      `Could not restore container ${ctx.ctid}'s power state: ${(error as Error).message}; ` +
+        `check it with 'pct status ${ctx.ctid}'`,
+    );
+  }
+}
+
+async function stepsAndVerification<S>(run: SetupRun<S>): Promise<void> {
+  try {
+    await runSteps(run.module.steps, run.ctx, { dryRun: false });
+    await runVerification(run.module.verification, run.ctx);
+  } catch (error) {
+    await restorePowerState(run.ctx, run.power, run.shutdownTimeoutSeconds);
+    throw error;
+  }
+}
+
+async function dryRun<S>(run: SetupRun<S>, snapshot?: string): Promise<Outcome> {
+  const { ctx, module } = run;
+  const say = (text: string) => ctx.log.info(`[dry-run] ${text}`);
+  if (run.status === "running") {
+    await runSteps(module.steps, ctx, { dryRun: true });
+  } else {
+    say(`Would start container ${ctx.ctid} (stopped now)`);
+    for (const step of module.steps) {
+      say(`Would check, and run unless already done: "${step.name}"`);
+    }
+  }
+  for (const check of module.verification) say(`Would verify: "${check.name}"`);
+  if (snapshot) {
+    say(`Would shut down container ${ctx.ctid} (timeout ${run.shutdownTimeoutSeconds} s)`);
+    say(`Would take snapshot '${snapshot}'`);
+    say(`Would start container ${ctx.ctid} again`);
+  }
+  return { kind: "dry-run" };
+}
+
+async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
+  const { ctx } = run;
+  const ctid = ctx.ctid;
+  const existing = await ctx.pct.listSnapshots(ctid);
+  if (existing.includes(snapshot)) {
+    ctx.log.info(`Snapshot '${snapshot}' already exists: template ${ctid} is complete`);
+    return { kind: "already-complete", snapshot };
+  }
+  if (run.dryRun) return dryRun(run, snapshot);
+
+  await ensureRunning(run);
+  await stepsAndVerification(run);
+
+  ctx.log.info(`Shutting down container ${ctid} for a clean snapshot`);
+  try {
+    await ctx.pct.shutdown(ctid, { timeoutSeconds: run.shutdownTimeoutSeconds });
+  } catch (error) {
+    // A timed-out shutdown leaves it running; anything else may not: find out and put it back.
+    run.power.stoppedByUs = await ctx.pct.status(ctid).then((s) => s === "stopped", () => true);
+    await restorePowerState(ctx, run.power, run.shutdownTimeoutSeconds);
+    throw lifecycleError(
+      `Container ${ctid} did not shut down within ${run.shutdownTimeoutSeconds} s`,
+      "shutdown",
+      error,
+    );
+  }
+  run.power.stoppedByUs = true;
+  run.power.startedByUs = false;
+  const after = await ctx.pct.status(ctid);
+  if (after !== "stopped") {
+    run.power.stoppedByUs = false;
+    throw lifecycleError(
+      `Container ${ctid} still reports '${after}' after shutdown`,
+      "shutdown",
+      undefined,
+    );
+  }
+
+  try {
+    await ctx.pct.snapshot(ctid, snapshot);
+  } catch (error) {
+    await restorePowerState(ctx, run.power, run.shutdownTimeoutSeconds);
+    const detail = error instanceof CommandError ? `: ${error.message}` : "";
+    throw new SetupError(
+      `Cannot take snapshot '${snapshot}' of ${ctid}${detail}`,
+      ExitCode.Snapshot,
+      {
+        phase: "snapshot",
+        cause: error,
+      },
+    );
+  }
+  ctx.log.info(`Snapshot '${snapshot}' of container ${ctid} created`);
+
+  try {
+    await ctx.pct.start(ctid);
+  } catch (error) {
+    throw lifecycleError(
+      `Snapshot taken, but container ${ctid} did not start again`,
+      "start",
+      error,
+    );
+  }
+  run.power.stoppedByUs = false;
+  const final = await ctx.pct.status(ctid);
+  if (final !== "running") {
+    throw lifecycleError(`Container ${ctid} reports '${final}' after start`, "start", undefined);
+  }
+  return { kind: "snapshot-created", snapshot };
+}
+
+async function standardFlow<S>(run: SetupRun<S>): Promise<Outcome> {
+  if (run.dryRun) return dryRun(run);
+  await ensureRunning(run);
+  await stepsAndVerification(run);
+  return { kind: "completed" };
+}
+
+/** Runs the module's flow: the template flow when it is a template, else the standard flow. */
+export function performContainerSpecificSetup<S>(run: SetupRun<S>): Promise<Outcome> {
+  if (run.module.kind === "template") {
+    if (!run.snapshotName) throw new TypeError("A template run needs a snapshot name");
+    return templateFlow(run, run.snapshotName);
+  }
+  return standardFlow(run);
+}

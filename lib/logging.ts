@@ -1,0 +1,133 @@
+/**
+ * Logging: human lines on the console and the same events appended to the orchestrator's log
+ * file, in its format, so the combined log reads as one story:
+ *
+ * `2025-08-30 14:02:11 [INFO] phoenix_hypervisor_setup_920.sh: Setup for container ...`
+ *
+ * Every line passes through {@linkcode redact} before it is written anywhere.
+ *
+ * @module
+ */
+
+import { configure, dispose, getFileSink, getLogger, type LogRecord, type Sink } from "./deps.ts";
+import { redact } from "./secrets.ts";
+
+/** The orchestrator's level names, by LogTape level. */
+const LEVEL_NAMES: Record<string, string> = {
+  trace: "DEBUG",
+  debug: "DEBUG",
+  info: "INFO",
+  warning: "WARN",
+  error: "ERROR",
+  fatal: "FATAL",
+};
+
+/** The logging facade every module uses; messages are plain text, never templates. */
+export interface Log {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  fatal(message: string): void;
+}
+
+/** Where and how to log. */
+export interface LoggingOptions {
+  /** The name in every line: the executable's file name. */
+  readonly source: string;
+  /** The orchestrator's log file; `undefined` logs to the console only. */
+  readonly logFile?: string;
+  /** Whether DEBUG lines are written. */
+  readonly debug: boolean;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** Formats a timestamp as `YYYY-MM-DD HH:MM:SS` in local time, as the orchestrator's `date` does. */
+export function formatTimestamp(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/**
+ * Renders one record as an orchestrator log line (without the newline), secrets masked.
+ *
+ * @param source The executable's file name.
+ */
+export function formatLine(record: LogRecord, source: string): string {
+  const text = record.message.map((part) => String(part)).join("");
+  return redact(
+    `${formatTimestamp(record.timestamp)} [${LEVEL_NAMES[record.level]}] ${source}: ${text}`,
+  );
+}
+
+function consoleSink(source: string): Sink {
+  return (record) => {
+    const line = formatLine(record, source);
+    if (record.level === "debug" || record.level === "info" || record.level === "trace") {
+      console.log(line);
+    } else {
+      console.error(line);
+    }
+  };
+}
+
+/**
+ * Configures the sinks. When the log file cannot be opened the run goes on with the console only,
+ * and says so: losing the file log must not stop a setup.
+ */
+export async function setupLogging(options: LoggingOptions): Promise<Log> {
+  const sinks: Record<string, Sink> = { console: consoleSink(options.source) };
+  let fileProblem: string | undefined;
+  if (options.logFile) {
+    try {
+      // Opened eagerly so an unwritable path is found here, not on the first line.
+      sinks.file = getFileSink(options.logFile, {
+        formatter: (record) => formatLine(record, options.source) + "\n",
+        bufferSize: 0,
+      });
+    } catch (error) {
+      fileProblem = `Cannot append to log file ${JSON.stringify(options.logFile)}: ${
+        (error as Error).message
+      }; logging to the console only (set MAIN_LOG_FILE to a writable path)`;
+    }
+  }
+  await configure({
+    reset: true,
+    sinks,
+    loggers: [
+      {
+        category: ["phoenix"],
+        lowestLevel: options.debug ? "debug" : "info",
+        sinks: Object.keys(sinks),
+      },
+      // LogTape's own notices would otherwise go to the console unformatted.
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: ["console"] },
+    ],
+  });
+  const log = createLog();
+  if (fileProblem) log.warn(fileProblem);
+  return log;
+}
+
+/** A {@linkcode Log} over the configured LogTape logger (silent until `setupLogging`). */
+export function createLog(): Log {
+  const logger = getLogger(["phoenix"]);
+  // The tagged-template form keeps braces in messages (JSON, stderr) from being read as
+  // LogTape placeholders.
+  return {
+    debug: (message) => logger.debug`${message}`,
+    info: (message) => logger.info`${message}`,
+    warn: (message) => logger.warn`${message}`,
+    error: (message) => logger.error`${message}`,
+    fatal: (message) => logger.fatal`${message}`,
+  };
+}
+
+/** Writes out and closes every sink; call before exiting. */
+export async function flushLogs(): Promise<void> {
+  await dispose();
+}

@@ -1,0 +1,150 @@
+/**
+ * The `pct` client: the only way the setup executables touch a container. Parses pct's output
+ * exactly as `../shared/docs/pct.md` describes it, and turns a failed call into a
+ * {@linkcode CommandError} that quotes pct's stderr.
+ *
+ * @module
+ */
+
+import { CommandError, type CommandResult, type CommandRunner } from "./command.ts";
+
+/** Whether a container runs, as `pct status` reports it. */
+export type ContainerStatus = "running" | "stopped";
+
+/** Options of `pct shutdown`. */
+export interface ShutdownOptions {
+  /** Seconds pct waits for a clean shutdown before it gives up (or force-stops). */
+  readonly timeoutSeconds: number;
+  /** Hard-stop the container when the clean shutdown does not finish in time. */
+  readonly forceStop?: boolean;
+}
+
+/** Options of an `pct exec`. */
+export interface ExecOptions {
+  /** Text for the command's standard input (e.g. file content; never logged). */
+  readonly input?: string;
+  /** Kill the command after this many milliseconds. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Parses `pct listsnapshot` output into snapshot names, oldest first, without the `current`
+ * pseudo-entry. Names are matched exactly: `base-snapshot` is not found in `vllm-base-snapshot`.
+ *
+ * @example
+ * ```ts
+ * import { parseSnapshotList } from "./pct.ts";
+ * parseSnapshotList("`-> base-snapshot   2026-08-29 14:02:11  no-description\n `-> current   You are here!\n");
+ * // ["base-snapshot"]
+ * ```
+ */
+export function parseSnapshotList(output: string): string[] {
+  const names: string[] = [];
+  for (const line of output.split("\n")) {
+    const match = /^\s*`->\s+(\S+)/.exec(line);
+    if (match && match[1] !== "current") names.push(match[1]);
+  }
+  return names;
+}
+
+/**
+ * Parses `pct config` output (`key: value` lines, then raw `lxc.*` lines) into a map. Raw
+ * `lxc.*` lines may repeat a key, so their values are kept as a list under that key.
+ */
+export function parseConfig(output: string): Map<string, string[]> {
+  const config = new Map<string, string[]>();
+  for (const line of output.split("\n")) {
+    const match = /^([A-Za-z0-9_.-]+)\s*[:=]\s?(.*)$/.exec(line.trimEnd());
+    if (!match) continue;
+    const [, key, value] = match;
+    config.set(key, [...(config.get(key) ?? []), value]);
+  }
+  return config;
+}
+
+/** A typed client over the `pct` command line, given a command runner. */
+export class Pct {
+  readonly #run: CommandRunner;
+
+  /** @param run Runs each pct command (injected: the zx runner, or a test double). */
+  constructor(run: CommandRunner) {
+    this.#run = run;
+  }
+
+  /** Runs `pct ...args` and returns the result, whatever the exit code. */
+  raw(args: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+    return this.#run(["pct", ...args], options);
+  }
+
+  async #must(args: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+    const result = await this.raw(args, options);
+    if (result.exitCode !== 0) throw new CommandError(`pct ${args.join(" ")}`, result);
+    return result;
+  }
+
+  /** `pct status`: whether the container runs. Throws when it does not exist. */
+  async status(ctid: string): Promise<ContainerStatus> {
+    const result = await this.#must(["status", ctid]);
+    const match = /^status:\s*(\S+)/m.exec(result.stdout);
+    if (match?.[1] === "running" || match?.[1] === "stopped") return match[1];
+    throw new CommandError(
+      `pct status ${ctid} printed an unexpected answer ${JSON.stringify(result.stdout.trim())}`,
+      { ...result, exitCode: result.exitCode },
+    );
+  }
+
+  /** `pct start`. */
+  async start(ctid: string): Promise<void> {
+    await this.#must(["start", ctid]);
+  }
+
+  /**
+   * `pct shutdown --timeout N`. pct itself waits up to about 2N+5 s before it reports
+   * `container did not stop`; the process is killed a little after that so a hung pct
+   * cannot hang the run.
+   */
+  async shutdown(ctid: string, options: ShutdownOptions): Promise<void> {
+    const args = ["shutdown", ctid, "--timeout", String(options.timeoutSeconds)];
+    if (options.forceStop) args.push("--forceStop", "1");
+    await this.#must(args, { timeoutMs: (2 * options.timeoutSeconds + 30) * 1000 });
+  }
+
+  /** `pct exec <ctid> -- argv...`: runs argv inside the container; never throws on its exit code. */
+  exec(ctid: string, argv: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+    return this.raw(["exec", ctid, "--", ...argv], options);
+  }
+
+  /**
+   * `pct push`. pct exits 0 even when the copy failed, so callers must verify the file
+   * afterwards (the step library does).
+   */
+  async push(ctid: string, hostFile: string, dest: string, perms?: string): Promise<void> {
+    const args = ["push", ctid, hostFile, dest];
+    if (perms) args.push("--perms", perms);
+    await this.#must(args);
+  }
+
+  /** `pct snapshot <ctid> <name>`. */
+  async snapshot(ctid: string, name: string, description?: string): Promise<void> {
+    const args = ["snapshot", ctid, name];
+    if (description) args.push("--description", description);
+    await this.#must(args);
+  }
+
+  /** `pct listsnapshot`: the snapshot names, oldest first. */
+  async listSnapshots(ctid: string): Promise<string[]> {
+    return parseSnapshotList((await this.#must(["listsnapshot", ctid])).stdout);
+  }
+
+  /** `pct config`: the container's configuration. */
+  async config(ctid: string): Promise<Map<string, string[]>> {
+    return parseConfig((await this.#must(["config", ctid])).stdout);
+  }
+
+  /** `pct set <ctid> --key value ...`; `options` must not be empty. */
+  async set(ctid: string, options: Readonly<Record<string, string>>): Promise<void> {
+    const args = ["set", ctid];
+    for (const [key, value] of Object.entries(options)) args.push(`--${key}`, value);
+    await this.#must(args);
+  }
+}

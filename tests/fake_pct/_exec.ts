@@ -1,0 +1,145 @@
+/**
+ * What runs inside a fake container for `pct exec`: the test's exec rules first, then a few
+ * builtins over the container's `files` map. Nothing else runs (no shell either: `sh -c` and
+ * `bash -c` only match rules), so a test has to declare every command it expects.
+ *
+ * @module
+ */
+
+import type { ExecRule, FakeContainer } from "./state.ts";
+
+/** What a command run by the fake did. */
+export interface Outcome {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  /** Wait this long (after the state was saved) before writing the output and exiting. */
+  delayMs?: number;
+}
+
+/** Everything a command inside the container may use or change. */
+export interface ExecContext {
+  /** The container's CTID. */
+  readonly ctid: string;
+  /** The container; changed in place. */
+  readonly container: FakeContainer;
+  /** The exec rules of the state. */
+  readonly rules: readonly ExecRule[];
+  /** Reads the whole standard input; only called by commands that consume it. */
+  readonly readStdin: () => Promise<string>;
+}
+
+/** Runs `argv` in the container: the first matching rule, else a builtin, else exit 127. */
+export async function runInContainer(context: ExecContext, argv: readonly string[]): Promise<Outcome> {
+  const rule = findRule(context, argv);
+  if (rule) return await applyRule(context, rule);
+  const builtin = BUILTINS[argv[0].split("/").pop()!];
+  return (await builtin?.(context, argv.slice(1))) ?? notFound(context.ctid, argv);
+}
+
+function findRule(context: ExecContext, argv: readonly string[]): ExecRule | undefined {
+  const line = argv.join(" ");
+  const flags = context.container.flags;
+  return context.rules.find((rule) =>
+    (rule.ctid === undefined || rule.ctid === context.ctid) &&
+    (rule.when === undefined || flags.includes(rule.when)) &&
+    (rule.unless === undefined || !flags.includes(rule.unless)) &&
+    new RegExp(rule.match).test(line)
+  );
+}
+
+async function applyRule(context: ExecContext, rule: ExecRule): Promise<Outcome> {
+  const container = context.container;
+  container.flags = container.flags.filter((flag) => !rule.unset?.includes(flag));
+  for (const flag of rule.set ?? []) {
+    if (!container.flags.includes(flag)) container.flags.push(flag);
+  }
+  if (rule.stdinToFile !== undefined) {
+    writeFile(container, rule.stdinToFile, await context.readStdin());
+  }
+  return {
+    stdout: rule.stdout ?? "",
+    stderr: rule.stderr ?? "",
+    exitCode: rule.exit ?? 0,
+    delayMs: rule.delayMs,
+  };
+}
+
+/** What lxc-attach prints when the command does not exist; plus a hint for the test's author. */
+function notFound(ctid: string, argv: readonly string[]): Outcome {
+  const stderr =
+    `lxc-attach: ${ctid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 No such file or ` +
+    `directory - Failed to exec "${argv[0]}"\n` +
+    `fake pct: no exec rule or builtin matches ${JSON.stringify(argv.join(" "))}\n`;
+  return { stdout: "", stderr, exitCode: 127 };
+}
+
+/** A builtin; `undefined` means "this usage is not supported", which is reported as not found. */
+type Builtin = (context: ExecContext, args: readonly string[]) =>
+  Outcome | undefined | Promise<Outcome | undefined>;
+
+const ok = (stdout = ""): Outcome => ({ stdout, stderr: "", exitCode: 0 });
+const fail = (stderr: string): Outcome => ({ stdout: "", stderr, exitCode: 1 });
+
+const BUILTINS: Readonly<Record<string, Builtin>> = {
+  true: () => ok(),
+  false: () => ({ stdout: "", stderr: "", exitCode: 1 }),
+  cat: async ({ container, readStdin }, paths) => {
+    if (paths.length === 0) return ok(await readStdin());
+    let stdout = "";
+    let stderr = "";
+    for (const path of paths) {
+      const file = container.files[path];
+      if (file) stdout += file.content;
+      else stderr += `cat: ${path}: No such file or directory\n`;
+    }
+    return { stdout, stderr, exitCode: stderr ? 1 : 0 };
+  },
+  test: ({ container }, args) => {
+    if (args.length !== 2 || (args[0] !== "-e" && args[0] !== "-f")) return undefined;
+    return { stdout: "", stderr: "", exitCode: args[1] in container.files ? 0 : 1 };
+  },
+  mkdir: (_context, args) => args[0] === "-p" ? ok() : undefined,
+  rm: ({ container }, args) => {
+    if (args[0] !== "-f") return undefined;
+    for (const path of args.slice(1)) delete container.files[path];
+    return ok();
+  },
+  stat: ({ container }, args) => {
+    if (args.length !== 3 || args[0] !== "-c" || args[1] !== "%a") return undefined;
+    const file = container.files[args[2]];
+    if (!file) return fail(`stat: cannot statx '${args[2]}': No such file or directory\n`);
+    return ok(`${parseInt(file.mode ?? "0644", 8).toString(8)}\n`);
+  },
+  sha256sum: async ({ container }, paths) => {
+    if (paths.length === 0) return undefined;
+    let stdout = "";
+    let stderr = "";
+    for (const path of paths) {
+      const file = container.files[path];
+      if (file) stdout += `${await sha256Hex(file.content)}  ${path}\n`;
+      else stderr += `sha256sum: ${path}: No such file or directory\n`;
+    }
+    return { stdout, stderr, exitCode: stderr ? 1 : 0 };
+  },
+  tee: async ({ container, readStdin }, args) => {
+    const append = args[0] === "-a";
+    const paths = append ? args.slice(1) : args;
+    if (paths.length !== 1) return undefined;
+    const input = await readStdin();
+    const before = append ? container.files[paths[0]]?.content ?? "" : "";
+    writeFile(container, paths[0], before + input);
+    return ok(input);
+  },
+};
+
+/** Writes a file, keeping the mode of a file it replaces (as writing into an open file does). */
+function writeFile(container: FakeContainer, path: string, content: string): void {
+  container.files[path] = { ...container.files[path], content, mode: container.files[path]?.mode ?? "0644" };
+}
+
+/** The lowercase hex SHA-256 of a text's UTF-8 bytes, as `sha256sum` prints it. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,301 @@
+/**
+ * The state of the fake `pct`: its types, and the one place where `state.json` is read and
+ * written. Both sides use this module: the fake program (`pct.ts`), and the test helper
+ * (`fake_pct.ts`).
+ *
+ * Two `pct` processes may run at the same time (a setup executable polling `pct status` while
+ * another call is in flight), so every read-modify-write holds a lock and every write replaces
+ * `state.json` atomically (temp file + rename). A reader that does not modify anything may read
+ * without the lock: it sees either the old or the new file, never half of one.
+ *
+ * @module
+ */
+
+/** Whether a container runs, as `pct status` reports it. */
+export type FakeStatus = "running" | "stopped";
+
+/** A file inside a container, as the `exec` builtins, `push` and `pull` see it. Text only. */
+export interface FakeFile {
+  /** The file's content. */
+  content: string;
+  /** Octal permissions with a leading zero, e.g. `"0644"`; `"0644"` when absent. */
+  mode?: string;
+  /** Owner set by `pct push --user`. */
+  user?: string;
+  /** Group set by `pct push --group`. */
+  group?: string;
+}
+
+/**
+ * One snapshot of a container. Snapshots form a linear chain, oldest first; the pseudo-entry
+ * `current` is the child of the last one.
+ *
+ * `pct snapshot` records a copy of the container's `config`, `files` and `flags`, and
+ * `pct rollback` restores whichever of the three the snapshot holds (a snapshot declared by a
+ * test without them restores nothing but still stops the container).
+ */
+export interface FakeSnapshot {
+  /** Snapshot name, e.g. `base-snapshot`. */
+  name: string;
+  /** Free text; `pct listsnapshot` shows its first line or `no-description`. */
+  description?: string;
+  /** Creation time as `pct listsnapshot` prints it: `YYYY-MM-DD HH:MM:SS` (local time). */
+  time?: string;
+  /** The container's `config` when the snapshot was taken. */
+  config?: Record<string, string>;
+  /** The container's `files` when the snapshot was taken. */
+  files?: Record<string, FakeFile>;
+  /** The container's `flags` when the snapshot was taken. */
+  flags?: string[];
+}
+
+/** One container, keyed by its CTID in {@linkcode FakePctState.containers}. */
+export interface FakeContainer {
+  /** Whether it runs. */
+  status: FakeStatus;
+  /** Its name (hostname); `config.hostname` wins when both are set. */
+  name?: string;
+  /** A template cannot be started. */
+  template?: boolean;
+  /** A held lock, e.g. `backup` or `snapshot`: most commands then fail with `CT is locked (…)`. */
+  lock?: string;
+  /** Linear snapshot chain, oldest first. */
+  snapshots: FakeSnapshot[];
+  /**
+   * `pct config` keys and values, e.g. `{ cores: "8", features: "nesting=1" }`. `pct set`
+   * writes here (keys lowercased). A bind mount (`mpN` whose value starts with `/`) makes
+   * `pct snapshot` fail with `snapshot feature is not available`, as on real storage.
+   */
+  config: Record<string, string>;
+  /** The container's file system, keyed by absolute path. */
+  files: Record<string, FakeFile>;
+  /** Markers that exec rules set ({@linkcode ExecRule.set}) and test ({@linkcode ExecRule.when}). */
+  flags: string[];
+}
+
+/**
+ * What `pct exec <ctid> -- <argv...>` does for a matching command. Rules are tried in order
+ * before the builtins; the first match wins.
+ *
+ * @example Installing a package once: the first run succeeds and sets a flag that a check sees.
+ * ```ts
+ * const rules: ExecRule[] = [
+ *   { match: "^dpkg -s jq$", when: "jq", stdout: "Status: install ok installed\n" },
+ *   { match: "^dpkg -s jq$", exit: 1 },
+ *   { match: "^apt-get install -y jq$", set: ["jq"] },
+ * ];
+ * ```
+ */
+export interface ExecRule {
+  /** Only for this container; any container when absent. */
+  ctid?: string;
+  /**
+   * A regular expression (JavaScript syntax, not anchored) tested against the argv after `--`
+   * joined by single spaces. Anchor it (`^…$`) to match a whole command.
+   */
+  match: string;
+  /** Matches only while the container has this flag. */
+  when?: string;
+  /** Matches only while the container does not have this flag. */
+  unless?: string;
+  /** Exit code of the command; 0 when absent. */
+  exit?: number;
+  /** Written to stdout as is (include the newline). */
+  stdout?: string;
+  /** Written to stderr as is (include the newline). */
+  stderr?: string;
+  /** Flags added to the container. */
+  set?: string[];
+  /** Flags removed from the container. */
+  unset?: string[];
+  /** Writes the command's standard input into this file of the container (mode 0644). */
+  stdinToFile?: string;
+  /** Milliseconds to wait before the output is written (after the state changed). */
+  delayMs?: number;
+}
+
+/**
+ * Makes a `pct` subcommand fail. Checked after the arguments were validated (a parameter error
+ * is always reported) and before anything else, including whether the container exists.
+ *
+ * @example `pct shutdown` hangs once, then works:
+ * ```ts
+ * const failure: FailureRule = { command: "shutdown", stderr: "container did not stop", times: 1 };
+ * ```
+ */
+export interface FailureRule {
+  /** The pct subcommand, e.g. `"shutdown"`. */
+  command: string;
+  /** Only for this container; any container when absent. */
+  ctid?: string;
+  /** Exit code; 255 when absent. `0` models `pct push`/`pct pull` failing silently. */
+  exit?: number;
+  /** The error line on stderr (a newline is added when missing). */
+  stderr: string;
+  /** Fail only the first N matching calls, then behave normally; always when absent. */
+  times?: number;
+  /**
+   * `"none"` (default): nothing changes. `"apply"`: the command does its work, then reports the
+   * failure anyway (e.g. a task that failed after it started the container).
+   */
+  effect?: "none" | "apply";
+  /** Milliseconds to wait before the failure is reported. */
+  delayMs?: number;
+  /** How many times this rule has fired; maintained by the fake. */
+  fired?: number;
+}
+
+/**
+ * Everything the fake `pct` knows, as stored in `$FAKE_PCT_DIR/state.json`.
+ * {@linkcode FakePctStateInput} is the same with the empty parts optional.
+ */
+export interface FakePctState {
+  /** The node name in error messages (`nodes/<node>/lxc/<vmid>.conf`). */
+  node: string;
+  /** Containers by CTID. */
+  containers: Record<string, FakeContainer>;
+  /** What `pct exec` does, tried in order before the builtins. */
+  exec: ExecRule[];
+  /** Failures to inject. */
+  failures: FailureRule[];
+}
+
+/** A container as a test declares it: everything but `status` may be left out. */
+export type FakeContainerInput = Partial<FakeContainer> & Pick<FakeContainer, "status">;
+
+/** The state as a test declares it: only `containers` is required. Node defaults to `pve`. */
+export interface FakePctStateInput {
+  /** The node name; `pve` when absent. */
+  node?: string;
+  /** Containers by CTID. */
+  containers: Record<string, FakeContainerInput>;
+  /** What `pct exec` does; none when absent. */
+  exec?: ExecRule[];
+  /** Failures to inject; none when absent. */
+  failures?: FailureRule[];
+}
+
+/**
+ * Fills in the defaults of a declared state and checks what can be checked early (each rule's
+ * regular expression compiles), so a mistake in a test fails where it is made.
+ *
+ * @param input The declared state (not modified).
+ * @returns A complete state.
+ * @throws {SyntaxError} When an exec rule's `match` is not a valid regular expression.
+ */
+export function normalizeState(input: FakePctStateInput): FakePctState {
+  const containers: Record<string, FakeContainer> = {};
+  for (const [ctid, container] of Object.entries(input.containers)) {
+    containers[ctid] = {
+      ...structuredClone(container),
+      snapshots: structuredClone(container.snapshots ?? []),
+      config: { ...container.config },
+      files: structuredClone(container.files ?? {}),
+      flags: [...(container.flags ?? [])],
+    };
+  }
+  const exec = structuredClone(input.exec ?? []);
+  for (const rule of exec) {
+    try {
+      new RegExp(rule.match);
+    } catch (error) {
+      throw new SyntaxError(`Cannot use exec rule match "${rule.match}": ${error}`);
+    }
+  }
+  return {
+    node: input.node ?? "pve",
+    containers,
+    exec,
+    failures: structuredClone(input.failures ?? []),
+  };
+}
+
+/** The state file inside a fake's directory. */
+export function stateFile(dir: string): string {
+  return `${dir}/state.json`;
+}
+
+/** The call log inside a fake's directory: one JSON array (an argv) per line. */
+export function callsFile(dir: string): string {
+  return `${dir}/calls.jsonl`;
+}
+
+/** Reads the state. Safe without the lock: writes are atomic. */
+export async function readState(dir: string): Promise<FakePctState> {
+  return JSON.parse(await Deno.readTextFile(stateFile(dir)));
+}
+
+/** Replaces the state atomically (temp file + rename in the same directory). */
+export async function writeState(dir: string, state: FakePctState): Promise<void> {
+  const temp = `${stateFile(dir)}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temp, JSON.stringify(state, null, 2) + "\n");
+  await Deno.rename(temp, stateFile(dir));
+}
+
+/** How long a caller waits for the lock before giving up. */
+const LOCK_TIMEOUT_MS = 30_000;
+
+/** A lock without an owner file older than this is left over from a process killed at birth. */
+const ORPHAN_LOCK_MS = 5_000;
+
+/**
+ * Runs `fn` while holding the state lock of `dir`.
+ *
+ * The lock is a directory (`mkdir` is atomic) holding an `owner` file with the holder's pid. Tests
+ * kill hung `pct` processes with SIGKILL, which skips `finally`; a lock whose owner is gone is
+ * therefore taken over instead of blocking every later call.
+ *
+ * @param dir The fake's directory.
+ * @param fn The critical section.
+ * @returns What `fn` returns.
+ * @throws {Error} When the lock stays held for {@linkcode LOCK_TIMEOUT_MS}.
+ */
+export async function withStateLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${dir}/state.lock`;
+  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+  while (!(await tryLock(lock))) {
+    if (Date.now() > deadline) {
+      throw new Error(`Cannot lock the fake pct state: "${lock}" is held for too long`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 8));
+  }
+  try {
+    return await fn();
+  } finally {
+    await Deno.remove(lock, { recursive: true });
+  }
+}
+
+async function tryLock(lock: string): Promise<boolean> {
+  try {
+    await Deno.mkdir(lock);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    await removeIfAbandoned(lock);
+    return false;
+  }
+  await Deno.writeTextFile(`${lock}/owner`, String(Deno.pid));
+  return true;
+}
+
+async function removeIfAbandoned(lock: string): Promise<void> {
+  try {
+    const owner = await Deno.readTextFile(`${lock}/owner`).catch(() => undefined);
+    const abandoned = owner === undefined
+      ? Date.now() - ((await Deno.stat(lock)).mtime?.getTime() ?? Date.now()) > ORPHAN_LOCK_MS
+      : !processExists(Number(owner));
+    if (abandoned) await Deno.remove(lock, { recursive: true });
+  } catch (error) {
+    // The holder released the lock meanwhile: nothing to clean up.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
