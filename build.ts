@@ -16,11 +16,18 @@
  */
 
 import { parseArgs } from "node:util";
-import { basename, dirname, fromFileUrl, join, relative, resolve } from "node:path";
-import { type CommandResult, type CommandRunner, displayCommand, outputTail, zxRunner } from "./lib/command.ts";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type CommandResult,
+  type CommandRunner,
+  displayCommand,
+  outputTail,
+  zxRunner,
+} from "./lib/command.ts";
 import { executableNameFor } from "./lib/ctid.ts";
 
-const ROOT = dirname(fromFileUrl(import.meta.url));
+const ROOT = dirname(fileURLToPath(import.meta.url));
 const DEFAULT_INSTALL_DIR = "/usr/local/phoenix_hypervisor/bin";
 
 /** The pinned offline `denort`: an official denort 2.6.10 carrying a program we replace. */
@@ -86,14 +93,19 @@ async function must(run: CommandRunner, argv: string[], cwd?: string): Promise<C
   const result = await run(cwd ? ["env", "-C", cwd, ...argv] : argv);
   if (result.exitCode !== 0) {
     throw new Error(
-      `${displayCommand(argv)} failed (exit ${result.exitCode}): ${outputTail(result.stderr || result.stdout)}`,
+      `${displayCommand(argv)} failed (exit ${result.exitCode}): ${
+        outputTail(result.stderr || result.stdout)
+      }`,
     );
   }
   return result;
 }
 
 /** Fetches (once, then cached in `workDir`) and verifies the pinned fallback runtime. */
-export async function fallbackDenort(workDir: string, run: CommandRunner = zxRunner): Promise<string> {
+export async function fallbackDenort(
+  workDir: string,
+  run: CommandRunner = zxRunner,
+): Promise<string> {
   const dir = join(workDir, "denort");
   const path = join(dir, "denort");
   try {
@@ -181,7 +193,9 @@ export async function compileExecutable(
     if (source.kind === "download" && /denort|dl\.deno|download/i.test(result.stderr)) {
       throw new DenortUnavailable(said);
     }
-    throw new Error(`deno compile for container ${target.ctid} failed (exit ${result.exitCode}): ${said}`);
+    throw new Error(
+      `deno compile for container ${target.ctid} failed (exit ${result.exitCode}): ${said}`,
+    );
   }
   await Deno.chmod(output, 0o755);
   return output;
@@ -223,7 +237,9 @@ export async function buildAll(
     const size = (await Deno.stat(output)).size / 2 ** 20;
     log(
       `Built ${relative(Deno.cwd(), output)} (${size.toFixed(1)} MiB, ` +
-        `${Math.round(performance.now() - started)} ms) with the runtime from ${sourceDescription(source)}`,
+        `${Math.round(performance.now() - started)} ms) with the runtime from ${
+          sourceDescription(source)
+        }`,
     );
   }
   return outputs;

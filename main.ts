@@ -49,7 +49,10 @@ const SIGNALS = [["SIGINT", ExitCode.Interrupted], ["SIGTERM", ExitCode.Terminat
  * await main(container);
  * ```
  */
-export async function main<S>(module: ContainerModule<S>, options: MainOptions = {}): Promise<never> {
+export async function main<S>(
+  module: ContainerModule<S>,
+  options: MainOptions = {},
+): Promise<never> {
   const args = options.args ?? Deno.args;
   const env = options.env ?? Deno.env.toObject();
   const exit = options.exit ?? Deno.exit;
@@ -96,7 +99,9 @@ export async function main<S>(module: ContainerModule<S>, options: MainOptions =
         `${module.kind === "template" ? "template" : "container"} ${ctid} (${module.description})`,
     );
     const config = await loadModuleConfig(module, settings.configFile);
-    log.info(`Configuration: ${settings.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`);
+    log.info(
+      `Configuration: ${settings.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
+    );
     if (!parsed.dryRun) lock = acquireLock(settings.lockDir, ctid);
 
     const pct = new Pct(loggingRunner(options.runner ?? zxRunner, log));
@@ -111,9 +116,10 @@ export async function main<S>(module: ContainerModule<S>, options: MainOptions =
     };
     const power: PowerState = { stoppedByUs: false, startedByUs: false };
     for (const [signal, code] of SIGNALS) {
-      const listener = () => void interrupted(signal, code, ctx, power, log).then(() =>
-        finish(code, { failedDuring: `an interruption (${signal})` })
-      );
+      const listener = () =>
+        void interrupted(signal, code, ctx, power, log).then(() =>
+          finish(code, { failedDuring: `an interruption (${signal})` })
+        );
       Deno.addSignalListener(signal, listener);
       listeners.push([signal, listener]);
     }

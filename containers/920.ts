@@ -25,7 +25,15 @@ export default defineContainer({
       action: async (ctx) => {
         await ctx.container.run([...APT_ENV, "apt-get", "update"], { timeoutMs: 600_000 });
         await ctx.container.run(
-          [...APT_ENV, "apt-get", "install", "-y", "--no-install-recommends", "python3-venv", "python3-pip"],
+          [
+            ...APT_ENV,
+            "apt-get",
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "python3-venv",
+            "python3-pip",
+          ],
           { timeoutMs: 1_200_000 },
         );
       },
@@ -47,7 +55,8 @@ export default defineContainer({
       name: "Put vllm on the PATH",
       check: async (ctx) =>
         (await ctx.container.exec(["readlink", "/usr/local/bin/vllm"])).stdout.trim() === VLLM,
-      action: (ctx) => ctx.container.run(["ln", "-sfn", VLLM, "/usr/local/bin/vllm"]).then(() => {}),
+      action: (ctx) =>
+        ctx.container.run(["ln", "-sfn", VLLM, "/usr/local/bin/vllm"]).then(() => {}),
     },
   ],
   verification: [

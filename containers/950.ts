@@ -66,19 +66,30 @@ export default defineContainer({
       run: async (ctx) => {
         await waitFor(`vLLM in container ${ctx.ctid} to answer /health`, async () => {
           const result = await ctx.container.exec([
-            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `http://localhost:${PORT}/health`,
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            `http://localhost:${PORT}/health`,
           ]);
           const code = result.stdout.trim();
-          return code === "200"
-            ? { ready: true }
-            : { ready: false, detail: `HTTP ${code || "no answer"} (curl exit ${result.exitCode})` };
+          return code === "200" ? { ready: true } : {
+            ready: false,
+            detail: `HTTP ${code || "no answer"} (curl exit ${result.exitCode})`,
+          };
         }, { timeoutMs: 900_000, initialDelayMs: 1000, maxDelayMs: 15_000 });
       },
     },
     {
       name: "/v1/models lists the configured model",
       run: async (ctx) => {
-        const body = await ctx.container.output(["curl", "-fsS", `http://localhost:${PORT}/v1/models`]);
+        const body = await ctx.container.output([
+          "curl",
+          "-fsS",
+          `http://localhost:${PORT}/v1/models`,
+        ]);
         const ids = (JSON.parse(body).data ?? []).map((m: { id?: string }) => m.id);
         if (!ids.includes(ctx.settings.model)) {
           throw new Error(`/v1/models lists ${JSON.stringify(ids)}, not "${ctx.settings.model}"`);

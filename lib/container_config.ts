@@ -5,7 +5,12 @@
  * @module
  */
 
-import { containerConfig, isTemplate, loadConfigFile, snapshotNameOf } from "./config/read_config.ts";
+import {
+  containerConfig,
+  isTemplate,
+  loadConfigFile,
+  snapshotNameOf,
+} from "./config/read_config.ts";
 import type { ContainerModule } from "./container_module.ts";
 import { ConfigError } from "./errors.ts";
 

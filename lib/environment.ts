@@ -35,7 +35,8 @@ export function readLogSettings(
   env: Readonly<Record<string, string | undefined>>,
 ): Pick<Settings, "logFile" | "debug"> {
   return {
-    ...readLogSettings(env),
+    logFile: nonEmpty(env.MAIN_LOG_FILE) ?? DEFAULTS.logFile,
+    debug: env.PHOENIX_DEBUG === "true",
   };
 }
 
@@ -48,7 +49,9 @@ export function readSettings(env: Readonly<Record<string, string | undefined>>):
   let shutdownTimeoutSeconds: number = DEFAULTS.shutdownTimeoutSeconds;
   if (timeoutText !== undefined) {
     shutdownTimeoutSeconds = Number(timeoutText);
-    if (!/^[0-9]+$/.test(timeoutText) || shutdownTimeoutSeconds < 1 || shutdownTimeoutSeconds > 3600) {
+    if (
+      !/^[0-9]+$/.test(timeoutText) || shutdownTimeoutSeconds < 1 || shutdownTimeoutSeconds > 3600
+    ) {
       throw new ConfigError(
         `Cannot use PHOENIX_SHUTDOWN_TIMEOUT=${JSON.stringify(timeoutText)}: ` +
           "expected whole seconds from 1 to 3600",

@@ -26,6 +26,8 @@ const GPU_ASSIGNMENT_PATTERN = /^(none|[0-9]+(\s*,\s*[0-9]+)*)$/;
 const MAC_ADDRESS_PATTERN = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
 const PORT_MAPPING_PATTERN = /^[0-9]+:[0-9]+$/;
 const DRIVER_VERSION_PATTERN = /^[0-9]+(\.[0-9]+)+$/;
+/** A Hugging Face id or a path: no white space, as it becomes one argument of `vllm serve`. */
+const MODEL_PATTERN = /^\S+$/;
 
 /** A string; `phrase` says what kind in error messages. */
 function text(phrase = "a string") {
@@ -83,7 +85,7 @@ const VllmEngineConfigSchema = z.looseObject({
   /** What model to serve and how to load it. */
   ModelConfig: z.looseObject({
     /** The model vLLM serves: a Hugging Face id or a path inside the container. */
-    model: nonEmptyText('a model name such as "Qwen/Qwen2.5-7B-Instruct-AWQ"')
+    model: matching(MODEL_PATTERN, 'a model name such as "Qwen/Qwen2.5-7B-Instruct-AWQ"')
       .describe("The model vLLM serves: a Hugging Face id or a path inside the container.")
       .optional(),
     /** Whether vLLM may run code shipped with the model (`--trust-remote-code`). */
@@ -161,7 +163,9 @@ export const ContainerEntrySchema = z.looseObject({
     .optional(),
   /** Prebuilt template archive (file name) to create the container from; latest versions. */
   template_file: nonEmptyText()
-    .describe("Prebuilt template archive (file name) to create the container from; latest versions.")
+    .describe(
+      "Prebuilt template archive (file name) to create the container from; latest versions.",
+    )
     .optional(),
   /** Proxmox storage for the root file system, e.g. `lxc-disks`. */
   storage_pool: nonEmptyText()
@@ -214,10 +218,15 @@ export const ContainerEntrySchema = z.looseObject({
     .describe("CTID of the container whose snapshot this container is cloned from.").optional(),
   /** Script the orchestrator runs after the features, e.g. `phoenix_hypervisor_lxc_950.sh`. */
   application_script: nonEmptyText()
-    .describe("Script the orchestrator runs after the features, e.g. phoenix_hypervisor_lxc_950.sh.")
+    .describe(
+      "Script the orchestrator runs after the features, e.g. phoenix_hypervisor_lxc_950.sh.",
+    )
     .optional(),
   /** The model vLLM serves (Hugging Face id or path), or null for none. */
-  vllm_model: nonEmptyText('a model name such as "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ", or null')
+  vllm_model: matching(
+    MODEL_PATTERN,
+    'a model name such as "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ", or null',
+  )
     .nullable().describe("The model vLLM serves (Hugging Face id or path), or null for none.")
     .optional(),
   /** Number of GPUs the model is split over. */

@@ -93,8 +93,6 @@ export interface ParsedCommand {
   readonly args: Readonly<Record<string, string>>;
   /** Options by lowercase name; booleans are `"1"` or `"0"`. */
   readonly options: Readonly<Record<string, string>>;
-  /** Options in the order given, with the name as typed (for `pct set`). */
-  readonly optionList: readonly (readonly [string, string])[];
   /** `exec`: what came after `--`. */
   readonly extra: readonly string[];
   /** `exec`: positionals beyond the VMID that came before `--` (or without one). */
@@ -169,7 +167,6 @@ export function parseCommand(command: string, argv: readonly string[]): ParsedCo
     command,
     args,
     options,
-    optionList,
     extra: spec.extraArgs ? extra : [],
     leftover: spec.extraArgs ? positionals.slice(spec.args.length) : [],
     dashDash,
@@ -181,7 +178,7 @@ function usageError(command: string, message: string): never {
 }
 
 function optionType(spec: CommandSpec, name: string): OptionType | undefined {
-  if (name in spec.options) return spec.options[name];
+  if (Object.hasOwn(spec.options, name)) return spec.options[name];
   if (!spec.anyOption) return undefined;
   return BOOLEAN_CONFIG_KEYS.has(name) ? "boolean" : "string";
 }
@@ -260,7 +257,9 @@ function checkValue(type: OptionType | undefined, raw: string): Checked {
 /** The problem with a VMID, as pct words it, or `undefined` when it is valid. */
 function checkVmid(vmid: string): string | undefined {
   if (!/^[+-]?\d+$/.test(vmid)) return `type check ('integer') failed - got '${vmid}'`;
-  if (!/^[1-9][0-9]{2,8}$/.test(vmid)) return "invalid format - value does not look like a valid VM ID";
+  if (!/^[1-9][0-9]{2,8}$/.test(vmid)) {
+    return "invalid format - value does not look like a valid VM ID";
+  }
   return undefined;
 }
 
@@ -270,6 +269,8 @@ function checkVmid(vmid: string): string | undefined {
  */
 function checkSnapshotName(name: string): string | undefined {
   if (name.length > 40) return "value may only be 40 characters long";
-  if (!/^[a-z][a-z0-9_-]+$/i.test(name)) return `invalid format - invalid configuration ID '${name}'`;
+  if (!/^[a-z][a-z0-9_-]+$/i.test(name)) {
+    return `invalid format - invalid configuration ID '${name}'`;
+  }
   return undefined;
 }

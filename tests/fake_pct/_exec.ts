@@ -30,14 +30,34 @@ export interface ExecContext {
 }
 
 /** Runs `argv` in the container: the first matching rule, else a builtin, else exit 127. */
-export async function runInContainer(context: ExecContext, argv: readonly string[]): Promise<Outcome> {
+export async function runInContainer(
+  context: ExecContext,
+  argv: readonly string[],
+): Promise<Outcome> {
   const rule = findRule(context, argv);
   if (rule) return await applyRule(context, rule);
   const builtin = BUILTINS[argv[0].split("/").pop()!];
   return (await builtin?.(context, argv.slice(1))) ?? notFound(context.ctid, argv);
 }
 
-function findRule(context: ExecContext, argv: readonly string[]): ExecRule | undefined {
+/**
+ * Whether running `argv` reads standard input: a matching rule with `stdinToFile`, `tee`, or
+ * `cat` without files. Flags may change before the command really runs; this is a forecast.
+ */
+export function readsStdin(
+  context: Omit<ExecContext, "readStdin">,
+  argv: readonly string[],
+): boolean {
+  const rule = findRule(context, argv);
+  if (rule) return rule.stdinToFile !== undefined;
+  const name = argv[0]?.split("/").pop();
+  return name === "tee" || (name === "cat" && argv.length === 1);
+}
+
+function findRule(
+  context: Omit<ExecContext, "readStdin">,
+  argv: readonly string[],
+): ExecRule | undefined {
   const line = argv.join(" ");
   const flags = context.container.flags;
   return context.rules.find((rule) =>
@@ -75,8 +95,10 @@ function notFound(ctid: string, argv: readonly string[]): Outcome {
 }
 
 /** A builtin; `undefined` means "this usage is not supported", which is reported as not found. */
-type Builtin = (context: ExecContext, args: readonly string[]) =>
-  Outcome | undefined | Promise<Outcome | undefined>;
+type Builtin = (
+  context: ExecContext,
+  args: readonly string[],
+) => Outcome | undefined | Promise<Outcome | undefined>;
 
 const ok = (stdout = ""): Outcome => ({ stdout, stderr: "", exitCode: 0 });
 const fail = (stderr: string): Outcome => ({ stdout: "", stderr, exitCode: 1 });
@@ -135,7 +157,11 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
 
 /** Writes a file, keeping the mode of a file it replaces (as writing into an open file does). */
 function writeFile(container: FakeContainer, path: string, content: string): void {
-  container.files[path] = { ...container.files[path], content, mode: container.files[path]?.mode ?? "0644" };
+  container.files[path] = {
+    ...container.files[path],
+    content,
+    mode: container.files[path]?.mode ?? "0644",
+  };
 }
 
 /** The lowercase hex SHA-256 of a text's UTF-8 bytes, as `sha256sum` prints it. */

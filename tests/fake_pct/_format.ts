@@ -23,7 +23,9 @@ export function snapshotTree(snapshots: readonly FakeSnapshot[]): string {
   ];
   return entries.map((entry, depth) => {
     const prefix = `${" ".repeat(depth)}\`->`;
-    return `${prefix} ${entry.name.padEnd(30 - prefix.length)} ${entry.time.padEnd(23)} ${entry.text}\n`;
+    return `${prefix} ${entry.name.padEnd(30 - prefix.length)} ${
+      entry.time.padEnd(23)
+    } ${entry.text}\n`;
   }).join("");
 }
 

@@ -15,13 +15,14 @@
 
 import {
   COMMANDS,
+  PARAMETER_ERROR_EXIT,
   parameterError,
-  type ParsedCommand,
   parseCommand,
+  type ParsedCommand,
   PctError,
   unknownCommand,
 } from "./_cli.ts";
-import { type Outcome, runInContainer } from "./_exec.ts";
+import { type Outcome, readsStdin, runInContainer } from "./_exec.ts";
 import { formatLocalTime, keyValueLines, listTable, snapshotTree } from "./_format.ts";
 import {
   callsFile,
@@ -49,8 +50,11 @@ interface Call {
 async function main(): Promise<void> {
   const dir = Deno.env.get("FAKE_PCT_DIR");
   if (!dir) {
-    await finish({ stdout: "", stderr: "fake pct: FAKE_PCT_DIR is not set\n", exitCode: FAKE_BROKEN_EXIT });
-    return;
+    return await finish({
+      stdout: "",
+      stderr: "fake pct: FAKE_PCT_DIR is not set\n",
+      exitCode: FAKE_BROKEN_EXIT,
+    });
   }
   await Deno.writeTextFile(callsFile(dir), JSON.stringify(Deno.args) + "\n", { append: true });
   let outcome: Outcome;
@@ -71,6 +75,9 @@ async function handle(dir: string, argv: readonly string[]): Promise<Outcome> {
     const parsed = parseCommand(command, argv.slice(1));
     let stdin: Promise<string> | undefined;
     const readStdin = () => stdin ??= new Response(Deno.stdin.readable).text();
+    // A caller may take its time writing stdin; read it before taking the lock, so that it does
+    // not stall every other pct call meanwhile.
+    if (await execReadsStdin(dir, parsed)) await readStdin();
     return await withStateLock(dir, () => handleLocked(dir, parsed, readStdin));
   } catch (error) {
     if (error instanceof PctError) return failed(error);
@@ -78,10 +85,16 @@ async function handle(dir: string, argv: readonly string[]): Promise<Outcome> {
   }
 }
 
-/**
- * Runs one parsed call: an injected failure if one matches, else the real behaviour. A call that
- * fails leaves the state as it was, except for the count of the failure rule that fired.
- */
+/** Whether the call is an `exec` whose command will read stdin (read without the lock). */
+async function execReadsStdin(dir: string, parsed: ParsedCommand): Promise<boolean> {
+  if (parsed.command !== "exec") return false;
+  const state = await readState(dir);
+  const container = state.containers[parsed.args.vmid];
+  return container !== undefined &&
+    readsStdin({ ctid: parsed.args.vmid, container, rules: state.exec }, parsed.extra);
+}
+
+/** Runs one parsed call on the state and saves what it changed. */
 async function handleLocked(
   dir: string,
   parsed: ParsedCommand,
@@ -90,27 +103,35 @@ async function handleLocked(
   const state = await readState(dir);
   const original = JSON.stringify(state);
   const failure = takeFailure(state, parsed);
-  const beforeCommand = JSON.stringify(state);
-  const call = { state, parsed, readStdin };
-  let outcome: Outcome;
-  let keep = true;
-  try {
-    if (failure && !forceStopOvercomes(parsed, failure)) {
-      if (failure.effect === "apply") await HANDLERS[parsed.command](call);
-      else keep = false;
-      outcome = failed(new PctError(failure.exit ?? 255, failure.stderr));
-    } else {
-      outcome = await HANDLERS[parsed.command](call);
-    }
-  } catch (error) {
-    if (!(error instanceof PctError)) throw error;
-    keep = false;
-    outcome = failed(error);
-  }
+  // A failed call leaves the state as it was, except for the count of the failure rule that fired.
+  const uncommitted = JSON.stringify(state);
+  const { outcome, commit } = await respond({ state, parsed, readStdin }, failure);
   outcome.delayMs ??= failure?.delayMs;
-  const result = keep ? JSON.stringify(state) : beforeCommand;
+  const result = commit ? JSON.stringify(state) : uncommitted;
   if (result !== original) await writeState(dir, JSON.parse(result));
   return outcome;
+}
+
+/**
+ * The answer to a call: the injected failure if one matched, else the real behaviour. `commit`
+ * says whether the changes the call made to the state stand.
+ */
+async function respond(
+  call: Call,
+  failure: FailureRule | undefined,
+): Promise<{ outcome: Outcome; commit: boolean }> {
+  const handler = HANDLERS[call.parsed.command];
+  try {
+    if (!failure || forceStopOvercomes(call.parsed, failure)) {
+      return { outcome: await handler(call), commit: true };
+    }
+    const injected = failed(new PctError(failure.exit ?? TASK_EXIT, failure.stderr));
+    if (failure.effect !== "apply") return { outcome: injected, commit: false };
+    return { outcome: { ...injected, stdout: (await handler(call)).stdout }, commit: true };
+  } catch (error) {
+    if (!(error instanceof PctError)) throw error;
+    return { outcome: failed(error), commit: false };
+  }
 }
 
 /** The first failure rule matching the call that has not used up its `times`; counts it. */
@@ -189,6 +210,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const entries: Record<string, string> = { status: container.status, vmid };
     const name = displayName(container);
     if (name !== undefined) entries.name = name;
+    // Any stable, plausible pid will do: nothing may depend on its value.
     if (container.status === "running") entries.pid = String(100_000 + Number(vmid) % 100_000);
     if (container.lock) entries.lock = container.lock;
     return done(keyValueLines(entries));
@@ -199,7 +221,9 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     if (container.status === "running") {
       throw new PctError(TASK_EXIT, `CT ${call.parsed.args.vmid} already running`);
     }
-    if (isTemplate(container)) throw new PctError(TASK_EXIT, "you can't start a CT if it's a template");
+    if (isTemplate(container)) {
+      throw new PctError(TASK_EXIT, "you can't start a CT if it's a template");
+    }
     if (call.parsed.options.skiplock !== "1") checkLock(container);
     container.status = "running";
     return done();
@@ -224,7 +248,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     if (!dashDash || leftover.length > 0) {
       // Real pct would take `pct exec 950 ls` without `--`; the fake insists, as pct.md says to.
       throw new PctError(
-        TASK_EXIT,
+        PARAMETER_ERROR_EXIT,
         `fake pct: put "--" between the VMID and the command (got ${JSON.stringify(leftover)})`,
       );
     }
@@ -250,7 +274,9 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     container.files[args.destination] = {
       ...existing,
       content,
-      mode: options.perms !== undefined ? octalMode(options.perms) : existing?.mode ?? "0644",
+      mode: options.perms !== undefined
+        ? octalMode(call.parsed.command, options.perms)
+        : existing?.mode ?? "0644",
       ...(options.user !== undefined && { user: options.user }),
       ...(options.group !== undefined && { group: options.group }),
     };
@@ -266,11 +292,17 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     // Like real pct, a missing source is not an error: nothing is written and the exit is 0.
     const file = container.files[args.path];
     if (!file) return done();
+    const mode = options.perms === undefined
+      ? undefined
+      : octalMode(call.parsed.command, options.perms);
     try {
       await Deno.writeTextFile(args.destination, file.content);
-      if (options.perms !== undefined) await Deno.chmod(args.destination, parseInt(octalMode(options.perms), 8));
+      if (mode !== undefined) await Deno.chmod(args.destination, parseInt(mode, 8));
     } catch (error) {
-      throw new PctError(TASK_EXIT, `failed to open ${args.destination}: ${(error as Error).message}`);
+      throw new PctError(
+        TASK_EXIT,
+        `failed to open ${args.destination}: ${(error as Error).message}`,
+      );
     }
     return done();
   },
@@ -278,7 +310,10 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   snapshot(call) {
     const { args, options } = call.parsed;
     if (args.snapname === "current" || args.snapname === "vzdump") {
-      throw new PctError(TASK_EXIT, `unable to use snapshot name '${args.snapname}' (reserved name)`);
+      throw new PctError(
+        TASK_EXIT,
+        `unable to use snapshot name '${args.snapname}' (reserved name)`,
+      );
     }
     const container = containerOf(call, "task");
     checkLock(container);
@@ -383,16 +418,18 @@ async function readHostFile(path: string): Promise<string> {
 }
 
 /** `--perms` as a four-digit octal mode (`644` and `0644` both give `0644`). */
-function octalMode(perms: string): string {
+function octalMode(command: string, perms: string): string {
   if (!/^0?o?[0-7]{1,4}$/.test(perms)) {
-    throw parameterError("push", { perms: `invalid format - value '${perms}' is not octal` });
+    throw parameterError(command, { perms: `invalid format - value '${perms}' is not octal` });
   }
   return parseInt(perms.replace(/^0?o/, ""), 8).toString(8).padStart(4, "0");
 }
 
 /** A mount point whose source is a host path (a bind mount) rules out snapshots. */
 function hasBindMount(container: FakeContainer): boolean {
-  return Object.entries(container.config).some(([key, value]) => /^mp\d+$/.test(key) && value.startsWith("/"));
+  return Object.entries(container.config).some(([key, value]) =>
+    /^mp\d+$/.test(key) && value.startsWith("/")
+  );
 }
 
 /** The root file system's volume ID, as ZFS error messages name it. */

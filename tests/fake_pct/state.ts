@@ -232,70 +232,23 @@ export async function writeState(dir: string, state: FakePctState): Promise<void
   await Deno.rename(temp, stateFile(dir));
 }
 
-/** How long a caller waits for the lock before giving up. */
-const LOCK_TIMEOUT_MS = 30_000;
-
-/** A lock without an owner file older than this is left over from a process killed at birth. */
-const ORPHAN_LOCK_MS = 5_000;
-
 /**
  * Runs `fn` while holding the state lock of `dir`.
  *
- * The lock is a directory (`mkdir` is atomic) holding an `owner` file with the holder's pid. Tests
- * kill hung `pct` processes with SIGKILL, which skips `finally`; a lock whose owner is gone is
- * therefore taken over instead of blocking every later call.
+ * The lock is an exclusive `flock` on `state.lock`. Tests kill hung `pct` processes with SIGKILL,
+ * which skips every `finally`; the kernel releases a `flock` with the process, so such a kill can
+ * never leave a lock behind (a lock directory or lock file with a pid in it could).
  *
  * @param dir The fake's directory.
  * @param fn The critical section.
  * @returns What `fn` returns.
- * @throws {Error} When the lock stays held for {@linkcode LOCK_TIMEOUT_MS}.
  */
 export async function withStateLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lock = `${dir}/state.lock`;
-  const deadline = Date.now() + LOCK_TIMEOUT_MS;
-  while (!(await tryLock(lock))) {
-    if (Date.now() > deadline) {
-      throw new Error(`Cannot lock the fake pct state: "${lock}" is held for too long`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 8));
-  }
+  using file = await Deno.open(`${dir}/state.lock`, { create: true, write: true });
+  await file.lock(true);
   try {
     return await fn();
   } finally {
-    await Deno.remove(lock, { recursive: true });
-  }
-}
-
-async function tryLock(lock: string): Promise<boolean> {
-  try {
-    await Deno.mkdir(lock);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    await removeIfAbandoned(lock);
-    return false;
-  }
-  await Deno.writeTextFile(`${lock}/owner`, String(Deno.pid));
-  return true;
-}
-
-async function removeIfAbandoned(lock: string): Promise<void> {
-  try {
-    const owner = await Deno.readTextFile(`${lock}/owner`).catch(() => undefined);
-    const abandoned = owner === undefined
-      ? Date.now() - ((await Deno.stat(lock)).mtime?.getTime() ?? Date.now()) > ORPHAN_LOCK_MS
-      : !processExists(Number(owner));
-    if (abandoned) await Deno.remove(lock, { recursive: true });
-  } catch (error) {
-    // The holder released the lock meanwhile: nothing to clean up.
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
+    await file.unlock();
   }
 }

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { InvalidInputError } from "../../lib/errors.ts";
+import { ExitCode } from "../../lib/exit_codes.ts";
+import { type Invocation, validateInputs } from "../../lib/validate_inputs.ts";
+
+const BIN = "/usr/local/phoenix_hypervisor/bin";
+const own: Invocation = {
+  argv0: `${BIN}/phoenix_hypervisor_setup_920.sh`,
+  execPath: `${BIN}/phoenix_hypervisor_setup_920.sh`,
+};
+
+function rejection(ctid: string, moduleCtid: string, invocation: Invocation): InvalidInputError {
+  try {
+    validateInputs(ctid, moduleCtid, invocation);
+  } catch (error) {
+    assert.ok(error instanceof InvalidInputError, `expected InvalidInputError, got ${error}`);
+    assert.equal(error.exitCode, ExitCode.InvalidInput);
+    assert.equal(error.phase, "input validation");
+    return error;
+  }
+  assert.fail("validateInputs did not throw");
+}
+
+Deno.test("validateInputs passes for the executable's own CTID and name", () => {
+  assert.equal(validateInputs("920", "920", own), undefined);
+});
+
+Deno.test("validateInputs accepts a relative or bare invocation name", () => {
+  validateInputs("920", "920", { argv0: "phoenix_hypervisor_setup_920.sh", execPath: own.execPath });
+  validateInputs("920", "920", {
+    argv0: "./phoenix_hypervisor_setup_920.sh",
+    execPath: "/tmp/x/phoenix_hypervisor_setup_920.sh",
+  });
+});
+
+Deno.test("validateInputs rejects an invalid CTID before anything else", () => {
+  assert.equal(
+    rejection("92a", "920", own).message,
+    'Cannot use CTID "92a": expected digits only',
+  );
+  assert.equal(
+    rejection("0920", "920", own).message,
+    'Cannot use CTID "0920": a CTID has no leading zero',
+  );
+  assert.equal(
+    rejection("", "920", own).message,
+    "Cannot use an empty CTID: expected a number from 100 to 999999999",
+  );
+});
+
+Deno.test("validateInputs rejects another container's CTID and names the right executable", () => {
+  assert.equal(
+    rejection("950", "920", own).message,
+    "This executable sets up container 920 only, but was asked for 950; " +
+      "run phoenix_hypervisor_setup_950.sh for container 950",
+  );
+});
+
+Deno.test("validateInputs rejects a copy under another CTID's name", () => {
+  const copy = `${BIN}/phoenix_hypervisor_setup_950.sh`;
+  const error = rejection("920", "920", { argv0: copy, execPath: copy });
+  assert.equal(
+    error.message,
+    "Refusing to run: this executable is for container 920 and must be named " +
+      `phoenix_hypervisor_setup_920.sh, but its invoked as ${JSON.stringify(copy)}; ` +
+      "reinstall it under its own name",
+  );
+});
+
+Deno.test("validateInputs rejects a symlink whose target has another name", () => {
+  const target = "/opt/phoenix/phoenix_hypervisor_setup_950.sh";
+  const error = rejection("920", "920", { argv0: own.argv0, execPath: target });
+  assert.match(error.message, /but its file is "\/opt\/phoenix\/phoenix_hypervisor_setup_950\.sh"/);
+  assert.match(error.message, /must be named phoenix_hypervisor_setup_920\.sh/);
+});
+
+Deno.test("validateInputs rejects a name that only contains the expected one", () => {
+  const path = `${BIN}/old_phoenix_hypervisor_setup_920.sh`;
+  assert.match(rejection("920", "920", { argv0: path, execPath: own.execPath }).message, /invoked as/);
+  const suffixed = `${BIN}/phoenix_hypervisor_setup_920.sh.bak`;
+  assert.match(
+    rejection("920", "920", { argv0: own.argv0, execPath: suffixed }).message,
+    /file is/,
+  );
+});

@@ -1,0 +1,70 @@
+/**
+ * Compiled executables for end-to-end tests, built through the real `build.ts` path once per
+ * test process, and a way to run one with a given environment.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { buildAll, type BuildTarget } from "../../build.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+let outDir: string | undefined;
+const built = new Map<string, Promise<string>>();
+
+/**
+ * The compiled executable for `ctid` (from `containers/<ctid>.ts`, or from `modulePath` for a
+ * test-only module), built on first use into a temporary directory shared by the process.
+ */
+export function compiledExecutable(ctid: string, modulePath?: string): Promise<string> {
+  const module = modulePath ?? join(ROOT, "containers", `${ctid}.ts`);
+  const key = `${ctid}:${module}`;
+  let executable = built.get(key);
+  if (!executable) {
+    executable = (async () => {
+      outDir ??= await Deno.makeTempDir({ prefix: "phoenix-dist-" });
+      // A test-only module gets its own directory: its executable has the same name as a shipped one.
+      const dir = modulePath ? await Deno.makeTempDir({ dir: outDir }) : outDir;
+      const target: BuildTarget = { ctid, modulePath: module };
+      const [path] = await buildAll([target], {
+        outDir: dir,
+        workDir: join(ROOT, ".build"),
+        log: () => {},
+      });
+      return path;
+    })();
+    built.set(key, executable);
+  }
+  return executable;
+}
+
+/** What a finished executable did. */
+export interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `path` with `args` and exactly `env` (plus a minimal PATH/HOME when not given), stdin
+ * closed, like the orchestrator would.
+ */
+export async function runExecutable(
+  path: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { argv0?: string; signal?: AbortSignal } = {},
+): Promise<Run> {
+  const command = new Deno.Command(path, {
+    args: [...args],
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: "/root", ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: options.signal,
+  });
+  const output = await command.output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
