@@ -40,13 +40,15 @@ const FALLBACK_DENORT = {
 /**
  * Permissions compiled into every executable. No network: probes run inside the container
  * through `pct exec`. Run is limited to bash, the shell zx starts every command with; read,
- * write and env stay open because their paths come from the orchestrator's environment.
+ * write and env stay open because their paths come from the orchestrator's environment; zx needs
+ * the uid and gid to find bash (without them it silently has no shell).
  */
 export const EXECUTABLE_PERMISSIONS: readonly string[] = [
   "--allow-run=bash",
   "--allow-read",
   "--allow-write",
   "--allow-env",
+  "--allow-sys=uid,gid",
   "--no-prompt",
 ];
 

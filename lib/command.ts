@@ -84,26 +84,35 @@ export const zxRunner: CommandRunner = async (argv, options = {}) => {
   })`${argv}`;
   const output = await process;
   const durationMs = Math.round(performance.now() - started);
-  const exitCode = output.exitCode ?? (output.signal ? TIMEOUT_EXIT_CODE : 1);
-  return { argv, exitCode, stdout: output.stdout, stderr: output.stderr, durationMs };
+  if (output.exitCode !== null) {
+    return { argv, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr, durationMs };
+  }
+  // No exit code: killed by the timeout, or the command could not be started at all.
+  const stderr = output.signal
+    ? `${output.stderr}Killed (${output.signal}) after the ${options.timeoutMs} ms timeout`
+    : `${output.stderr}Could not run the command: ${output.message.trim() || "unknown error"}`;
+  return {
+    argv,
+    exitCode: output.signal ? TIMEOUT_EXIT_CODE : 127,
+    stdout: output.stdout,
+    stderr,
+    durationMs,
+  };
 };
 
 /**
  * Wraps a runner so every command is logged with its duration and exit code, and a failed
- * command's stderr tail is logged too. The log masks secrets; secrets must not be in argv anyway.
+ * command's stderr tail with it. Non-zero is logged as information, not as a warning: a check
+ * that answers "not yet" is normal, and a real failure is reported by whoever needed success.
+ * The log masks secrets; secrets must not be in argv anyway.
  */
 export function loggingRunner(run: CommandRunner, log: Log): CommandRunner {
   return async (argv, options) => {
     log.debug(`Running: ${displayCommand(argv)}`);
     const result = await run(argv, options);
-    const summary = `${displayCommand(argv)} (exit ${result.exitCode}, ${result.durationMs} ms)`;
-    if (result.exitCode === 0) {
-      log.info(summary);
-    } else {
-      log.warn(summary);
-      const tail = outputTail(result.stderr);
-      if (tail) log.warn(`stderr: ${tail}`);
-    }
+    log.info(`${displayCommand(argv)} (exit ${result.exitCode}, ${result.durationMs} ms)`);
+    const tail = result.exitCode === 0 ? "" : outputTail(result.stderr);
+    if (tail) log.info(`  stderr: ${tail.replaceAll("\n", "\n  stderr: ")}`);
     return result;
   };
 }
