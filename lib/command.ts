@@ -112,7 +112,7 @@ export function loggingRunner(run: CommandRunner, log: Log): CommandRunner {
     const result = await run(argv, options);
     log.info(`${displayCommand(argv)} (exit ${result.exitCode}, ${result.durationMs} ms)`);
     const tail = result.exitCode === 0 ? "" : outputTail(result.stderr);
-    if (tail) log.info(`  stderr: ${tail.replaceAll("\n", "\n  stderr: ")}`);
+    if (tail) log.info(`stderr: ${tail}`);
     return result;
   };
 }

@@ -16,7 +16,7 @@ import type { ContainerModule, SetupContext } from "./container_module.ts";
 import { SetupError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import type { ContainerStatus } from "./pct.ts";
-import { runSteps, runVerification } from "./steps.ts";
+import { runSteps, runVerification } from "./run_steps.ts";
 
 /** How a successful run ended. */
 export type Outcome =

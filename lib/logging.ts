@@ -53,15 +53,16 @@ export function formatTimestamp(ms: number): string {
 }
 
 /**
- * Renders one record as an orchestrator log line (without the newline), secrets masked.
+ * Renders one record as orchestrator log lines (without the final newline), secrets masked.
+ * A multi-line message (a command's stderr tail) gets the prefix on every line, so `grep` on the
+ * log file finds each one with its time and source.
  *
  * @param source The executable's file name.
  */
 export function formatLine(record: LogRecord, source: string): string {
+  const prefix = `${formatTimestamp(record.timestamp)} [${LEVEL_NAMES[record.level]}] ${source}: `;
   const text = record.message.map((part) => String(part)).join("");
-  return redact(
-    `${formatTimestamp(record.timestamp)} [${LEVEL_NAMES[record.level]}] ${source}: ${text}`,
-  );
+  return redact(text.split("\n").map((line) => prefix + line).join("\n"));
 }
 
 function consoleSink(source: string): Sink {
