@@ -71,21 +71,48 @@ export function displayCommand(argv: readonly string[]): string {
     .join(" ");
 }
 
+/** Locale variables, which bash checks at start-up. */
+const LOCALE_VARIABLE = /^(LANG|LANGUAGE|LC_[A-Z]+)$/;
+
+/**
+ * zx runs every command through bash, and bash prints `warning: setlocale: LC_ALL: cannot change
+ * locale` into the command's stderr when the orchestrator's `LC_ALL=en_US.UTF-8` is not
+ * generated on the host. So bash starts without the locale variables and `env` hands them, unchanged,
+ * to the command itself.
+ */
+function localeSplit(): { shellEnv: Record<string, string>; localePrefix: string[] } {
+  const shellEnv: Record<string, string> = {};
+  const localePrefix: string[] = [];
+  for (const [name, value] of Object.entries(Deno.env.toObject())) {
+    if (LOCALE_VARIABLE.test(name)) localePrefix.push(`${name}=${value}`);
+    else shellEnv[name] = value;
+  }
+  return { shellEnv, localePrefix: localePrefix.length ? ["env", ...localePrefix] : [] };
+}
+
 /** Runs commands with zx, without echoing them (logging is the caller's, via `log`). */
 export const zxRunner: CommandRunner = async (argv, options = {}) => {
   const started = performance.now();
+  const { shellEnv, localePrefix } = localeSplit();
   const process = $({
     nothrow: true,
     quiet: true,
     verbose: false,
+    env: shellEnv,
     input: options.input ?? "",
     timeout: options.timeoutMs,
     timeoutSignal: "SIGKILL",
-  })`${argv}`;
+  })`${[...localePrefix, ...argv]}`;
   const output = await process;
   const durationMs = Math.round(performance.now() - started);
   if (output.exitCode !== null) {
-    return { argv, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr, durationMs };
+    return {
+      argv,
+      exitCode: output.exitCode,
+      stdout: output.stdout,
+      stderr: output.stderr,
+      durationMs,
+    };
   }
   // No exit code: killed by the timeout, or the command could not be started at all.
   const stderr = output.signal

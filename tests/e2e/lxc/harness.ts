@@ -462,12 +462,25 @@ export class LxcLab {
 
   /** Start time (field 22 of /proc/<pid>/stat) of the container's init; undefined if none. */
   async #initStartTime(ctid: string): Promise<string | undefined> {
+    return (await this.bootId(ctid))?.split("@")[1];
+  }
+
+  /**
+   * Identifies the container's current boot: its init's host PID and start time, as
+   * `<pid>@<start>`. Equal before and after something means the container was not stopped (or
+   * restarted) in between.
+   *
+   * @param ctid The CTID.
+   * @returns The boot's identity, or undefined when the container is not running.
+   */
+  async bootId(ctid: string): Promise<string | undefined> {
     const info = await run(["lxc-info", "-P", this.lxcPath, "-n", this.containerName(ctid), "-pH"]);
     const pid = info.stdout.trim();
     if (info.code !== 0 || !/^\d+$/.test(pid)) return undefined;
     const stat = await readTextOr(`/proc/${pid}/stat`, "");
+    if (!stat) return undefined;
     // Fields after "(comm)" start with field 3.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3];
+    return `${pid}@${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3]}`;
   }
 
   /**

@@ -13,7 +13,11 @@ export const APP_CONF = "/etc/phoenix/app.conf";
 export const APP_CONF_CONTENT = "greeting=hello from the phoenix test template\n";
 /** The service script the template installs. */
 export const SERVICE = "/usr/local/bin/phoenix-service";
-const SERVICE_CONTENT = "#!/bin/sh\necho phoenix-service is alive\n";
+/** Its content. */
+export const SERVICE_CONTENT = "#!/bin/sh\necho phoenix-service is alive\n";
+/** The account the template adds (no home directory, no login). */
+const PHOENIX_USER = "phoenix:x:1000:1000:Phoenix test user:/nonexistent:/bin/false\n";
+const PHOENIX_GROUP = "phoenix:x:1000:\n";
 
 export default defineContainer({
   ctid: "801",
@@ -25,7 +29,11 @@ export default defineContainer({
     {
       name: "Create user phoenix",
       check: (ctx) => ctx.container.succeeds(["id", "phoenix"]),
-      action: (ctx) => ctx.container.run(["adduser", "-D", "-H", "phoenix"]).then(() => {}),
+      // Debian's busybox-static has no adduser applet: write the account entries directly.
+      action: async (ctx) => {
+        await ctx.container.run(["tee", "-a", "/etc/group"], { input: PHOENIX_GROUP });
+        await ctx.container.run(["tee", "-a", "/etc/passwd"], { input: PHOENIX_USER });
+      },
     },
     {
       name: `Write ${APP_CONF}`,

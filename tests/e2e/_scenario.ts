@@ -1,0 +1,110 @@
+/**
+ * One end-to-end scenario: a fake `pct` with its own state, a config file, a log file and a lock
+ * directory in a temporary folder, and the compiled executable run against them.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FakePct, type FakePctStateInput } from "../fake_pct/fake_pct.ts";
+import { compiledExecutable, type Run, runExecutable } from "../support/executables.ts";
+
+/** The orchestrator's log line format. */
+export const LOG_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(DEBUG|INFO|WARN|ERROR|FATAL)\] (\S+): /;
+
+/** pct subcommands that change a container. */
+const MUTATING = new Set([
+  "start",
+  "stop",
+  "shutdown",
+  "snapshot",
+  "delsnapshot",
+  "rollback",
+  "push",
+  "set",
+]);
+
+/** A prepared scenario; dispose of it when done. */
+export class Scenario implements AsyncDisposable {
+  constructor(
+    readonly fake: FakePct,
+    readonly dir: string,
+    readonly ctid: string,
+    readonly extraEnv: Record<string, string>,
+  ) {}
+
+  /** Creates the fake and writes `config` (text, JSONC allowed) as the config file. */
+  static async create(
+    ctid: string,
+    state: FakePctStateInput,
+    config: string,
+    extraEnv: Record<string, string> = {},
+  ): Promise<Scenario> {
+    const fake = await FakePct.create(state);
+    const dir = await Deno.makeTempDir({ prefix: "phoenix-scenario-" });
+    await Deno.writeTextFile(join(dir, "phoenix_lxc_configs.json"), config);
+    return new Scenario(fake, dir, ctid, extraEnv);
+  }
+
+  get configFile(): string {
+    return join(this.dir, "phoenix_lxc_configs.json");
+  }
+
+  get logFile(): string {
+    return join(this.dir, "phoenix_hypervisor.log");
+  }
+
+  /** The environment the orchestrator would give, pointed at this scenario. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      ...this.fake.env(),
+      LXC_CONFIG_FILE: this.configFile,
+      HYPERVISOR_CONFIG_FILE: join(this.dir, "phoenix_hypervisor_config.json"),
+      MAIN_LOG_FILE: this.logFile,
+      PHOENIX_DEBUG: "false",
+      PHOENIX_LOCK_DIR: join(this.dir, "lock"),
+      LANG: "en_US.UTF-8",
+      LC_ALL: "en_US.UTF-8",
+      ...this.extraEnv,
+      ...extra,
+    };
+  }
+
+  /** Runs the compiled executable for this CTID (or `path`) with `args` (default: the CTID). */
+  async run(
+    args: readonly string[] = [this.ctid],
+    options: { path?: string; env?: Record<string, string> } = {},
+  ): Promise<Run> {
+    const path = options.path ?? await compiledExecutable(this.ctid);
+    const result = await runExecutable(path, args, this.env(options.env));
+    // No runtime warning may reach the orchestrator's console (zx's DEP0190, Deno notices).
+    assert.doesNotMatch(result.stderr + result.stdout, /DEP0190|DeprecationWarning|Warning:/);
+    return result;
+  }
+
+  /** The pct calls so far, as argv without `pct`. */
+  calls(): Promise<string[][]> {
+    return this.fake.calls();
+  }
+
+  /** The calls that change a container (exec is judged separately by the caller). */
+  async mutatingCalls(): Promise<string[][]> {
+    return (await this.calls()).filter((argv) => MUTATING.has(argv[0]));
+  }
+
+  /** The log file's lines (empty when it was never written). */
+  async logLines(): Promise<string[]> {
+    try {
+      return (await Deno.readTextFile(this.logFile)).split("\n").filter((l) => l !== "");
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.fake.cleanup();
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}

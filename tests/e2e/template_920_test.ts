@@ -1,0 +1,556 @@
+/**
+ * The compiled executable for template 920 against the fake pct: the pattern's contract (name,
+ * arguments, container check), the template flow and every failure class, each asserting the exit
+ * code, the key message, the log file and the exact pct calls.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
+import { compiledExecutable, runExecutable } from "../support/executables.ts";
+import { LOG_LINE, Scenario } from "./_scenario.ts";
+
+const CONFIG = `{
+  // The project's own fixture: one template and one server.
+  "nvidia_driver_version": "580.76.05",
+  "lxc_configs": {
+    "920": { "name": "BaseTemplateVLLM", "is_template": true, "clone_from_ctid": "901",
+             "template_snapshot_name": "vllm-base-snapshot", "gpu_assignment": "0" },
+    "950": { "name": "vllmQwen", "clone_from_ctid": "920", "vllm_model": "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ",
+             "vllm_tensor_parallel_size": 1, "gpu_assignment": "0", },
+  },
+}`;
+
+/** A fresh container where nothing is installed: each action sets the flag its check reads. */
+const FRESH_920: ExecRule[] = [
+  { match: "^dpkg-query -W python3-venv python3-pip$", when: "python" },
+  {
+    match: "^dpkg-query -W python3-venv python3-pip$",
+    exit: 1,
+    stderr: "dpkg-query: no packages found matching python3-venv\n",
+  },
+  { match: "^env DEBIAN_FRONTEND=noninteractive apt-get update$" },
+  {
+    match:
+      "^env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv python3-pip$",
+    set: ["python"],
+  },
+  { match: "^test -x /opt/vllm/bin/python$", when: "venv" },
+  { match: "^test -x /opt/vllm/bin/python$", exit: 1 },
+  { match: "^python3 -m venv /opt/vllm$", set: ["venv"] },
+  { match: "^/opt/vllm/bin/vllm --version$", when: "vllm", stdout: "0.11.0\n" },
+  {
+    match: "^/opt/vllm/bin/vllm --version$",
+    exit: 127,
+    stderr: "exec: /opt/vllm/bin/vllm: not found\n",
+  },
+  { match: "^/opt/vllm/bin/pip install --no-input vllm$", set: ["vllm"] },
+  { match: "^readlink /usr/local/bin/vllm$", when: "linked", stdout: "/opt/vllm/bin/vllm\n" },
+  { match: "^readlink /usr/local/bin/vllm$", exit: 1 },
+  { match: "^ln -sfn /opt/vllm/bin/vllm /usr/local/bin/vllm$", set: ["linked"] },
+  { match: "^vllm --version$", when: "linked", stdout: "0.11.0\n" },
+  { match: "^vllm --version$", exit: 127 },
+];
+
+const CHECKS_AND_ACTIONS = [
+  ["exec", "920", "--", "dpkg-query", "-W", "python3-venv", "python3-pip"],
+  ["exec", "920", "--", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update"],
+  [
+    "exec",
+    "920",
+    "--",
+    "env",
+    "DEBIAN_FRONTEND=noninteractive",
+    "apt-get",
+    "install",
+    "-y",
+    "--no-install-recommends",
+    "python3-venv",
+    "python3-pip",
+  ],
+  ["exec", "920", "--", "dpkg-query", "-W", "python3-venv", "python3-pip"],
+  ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
+  ["exec", "920", "--", "python3", "-m", "venv", "/opt/vllm"],
+  ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
+  ["exec", "920", "--", "/opt/vllm/bin/vllm", "--version"],
+  ["exec", "920", "--", "/opt/vllm/bin/pip", "install", "--no-input", "vllm"],
+  ["exec", "920", "--", "/opt/vllm/bin/vllm", "--version"],
+  ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
+  ["exec", "920", "--", "ln", "-sfn", "/opt/vllm/bin/vllm", "/usr/local/bin/vllm"],
+  ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
+  ["exec", "920", "--", "vllm", "--version"],
+];
+
+function fresh920(
+  options: {
+    status?: "running" | "stopped";
+    exec?: ExecRule[];
+    failures?: FailureRule[];
+    config?: string;
+  } = {},
+): Promise<Scenario> {
+  return Scenario.create("920", {
+    containers: { "920": { status: options.status ?? "running", name: "BaseTemplateVLLM" } },
+    exec: [...(options.exec ?? []), ...FRESH_920],
+    failures: options.failures ?? [],
+  }, options.config ?? CONFIG);
+}
+
+const FINISHED_920 = ["python", "venv", "vllm", "linked"];
+
+Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the template again", async () => {
+  await using s = await fresh920();
+  const run = await s.run();
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stdout,
+    /Setup for container\/template 920 completed successfully\. Snapshot 'vllm-base-snapshot' created\./,
+  );
+  assert.deepEqual(await s.calls(), [
+    ["status", "920"],
+    ["listsnapshot", "920"],
+    ...CHECKS_AND_ACTIONS,
+    ["shutdown", "920", "--timeout", "60"],
+    ["status", "920"],
+    ["snapshot", "920", "vllm-base-snapshot"],
+    ["start", "920"],
+    ["status", "920"],
+  ]);
+  const state = await s.fake.state();
+  assert.equal(state.containers["920"].status, "running");
+  assert.deepEqual(state.containers["920"].snapshots.map((x) => x.name), ["vllm-base-snapshot"]);
+  // The snapshot holds the finished state, not a state before the last step.
+  assert.deepEqual(state.containers["920"].snapshots[0].flags?.sort(), [...FINISHED_920].sort());
+
+  const lines = await s.logLines();
+  for (const line of lines) assert.match(line, LOG_LINE);
+  assert.ok(lines.every((line) => line.includes(" phoenix_hypervisor_setup_920.sh: ")));
+  assert.ok(
+    lines.some((l) =>
+      /\[INFO\] .*: pct snapshot 920 vllm-base-snapshot \(exit 0, \d+ ms\)$/.test(l)
+    ),
+  );
+  assert.ok(
+    lines.some((l) =>
+      /\[INFO\] .*: Step 3\/4 "Install vLLM into the virtual environment": running$/.test(l)
+    ),
+  );
+  assert.match(
+    lines.at(-1)!,
+    /\[INFO\] .*: Setup for container\/template 920 completed successfully/,
+  );
+  assert.ok(!lines.some((l) => l.includes("[DEBUG]")), "no DEBUG lines without PHOENIX_DEBUG=true");
+});
+
+Deno.test("920: a re-run of a finished template changes nothing and makes two pct calls", async () => {
+  await using s = await fresh920();
+  assert.equal((await s.run()).code, 0);
+  await s.fake.clearCalls();
+  const before = await s.fake.state();
+  const run = await s.run();
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stdout,
+    /Setup for container\/template 920 already complete: snapshot 'vllm-base-snapshot' exists/,
+  );
+  assert.deepEqual(await s.calls(), [["status", "920"], ["listsnapshot", "920"]]);
+  assert.deepEqual((await s.fake.state()).containers, before.containers);
+});
+
+Deno.test("920: a snapshot whose name only contains the wanted one does not count", async () => {
+  await using s = await Scenario.create("920", {
+    containers: {
+      "920": {
+        status: "running",
+        snapshots: [{ name: "old-vllm-base-snapshot" }],
+        flags: FINISHED_920,
+      },
+    },
+    exec: FRESH_920,
+  }, CONFIG);
+  const run = await s.run();
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(
+    (await s.fake.state()).containers["920"].snapshots.map((x) => x.name),
+    ["old-vllm-base-snapshot", "vllm-base-snapshot"],
+  );
+});
+
+Deno.test("920: a stopped template is started, set up, snapshotted and left running", async () => {
+  await using s = await fresh920({ status: "stopped" });
+  const run = await s.run();
+  assert.equal(run.code, 0, run.stderr);
+  const calls = await s.calls();
+  assert.deepEqual(calls.slice(0, 3), [["status", "920"], ["listsnapshot", "920"], [
+    "start",
+    "920",
+  ]]);
+  assert.equal((await s.fake.state()).containers["920"].status, "running");
+  assert.match(run.stdout, /Container 920 is stopped; starting it/);
+});
+
+Deno.test("920: --dry-run runs only checks, prints the plan and changes nothing", async () => {
+  await using s = await fresh920();
+  const run = await s.run(["--dry-run", "920"]);
+  assert.equal(run.code, 0, run.stderr);
+  for (
+    const expected of [
+      /\[dry-run\] Step 1\/4 "Install Python 3 with venv and pip": would run/,
+      /\[dry-run\] Would verify: "vllm --version answers"/,
+      /\[dry-run\] Would shut down container 920 \(timeout 60 s\)/,
+      /\[dry-run\] Would take snapshot 'vllm-base-snapshot'/,
+      /Dry run for container\/template 920 finished: nothing was changed\./,
+    ]
+  ) assert.match(run.stdout, expected);
+  assert.deepEqual(await s.mutatingCalls(), []);
+  assert.deepEqual(await s.calls(), [
+    ["status", "920"],
+    ["listsnapshot", "920"],
+    ["exec", "920", "--", "dpkg-query", "-W", "python3-venv", "python3-pip"],
+    ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
+    ["exec", "920", "--", "/opt/vllm/bin/vllm", "--version"],
+    ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
+  ]);
+  assert.deepEqual((await s.fake.state()).containers["920"].flags, []);
+});
+
+Deno.test("920: --dry-run of a stopped template does not start it", async () => {
+  await using s = await fresh920({ status: "stopped" });
+  const run = await s.run(["--dry-run", "920"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /Would start container 920 \(stopped now\)/);
+  assert.deepEqual(await s.calls(), [["status", "920"], ["listsnapshot", "920"]]);
+});
+
+Deno.test("920: a failing step stops the run: no shutdown, no snapshot, exit 3", async () => {
+  await using s = await fresh920({
+    exec: [{
+      match: "apt-get install",
+      exit: 100,
+      stderr: "E: Unable to locate package python3-venv\n",
+    }],
+  });
+  const run = await s.run();
+  assert.equal(run.code, 3);
+  assert.match(run.stderr, /E: Unable to locate package python3-venv/);
+  assert.match(
+    run.stderr,
+    /Setup for container\/template 920 failed during step "Install Python 3 with venv and pip"\. Exit code 3\./,
+  );
+  assert.deepEqual(await s.mutatingCalls(), []);
+  assert.equal((await s.fake.state()).containers["920"].status, "running");
+  const lines = await s.logLines();
+  assert.match(
+    lines.at(-1)!,
+    /\[FATAL\] phoenix_hypervisor_setup_920\.sh: Setup for container\/template 920 failed during step/,
+  );
+});
+
+Deno.test("920: a failing verification takes no snapshot, exit 4", async () => {
+  await using s = await fresh920({
+    exec: [{ match: "^vllm --version$", exit: 1, stderr: "ImportError: libcudart.so.12\n" }],
+  });
+  const run = await s.run();
+  assert.equal(run.code, 4);
+  assert.match(
+    run.stderr,
+    /Verification "vllm --version answers" failed: .*ImportError: libcudart\.so\.12/,
+  );
+  assert.match(run.stderr, /failed during verification "vllm --version answers"/);
+  assert.deepEqual(await s.mutatingCalls(), []);
+});
+
+Deno.test("920: a shutdown that does not finish leaves the template running, exit 5", async () => {
+  await using s = await fresh920({
+    failures: [{ command: "shutdown", stderr: "container did not stop" }],
+  });
+  const run = await s.run();
+  assert.equal(run.code, 5);
+  assert.match(run.stderr, /Container 920 did not shut down within 60 s: .*container did not stop/);
+  assert.match(run.stderr, /failed during shutdown\. Exit code 5\./);
+  const mutating = await s.mutatingCalls();
+  assert.deepEqual(mutating, [["shutdown", "920", "--timeout", "60"]]);
+  assert.equal((await s.fake.state()).containers["920"].status, "running");
+});
+
+Deno.test("920: a failing snapshot starts the template again, exit 6", async () => {
+  await using s = await fresh920({
+    failures: [{ command: "snapshot", stderr: "snapshot feature is not available" }],
+  });
+  const run = await s.run();
+  assert.equal(run.code, 6);
+  assert.match(
+    run.stderr,
+    /Cannot take snapshot 'vllm-base-snapshot' of 920: .*snapshot feature is not available/,
+  );
+  assert.deepEqual(await s.mutatingCalls(), [
+    ["shutdown", "920", "--timeout", "60"],
+    ["snapshot", "920", "vllm-base-snapshot"],
+    ["start", "920"],
+  ]);
+  const state = await s.fake.state();
+  assert.equal(state.containers["920"].status, "running");
+  assert.deepEqual(state.containers["920"].snapshots, []);
+});
+
+Deno.test("920: a start failure after the snapshot is reported, exit 5", async () => {
+  await using s = await fresh920({
+    failures: [{ command: "start", stderr: "startup for container '920' failed" }],
+  });
+  const run = await s.run();
+  assert.equal(run.code, 5);
+  assert.match(run.stderr, /Snapshot taken, but container 920 did not start again/);
+});
+
+Deno.test("920: a missing container fails with pct's own words and no other pct call, exit 1", async () => {
+  await using s = await Scenario.create("920", { containers: {} }, CONFIG);
+  const run = await s.run();
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stderr,
+    /Container 920 does not exist .*Configuration file 'nodes\/pve\/lxc\/920\.conf' does not exist/,
+  );
+  assert.deepEqual(await s.calls(), [["status", "920"]]);
+  assert.match(
+    (await s.logLines()).at(-1)!,
+    /\[FATAL\] .*failed during container check\. Exit code 1\./,
+  );
+});
+
+Deno.test("920: argument errors exit 1 with usage and make no pct call", async (t) => {
+  await using s = await fresh920();
+  const cases: [string, string[], RegExp][] = [
+    ["no argument", [], /Expected exactly one argument, the CTID; found none/],
+    [
+      "two arguments",
+      ["920", "920"],
+      /Expected exactly one argument, the CTID; found 2: "920" "920"/,
+    ],
+    ["the orchestrator's old five arguments", ["920", "a", "b", "c", "d"], /found 5/],
+    ["an unknown option", ["--force", "920"], /Unknown option '--force'/],
+    ["letters", ["92a"], /Cannot use CTID "92a": expected digits only/],
+    ["a leading zero", ["0920"], /Cannot use CTID "0920": a CTID has no leading zero/],
+    ["too short", ["92"], /Cannot use CTID "92": expected a number from 100 to 999999999/],
+    ["too long", ["1234567890"], /Cannot use CTID "1234567890"/],
+    [
+      "another CTID",
+      ["950"],
+      /sets up container 920 only, but was asked for 950; run phoenix_hypervisor_setup_950\.sh/,
+    ],
+  ];
+  for (const [name, args, message] of cases) {
+    await t.step(name, async () => {
+      const run = await s.run(args);
+      assert.equal(run.code, 1, `${name}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+      assert.deepEqual(await s.calls(), []);
+    });
+  }
+  await t.step("usage is printed for argument-count errors", async () => {
+    assert.match(
+      (await s.run([])).stderr,
+      /Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run\] 920/,
+    );
+  });
+});
+
+Deno.test("920: --help and --version exit 0 without any pct call or log line", async () => {
+  await using s = await fresh920();
+  const help = await s.run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run\] 920/);
+  const version = await s.run(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(
+    version.stdout,
+    /^phoenix_hypervisor_setup_920\.sh \(phoenix-setup \d+\.\d+\.\d+\) for container 920$/m,
+  );
+  assert.deepEqual(await s.calls(), []);
+  assert.deepEqual(await s.logLines(), []);
+});
+
+Deno.test("920: the executable refuses to run under another name", async (t) => {
+  await using s = await fresh920();
+  const original = await compiledExecutable("920");
+  const dir = join(s.dir, "bin");
+  await Deno.mkdir(dir);
+  await t.step("a renamed copy refuses, whatever CTID it is given", async () => {
+    const copy = join(dir, "phoenix_hypervisor_setup_921.sh");
+    await Deno.copyFile(original, copy);
+    await Deno.chmod(copy, 0o755);
+    for (const ctid of ["921", "920"]) {
+      const run = await s.run([ctid], { path: copy });
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stderr,
+        ctid === "921"
+          ? /sets up container 920 only, but was asked for 921/
+          : /must be named phoenix_hypervisor_setup_920\.sh, but its invoked as .*phoenix_hypervisor_setup_921\.sh/,
+      );
+    }
+  });
+  await t.step("a symlink under another CTID's name refuses", async () => {
+    const link = join(dir, "phoenix_hypervisor_setup_950.sh");
+    await Deno.symlink(original, link);
+    const run = await s.run(["920"], { path: link });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /must be named phoenix_hypervisor_setup_920\.sh/);
+  });
+  await t.step("a right-named symlink to a wrongly named file refuses", async () => {
+    const other = join(dir, "setup-copy");
+    await Deno.copyFile(original, other);
+    await Deno.chmod(other, 0o755);
+    const link = join(dir, "phoenix_hypervisor_setup_920.sh");
+    await Deno.symlink(other, link);
+    const run = await s.run(["920"], { path: link });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /its file is ".*setup-copy"/);
+  });
+  await t.step("a right-named symlink to the right file runs", async () => {
+    const linkDir = join(s.dir, "links");
+    await Deno.mkdir(linkDir);
+    const link = join(linkDir, "phoenix_hypervisor_setup_920.sh");
+    await Deno.symlink(original, link);
+    const run = await s.run(["--dry-run", "920"], { path: link });
+    assert.equal(run.code, 0, run.stderr);
+  });
+  assert.deepEqual(
+    (await s.calls()).filter((c) =>
+      c[0] !== "status" && c[0] !== "listsnapshot" && c[0] !== "exec"
+    ),
+    [],
+  );
+});
+
+Deno.test("920: config errors exit 2 before any pct call, naming file, line:column, CTID and field", async (t) => {
+  const cases: [string, string, RegExp][] = [
+    [
+      "a syntax error",
+      `{ "lxc_configs": { "920": { "name": "x" "is_template": true } } }`,
+      /phoenix_lxc_configs\.json:1:\d+: /,
+    ],
+    ["a missing entry", `{ "lxc_configs": { "950": { "name": "x" } } }`, /920/],
+    [
+      "is_template false for a template",
+      `{ "lxc_configs": { "920": { "is_template": false } } }`,
+      /is_template is false, but the executable for 920 sets up a template/,
+    ],
+    [
+      "a wrong field type",
+      `{ "lxc_configs": { "920": {\n "template_snapshot_name": 5 } } }`,
+      /:2:\d+: .*lxc_configs\["920"\]\.template_snapshot_name/,
+    ],
+    [
+      "a snapshot name pct rejects",
+      `{ "lxc_configs": { "920": { "template_snapshot_name": "has space" } } }`,
+      /template_snapshot_name/,
+    ],
+  ];
+  for (const [name, config, message] of cases) {
+    await t.step(name, async () => {
+      await using s = await fresh920({ config });
+      const run = await s.run();
+      assert.equal(run.code, 2, `${name}: ${run.stdout}${run.stderr}`);
+      assert.match(run.stderr, message);
+      assert.match(run.stderr, new RegExp(s.configFile.replaceAll("/", "\\/")));
+      assert.match(run.stderr, /failed during configuration\. Exit code 2\./);
+      assert.deepEqual(await s.calls(), []);
+    });
+  }
+  await t.step("an unreadable config file", async () => {
+    await using s = await fresh920();
+    const run = await s.run(["920"], { env: { LXC_CONFIG_FILE: join(s.dir, "nope.json") } });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /nope\.json/);
+    assert.deepEqual(await s.calls(), []);
+  });
+});
+
+Deno.test("920: an entry without template_snapshot_name uses the module's default", async () => {
+  await using s = await fresh920({
+    config: `{ "lxc_configs": { "920": { "is_template": true } } }`,
+  });
+  const run = await s.run();
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual((await s.fake.state()).containers["920"].snapshots.map((x) => x.name), [
+    "vllm-base-snapshot",
+  ]);
+});
+
+Deno.test("920: a second run while the first holds the lock exits 7 at once", async () => {
+  // The first run is slowed down inside its first step; the second starts meanwhile.
+  await using s = await fresh920({
+    exec: [{ match: "^python3 -m venv /opt/vllm$", set: ["venv"], delayMs: 2500 }],
+  });
+  const first = s.run();
+  const deadline = Date.now() + 10_000;
+  while (!(await s.calls()).some((c) => c.includes("venv")) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const second = await s.run();
+  assert.equal(second.code, 7);
+  assert.match(second.stderr, /Another setup run for container 920 is in progress \(pid \d+/);
+  const firstRun = await first;
+  assert.equal(firstRun.code, 0, firstRun.stderr);
+  assert.equal((await s.mutatingCalls()).filter((c) => c[0] === "snapshot").length, 1);
+});
+
+Deno.test("920: SIGTERM after the shutdown starts the template again and exits 143", async () => {
+  await using s = await fresh920({
+    failures: [{ command: "snapshot", stderr: "interrupted", delayMs: 8000 }],
+  });
+  const child = new Deno.Command(await compiledExecutable("920"), {
+    args: ["920"],
+    env: s.env(),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const deadline = Date.now() + 20_000;
+  while (!(await s.calls()).some((c) => c[0] === "snapshot") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGTERM");
+  const output = await child.output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 143, stderr);
+  assert.match(stderr, /Received SIGTERM; stopping the setup of container 920/);
+  assert.match(stderr, /failed during an interruption \(SIGTERM\)\. Exit code 143\./);
+  assert.deepEqual((await s.calls()).at(-1), ["start", "920"]);
+  assert.equal((await s.fake.state()).containers["920"].status, "running");
+  await assert.rejects(Deno.stat(join(s.dir, "lock", "phoenix_hypervisor_setup_920.lock")));
+});
+
+Deno.test("920: secrets from the environment never reach the console or the log file", async () => {
+  const token = "hf_SuperSecretToken0123456789";
+  await using s = await fresh920({
+    exec: [{ match: "^vllm --version$", exit: 1, stderr: `401 Unauthorized for token ${token}\n` }],
+  });
+  const run = await s.run(["920"], { env: { HF_TOKEN: token, PHOENIX_DEBUG: "true" } });
+  assert.equal(run.code, 4);
+  const everything = run.stdout + run.stderr + (await s.logLines()).join("\n");
+  assert.ok(!everything.includes(token), "the token leaked");
+  assert.match(everything, /401 Unauthorized for token \*\*\*/);
+  assert.ok(
+    (await s.logLines()).some((l) => l.includes("[DEBUG]")),
+    "PHOENIX_DEBUG=true writes DEBUG lines",
+  );
+});
+
+Deno.test("920: an unwritable log file is reported and the setup goes on", async () => {
+  await using s = await fresh920();
+  const run = await s.run(["920"], { env: { MAIN_LOG_FILE: "/proc/phoenix/cannot.log" } });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stderr,
+    /Cannot append to log file "\/proc\/phoenix\/cannot\.log".*set MAIN_LOG_FILE/,
+  );
+});
+
+Deno.test("920: the compiled executable works without the test's environment", async () => {
+  // Only what the orchestrator exports: no DENO_* variables, no HOME.
+  await using s = await fresh920();
+  const run = await runExecutable(await compiledExecutable("920"), ["--dry-run", "920"], s.env());
+  assert.equal(run.code, 0, run.stderr);
+});
