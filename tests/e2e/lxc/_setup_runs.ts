@@ -1,0 +1,213 @@
+/**
+ * Running the compiled setup executables of the test-only modules (`./modules/<CTID>.ts`)
+ * against a lab's containers, the way the orchestrator runs them, and reading back what they
+ * logged.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { compiledExecutable } from "../../support/executables.ts";
+import type { LxcLab } from "./harness.ts";
+
+/** The test-only modules, by CTID. */
+export type TestCtid = "801" | "802" | "803" | "804";
+
+/** The config file the runs read: the test-only modules' entries, templates marked as such. */
+export const LXC_CONFIGS = {
+  lxc_configs: {
+    "801": { name: "TestTemplate", is_template: true },
+    "802": { name: "TestHttpd", is_template: false },
+    "803": { name: "TestStepFails", is_template: true },
+    "804": { name: "TestVerificationFails", is_template: true },
+  },
+};
+
+/** Seconds a template's clean shutdown may take; a busybox container needs about 2. */
+export const SHUTDOWN_TIMEOUT = 5;
+
+/** The node name `pct` puts in its error messages. */
+export const NODE = "pve-test";
+
+/** One orchestrator log line: `YYYY-MM-DD HH:MM:SS [LEVEL] <source>: <message>`. */
+const LOG_LINE =
+  /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \[(DEBUG|INFO|WARN|ERROR|FATAL)\] ([^ :]+): (.*)$/;
+
+/** A parsed log line. */
+export interface LogEntry {
+  readonly level: string;
+  readonly message: string;
+}
+
+/** What one run of a setup executable did. */
+export interface SetupRun {
+  /** The command line, for failure messages. */
+  readonly what: string;
+  /** The run's process id. */
+  readonly pid: number;
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+  /** The log file's lines (the file may be shared with other runs). */
+  readonly log: readonly LogEntry[];
+}
+
+/** Options of one run. */
+export interface RunSetupOptions {
+  /** Arguments; default: the CTID alone. */
+  readonly args?: readonly string[];
+  /** `PHOENIX_SHUTDOWN_TIMEOUT`; default {@linkcode SHUTDOWN_TIMEOUT}. */
+  readonly shutdownTimeout?: number;
+  /** `MAIN_LOG_FILE`; default a new file per run. */
+  readonly logFile?: string;
+  /** Kill the run after this many milliseconds (a hung run fails its test). */
+  readonly killAfterMs?: number;
+}
+
+const MODULES = new URL("./modules/", import.meta.url).pathname;
+
+/** The compiled executable of test-only module `ctid`, built through `build.ts` once per process. */
+export function executableFor(ctid: TestCtid): Promise<string> {
+  return compiledExecutable(ctid, `${MODULES}${ctid}.ts`);
+}
+
+/**
+ * Runs setup executables in one lab: writes the config file, and gives every run the
+ * orchestrator's environment (config, log file) plus the lab's `pct` and a private lock directory.
+ */
+export class SetupBench {
+  readonly lab: LxcLab;
+  /** `LXC_CONFIG_FILE`. */
+  readonly configFile: string;
+  /** `PHOENIX_LOCK_DIR`. */
+  readonly lockDir: string;
+  #runs = 0;
+
+  private constructor(lab: LxcLab) {
+    this.lab = lab;
+    this.configFile = `${lab.root}/phoenix_lxc_configs.json`;
+    this.lockDir = `${lab.root}/lock`;
+  }
+
+  /** Prepares `lab` for setup runs. */
+  static async create(lab: LxcLab): Promise<SetupBench> {
+    const bench = new SetupBench(lab);
+    await Deno.writeTextFile(bench.configFile, JSON.stringify(LXC_CONFIGS, null, 2) + "\n");
+    return bench;
+  }
+
+  /** A fresh log file path in the lab. */
+  newLogFile(): string {
+    return `${this.lab.root}/phoenix_hypervisor.${++this.#runs}.log`;
+  }
+
+  /**
+   * Starts the executable for `ctid` with stdin closed and piped output, like the orchestrator.
+   *
+   * @returns Its pid and the promise of its outcome.
+   */
+  async start(
+    ctid: TestCtid,
+    options: RunSetupOptions = {},
+  ): Promise<{ pid: number; done: Promise<SetupRun> }> {
+    const executable = await executableFor(ctid);
+    const args = [...(options.args ?? [ctid])];
+    const logFile = options.logFile ?? this.newLogFile();
+    const abort = new AbortController();
+    const started = performance.now();
+    const child = new Deno.Command(executable, {
+      args,
+      clearEnv: true,
+      env: {
+        ...this.lab.env(),
+        HOME: "/root",
+        PCT_NODE: NODE,
+        LXC_CONFIG_FILE: this.configFile,
+        MAIN_LOG_FILE: logFile,
+        PHOENIX_LOCK_DIR: this.lockDir,
+        PHOENIX_SHUTDOWN_TIMEOUT: String(options.shutdownTimeout ?? SHUTDOWN_TIMEOUT),
+        PHOENIX_DEBUG: "false",
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: abort.signal,
+    }).spawn();
+    const timer = setTimeout(() => abort.abort(), options.killAfterMs ?? 120_000);
+    const done = (async (): Promise<SetupRun> => {
+      let output: Deno.CommandOutput;
+      try {
+        output = await child.output();
+      } finally {
+        clearTimeout(timer);
+      }
+      const durationMs = performance.now() - started;
+      const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+      const logText = await Deno.readTextFile(logFile).catch(() => "");
+      return {
+        what: `phoenix_hypervisor_setup_${ctid}.sh ${args.join(" ")}`,
+        pid: child.pid,
+        code: output.code,
+        stdout: decode(output.stdout),
+        stderr: decode(output.stderr),
+        durationMs,
+        log: parseLog(logText, ctid),
+      };
+    })();
+    return { pid: child.pid, done };
+  }
+
+  /** Runs the executable for `ctid` to the end. */
+  async run(ctid: TestCtid, options: RunSetupOptions = {}): Promise<SetupRun> {
+    return await (await this.start(ctid, options)).done;
+  }
+}
+
+/**
+ * Parses a log file, asserting that every line has the orchestrator's format and comes from the
+ * executable for `ctid`.
+ */
+export function parseLog(text: string, ctid: string): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const match = LOG_LINE.exec(line);
+    assert.ok(match, `Log line not in the orchestrator's format: ${JSON.stringify(line)}`);
+    assert.equal(match[3], `phoenix_hypervisor_setup_${ctid}.sh`, `source of ${line}`);
+    entries.push({ level: match[2], message: match[4] });
+  }
+  return entries;
+}
+
+/** The `pct` commands a run logged (`pct status 801`, ...), in order, without their timings. */
+export function pctCalls(run: SetupRun): string[] {
+  return run.log.flatMap((entry) => {
+    const match = /^(pct .*) \(exit -?\d+, \d+ ms\)$/.exec(entry.message);
+    return match ? [match[1]] : [];
+  });
+}
+
+/** The `pct` calls other than `pct exec` (the container-level operations). */
+export function lifecycleCalls(run: SetupRun): string[] {
+  return pctCalls(run).filter((call) => !call.startsWith("pct exec "));
+}
+
+/** Everything a run said, for failure messages. */
+export function describe(run: SetupRun): string {
+  return `${run.what}: exit ${run.code} after ${Math.round(run.durationMs)} ms\n` +
+    `--- stdout\n${run.stdout}--- stderr\n${run.stderr}---`;
+}
+
+/** Asserts the run's exit code, showing its output otherwise. */
+export function assertExit(run: SetupRun, code: number): void {
+  assert.equal(run.code, code, `expected exit ${code}\n${describe(run)}`);
+}
+
+/** Asserts that one of the run's log lines has `level` and includes `text`. */
+export function assertLogged(run: SetupRun, level: string, text: string): void {
+  assert.ok(
+    run.log.some((entry) => entry.level === level && entry.message.includes(text)),
+    `no [${level}] log line with ${JSON.stringify(text)}\n${describe(run)}`,
+  );
+}
