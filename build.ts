@@ -193,7 +193,11 @@ export async function compileExecutable(
   if (result.exitCode !== 0) {
     const said = outputTail(result.stderr || result.stdout);
     if (source.kind === "download" && /denort|dl\.deno|download/i.test(result.stderr)) {
-      throw new DenortUnavailable(said);
+      // deno's own first line only says it could not write the output; the cause is further down.
+      const cause = result.stderr.split("\n").find((line) =>
+        /lookup|dns|connect|certificate|timed out|refused|unreachable/i.test(line)
+      );
+      throw new DenortUnavailable((cause ?? said.split("\n")[0]).replace(/^\s*\d+:\s*/, "").trim());
     }
     throw new Error(
       `deno compile for container ${target.ctid} failed (exit ${result.exitCode}): ${said}`,
@@ -206,7 +210,7 @@ export async function compileExecutable(
 /** Deno's own runtime download is not reachable from here. */
 export class DenortUnavailable extends Error {
   constructor(detail: string) {
-    super(`Deno's runtime download is unavailable: ${detail}`);
+    super(`Cannot download denort from Deno's servers (${detail}); falling back`);
     this.name = "DenortUnavailable";
   }
 }
@@ -231,7 +235,7 @@ export async function buildAll(
       output = await compileExecutable(target, source, options);
     } catch (error) {
       if (!(error instanceof DenortUnavailable)) throw error;
-      log(`${error.message.split("\n")[0]}`);
+      log(error.message);
       source = { kind: "fallback", path: await fallbackDenort(workDir, options.run) };
       output = await compileExecutable(target, source, options);
     }

@@ -1,0 +1,73 @@
+/**
+ * `deno task bench`: what users feel. Measures, on the compiled 920 executable:
+ *
+ * - start-up: `--version` (runtime start plus module load), median and p90 of 20 runs;
+ * - an idempotent re-run of a finished template against the fake pct: wall time, the number
+ *   of pct calls, and the time spent outside pct (our own overhead).
+ *
+ * On a real host each pct call costs hundreds of milliseconds, so the number of calls is the
+ * figure that matters most; the fake's calls cost what starting Deno costs (about 40 ms).
+ *
+ * @module
+ */
+
+import { FakePct } from "../fake_pct/fake_pct.ts";
+import { compiledExecutable, runExecutable } from "../support/executables.ts";
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+const executable = await compiledExecutable("920");
+const size = (await Deno.stat(executable)).size / 2 ** 20;
+
+const startups: number[] = [];
+for (let i = 0; i < 20; i++) {
+  startups.push(await time(() => runExecutable(executable, ["--version"], {})));
+}
+
+const dir = await Deno.makeTempDir();
+const config = `${dir}/config.json`;
+await Deno.writeTextFile(config, '{"lxc_configs":{"920":{"is_template":true}}}');
+await using fake = await FakePct.create({
+  containers: { "920": { status: "running", snapshots: [{ name: "vllm-base-snapshot" }] } },
+});
+const env = {
+  ...fake.env(),
+  LXC_CONFIG_FILE: config,
+  MAIN_LOG_FILE: `${dir}/log`,
+  PHOENIX_LOCK_DIR: `${dir}/lock`,
+};
+const reruns: number[] = [];
+let calls = 0;
+for (let i = 0; i < 10; i++) {
+  await fake.clearCalls();
+  reruns.push(await time(() => runExecutable(executable, ["920"], env)));
+  calls = (await fake.calls()).length;
+}
+const pctAlone: number[] = [];
+for (let i = 0; i < 10; i++) {
+  pctAlone.push(await time(() => runExecutable(fake.pctPath, ["status", "920"], env)));
+}
+await Deno.remove(dir, { recursive: true });
+
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+console.log(`executable: ${executable} (${size.toFixed(1)} MiB)`);
+console.log(`start-up (--version), 20 runs: median ${ms(percentile(startups, 0.5))}, p90 ${ms(percentile(startups, 0.9))}`);
+console.log(
+  `idempotent template re-run, 10 runs: median ${ms(percentile(reruns, 0.5))}, p90 ${
+    ms(percentile(reruns, 0.9))
+  }, ${calls} pct calls`,
+);
+const overhead = percentile(reruns, 0.5) - calls * percentile(pctAlone, 0.5);
+console.log(
+  `one fake pct call: median ${ms(percentile(pctAlone, 0.5))}; re-run time outside pct: about ${ms(overhead)}`,
+);
+console.log(`on a host where pct takes 300 ms a call, the re-run takes about ${ms(overhead + calls * 300)}`);
