@@ -10,8 +10,13 @@ import { ExitCode } from "./exit_codes.ts";
 import { SetupError } from "./errors.ts";
 import type { SetupContext, Step, Verification } from "./container_module.ts";
 
+/**
+ * A step's failure: `exitCode`, unless the cause is a {@linkcode SetupError} that chose its own
+ * (e.g. {@linkcode ExitCode.HostPrerequisite} when the host lacks the NVIDIA driver).
+ */
 function failure(message: string, exitCode: ExitCode, phase: string, cause: unknown): SetupError {
-  return new SetupError(message, exitCode, { phase, cause });
+  const code = cause instanceof SetupError ? cause.exitCode : exitCode;
+  return new SetupError(message, code, { phase, cause });
 }
 
 function reason(error: unknown): string {

@@ -189,7 +189,10 @@ export interface TemplateFileSpec<S> extends Omit<FileSpec<S>, "content"> {
  */
 export function templateFile<S>(spec: TemplateFileSpec<S>): Step<S> {
   const { template, values, ...rest } = spec;
-  return fileInContainer({ ...rest, content: (ctx) => renderTemplate(template, values(ctx.settings)) });
+  return fileInContainer({
+    ...rest,
+    content: (ctx) => renderTemplate(template, values(ctx.settings)),
+  });
 }
 
 /**

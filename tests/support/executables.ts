@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { buildAll, type BuildTarget } from "../../build.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-let outDir: string | undefined;
+let outDir: Promise<string> | undefined;
 const built = new Map<string, Promise<string>>();
 
 /**
@@ -22,9 +22,15 @@ export function compiledExecutable(ctid: string, modulePath?: string): Promise<s
   let executable = built.get(key);
   if (!executable) {
     executable = (async () => {
-      outDir ??= await Deno.makeTempDir({ prefix: "phoenix-dist-" });
+      // One promise, so concurrent first builds share the directory; each executable is ~100 MB,
+      // so the directory goes when the test process ends.
+      outDir ??= Deno.makeTempDir({ prefix: "phoenix-dist-" }).then((dir) => {
+        globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+        return dir;
+      });
+      const root = await outDir;
       // A test-only module gets its own directory: its executable has the same name as a shipped one.
-      const dir = modulePath ? await Deno.makeTempDir({ dir: outDir }) : outDir;
+      const dir = modulePath ? await Deno.makeTempDir({ dir: root }) : root;
       const target: BuildTarget = { ctid, modulePath: module };
       const [path] = await buildAll([target], {
         outDir: dir,

@@ -114,9 +114,9 @@ lxcTest("a first template run sets it up, snapshots it clean and starts it again
   assertLogged(run, "INFO", 'Step 1/3 "Create user phoenix": done');
   assertLogged(run, "INFO", `Verification "the user, the config file and the service script`);
   assertLogged(run, "INFO", `Snapshot '${SNAPSHOT}' of container 801 created`);
-  // Nothing runs in the container between the shutdown and the snapshot.
   assert.deepEqual(lifecycleCalls(run), TEMPLATE_CALLS);
   const calls = pctCalls(run);
+  // Every step ran before the shutdown, so the snapshot holds all of them.
   assert.ok(
     calls.indexOf(TEMPLATE_CALLS[2]) > calls.findLastIndex((c) => c.startsWith("pct exec ")),
   );

@@ -1,0 +1,361 @@
+/**
+ * Docker inside the container: the engine (Debian/Ubuntu's `docker.io`, which needs the
+ * container feature `nesting=1`), images, and long-running containers that are recreated only
+ * when they differ from what is wanted.
+ *
+ * @module
+ */
+
+import type { CommandResult } from "../command.ts";
+import type { SetupContext, Step, Verification } from "../container_module.ts";
+import { SetupError } from "../errors.ts";
+import { ExitCode } from "../exit_codes.ts";
+import { aptPackages, type AptPackagesOptions } from "./apt.ts";
+import { failedWith, type RetryOptions, retryTransient } from "./_retry.ts";
+
+const TRUE = /^(1|on|yes|true)$/i;
+
+/**
+ * Whether the Proxmox `features` value (`nesting=1,keyctl=1`) turns `feature` on.
+ *
+ * @example
+ * ```ts
+ * import { hasFeature } from "./docker.ts";
+ * hasFeature("keyctl=1,nesting=1", "nesting"); // true
+ * ```
+ */
+export function hasFeature(features: string | undefined, feature: string): boolean {
+  return (features ?? "").split(",").some((item) => {
+    const [key, value = "1"] = item.trim().split("=");
+    return key === feature && TRUE.test(value);
+  });
+}
+
+/**
+ * Fails unless the container's Proxmox config (`pct config`) has `features: nesting=1`, which
+ * Docker inside an LXC container needs. Read-only.
+ *
+ * @throws {SetupError} With {@linkcode ExitCode.HostPrerequisite} and what to change.
+ */
+export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
+  const features = (await ctx.pct.config(ctx.ctid)).get("features")?.[0];
+  if (!hasFeature(features, "nesting")) {
+    throw new SetupError(
+      `Container ${ctx.ctid} does not have the feature nesting=1 (its features are ` +
+        `${features ? `"${features}"` : "not set"}), which Docker needs: add nesting=1 to ` +
+        `"features" in its config entry, or run "pct set ${ctx.ctid} --features nesting=1" ` +
+        "and restart the container",
+      ExitCode.HostPrerequisite,
+    );
+  }
+}
+
+/**
+ * Docker Engine from the distribution's `docker.io` package, enabled and running. Check: the
+ * container has `nesting=1` (else a {@linkcode SetupError}), `docker info` answers and
+ * `docker.service` is enabled. Action: installs `docker.io` (see {@linkcode aptPackages}) and runs
+ * `systemctl enable --now docker.service`.
+ *
+ * @example
+ * ```ts
+ * import { dockerEngine } from "./docker.ts";
+ * const step = dockerEngine();
+ * ```
+ */
+export function dockerEngine<S>(options: AptPackagesOptions = {}): Step<S> {
+  const install = aptPackages<S>(["docker.io"], options);
+  return {
+    name: "Install Docker Engine",
+    check: async (ctx) => {
+      await requireNesting(ctx);
+      return await ctx.container.succeeds(["docker", "info"], { timeoutMs: 60_000 }) &&
+        await ctx.container.succeeds(["systemctl", "is-enabled", "--quiet", "docker.service"]);
+    },
+    action: async (ctx) => {
+      if (!(await install.check(ctx))) await install.action(ctx);
+      await ctx.container.run(["systemctl", "enable", "--now", "docker.service"], {
+        timeoutMs: 300_000,
+      });
+    },
+  };
+}
+
+/** Docker's output when a pull may succeed on a later attempt. */
+export const DOCKER_TRANSIENT_ERRORS: readonly RegExp[] = [
+  /TLS handshake timeout/,
+  /i\/o timeout/,
+  /connection reset by peer/,
+  /Temporary failure in name resolution/,
+  /toomanyrequests/,
+  /net\/http: request canceled/,
+];
+
+const isTransient = (result: CommandResult) => failedWith(result, DOCKER_TRANSIENT_ERRORS);
+
+function validateImage(image: string): void {
+  if (image === "" || image.startsWith("-") || /\s/.test(image)) {
+    throw new TypeError(
+      `Cannot use Docker image "${image}": expected a reference such as "nginx:1.27"`,
+    );
+  }
+}
+
+/**
+ * The image `image` present in the container's Docker. Check: `docker image inspect`;
+ * action: `docker pull`, retried on network errors.
+ *
+ * @example
+ * ```ts
+ * import { dockerImage } from "./docker.ts";
+ * const step = dockerImage("portainer/portainer-ce:2.21.4");
+ * ```
+ */
+export function dockerImage<S>(image: string, options: RetryOptions = {}): Step<S> {
+  validateImage(image);
+  return {
+    name: `Pull the Docker image ${image}`,
+    check: (ctx) =>
+      ctx.container.succeeds(["docker", "image", "inspect", "--format", "{{.Id}}", image]),
+    action: async (ctx) => {
+      await retryTransient(
+        ctx,
+        `docker pull ${image}`,
+        () => ctx.container.exec(["docker", "pull", image], { timeoutMs: 60 * 60_000 }),
+        isTransient,
+        options,
+      );
+    },
+  };
+}
+
+/** Docker's restart policies (without a retry count). */
+export type RestartPolicy = "no" | "always" | "unless-stopped" | "on-failure";
+
+/** A long-running Docker container. */
+export interface DockerContainerSpec {
+  /** The container's name (`--name`). */
+  readonly name: string;
+  /** The image reference, compared as written with the container's `Config.Image`. */
+  readonly image: string;
+  /** Published ports, `[ip:]hostPort:containerPort[/tcp|udp]`, e.g. `"9443:9443"`. */
+  readonly ports?: readonly string[];
+  /** The restart policy; default `"always"`. */
+  readonly restart?: RestartPolicy;
+  /** Bind mounts and volumes as given to `-v`, e.g. `"portainer_data:/data"`. */
+  readonly volumes?: readonly string[];
+  /** Further `docker run` options, e.g. `["--gpus", "all"]`. */
+  readonly runOptions?: readonly string[];
+  /** Arguments after the image (the container's command). */
+  readonly args?: readonly string[];
+}
+
+/** The label holding a digest of the spec a container was created from. */
+export const SPEC_LABEL = "phoenix-setup.spec";
+
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
+const PORT = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp|sctp))?$/;
+
+/** A port binding as `docker inspect` shows it: `9443/tcp` → `:9443`. */
+function portKey(spec: string): string {
+  const match = PORT.exec(spec);
+  if (!match) {
+    throw new TypeError(
+      `Cannot use port mapping "${spec}": expected [ip:]hostPort:containerPort[/protocol], ` +
+        'e.g. "9443:9443"',
+    );
+  }
+  const [, ip = "", hostPort, containerPort, protocol = "tcp"] = match;
+  return `${containerPort}/${protocol} ${ip === "0.0.0.0" ? "" : ip}:${hostPort}`;
+}
+
+/** What `docker container inspect` says about the fields compared. */
+interface Inspected {
+  Config?: { Image?: string; Labels?: Record<string, string> | null };
+  State?: { Running?: boolean };
+  HostConfig?: {
+    PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+    RestartPolicy?: { Name?: string };
+    Binds?: string[] | null;
+  };
+}
+
+function boundPorts(inspected: Inspected): string[] {
+  const keys: string[] = [];
+  for (const [port, bindings] of Object.entries(inspected.HostConfig?.PortBindings ?? {})) {
+    for (const binding of bindings ?? []) {
+      const ip = binding.HostIp === "0.0.0.0" ? "" : binding.HostIp ?? "";
+      keys.push(`${port} ${ip}:${binding.HostPort ?? ""}`);
+    }
+  }
+  return keys.sort();
+}
+
+const same = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((value, i) => value === b[i]);
+
+async function specDigest(spec: Required<DockerContainerSpec>): Promise<string> {
+  const canonical = JSON.stringify([
+    spec.image,
+    [...spec.ports].sort(),
+    spec.restart,
+    [...spec.volumes].sort(),
+    spec.runOptions,
+    spec.args,
+  ]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * How the inspected container differs from `spec`, as sentences; empty when it matches.
+ * Besides the visible fields it compares the spec digest label, which covers the command and
+ * the further run options.
+ */
+export function containerDifferences(
+  inspected: Inspected,
+  spec: Required<DockerContainerSpec>,
+  digest: string,
+): string[] {
+  const differences: string[] = [];
+  const image = inspected.Config?.Image;
+  if (image !== spec.image) differences.push(`image is "${image}", wanted "${spec.image}"`);
+  const ports = boundPorts(inspected);
+  const wantedPorts = spec.ports.map(portKey).sort();
+  if (!same(ports, wantedPorts)) {
+    differences.push(`ports are [${ports.join(", ")}], wanted [${wantedPorts.join(", ")}]`);
+  }
+  const restart = inspected.HostConfig?.RestartPolicy?.Name || "no";
+  if (restart !== spec.restart) {
+    differences.push(`restart policy is "${restart}", wanted "${spec.restart}"`);
+  }
+  const volumes = [...(inspected.HostConfig?.Binds ?? [])].sort();
+  const wantedVolumes = [...spec.volumes].sort();
+  if (!same(volumes, wantedVolumes)) {
+    differences.push(`volumes are [${volumes.join(", ")}], wanted [${wantedVolumes.join(", ")}]`);
+  }
+  if (differences.length === 0 && inspected.Config?.Labels?.[SPEC_LABEL] !== digest) {
+    differences.push("it was created with another command or other run options");
+  }
+  return differences;
+}
+
+async function inspect<S>(ctx: SetupContext<S>, name: string): Promise<Inspected | undefined> {
+  const result = await ctx.container.exec(["docker", "container", "inspect", name]);
+  if (result.exitCode !== 0) return undefined;
+  const parsed = JSON.parse(result.stdout) as Inspected[];
+  return parsed[0];
+}
+
+/**
+ * A running Docker container with the wanted image, ports, restart policy, volumes, options and
+ * command. Check: `docker container inspect` matches and the container runs. Action: a missing
+ * container is created with `docker run -d`; one that differs is removed (`docker rm -f`) and
+ * created again; one that matches but is stopped is started. So a container is recreated only
+ * when it differs.
+ *
+ * @example
+ * ```ts
+ * import { dockerContainer } from "./docker.ts";
+ * const step = dockerContainer({
+ *   name: "portainer",
+ *   image: "portainer/portainer-ce:2.21.4",
+ *   ports: ["9443:9443", "9000:9000"],
+ *   volumes: ["/var/run/docker.sock:/var/run/docker.sock", "portainer_data:/data"],
+ * });
+ * ```
+ */
+export function dockerContainer<S>(spec: DockerContainerSpec): Step<S> {
+  if (!CONTAINER_NAME.test(spec.name)) {
+    throw new TypeError(`Cannot use Docker container name "${spec.name}"`);
+  }
+  validateImage(spec.image);
+  const full: Required<DockerContainerSpec> = {
+    ports: [],
+    restart: "always",
+    volumes: [],
+    runOptions: [],
+    args: [],
+    ...spec,
+  };
+  full.ports.forEach(portKey);
+  const digest = specDigest(full);
+  const state = async (ctx: SetupContext<S>) => {
+    const inspected = await inspect(ctx, spec.name);
+    if (!inspected) return { exists: false, differences: [], running: false } as const;
+    return {
+      exists: true,
+      differences: containerDifferences(inspected, full, await digest),
+      running: inspected.State?.Running === true,
+    } as const;
+  };
+  return {
+    name: `Run the Docker container ${spec.name} (${spec.image})`,
+    check: async (ctx) => {
+      const current = await state(ctx);
+      if (current.exists && current.differences.length > 0) {
+        ctx.log.info(
+          `Docker container ${spec.name} in container ${ctx.ctid} differs: ` +
+            current.differences.join("; "),
+        );
+      }
+      return current.exists && current.differences.length === 0 && current.running;
+    },
+    action: async (ctx) => {
+      const current = await state(ctx);
+      if (current.exists && current.differences.length === 0) {
+        await ctx.container.run(["docker", "start", spec.name]);
+        return;
+      }
+      if (current.exists) await ctx.container.run(["docker", "rm", "-f", spec.name]);
+      await ctx.container.run([
+        "docker",
+        "run",
+        "-d",
+        "--name",
+        spec.name,
+        "--restart",
+        full.restart,
+        ...full.ports.flatMap((port) => ["-p", port]),
+        ...full.volumes.flatMap((volume) => ["-v", volume]),
+        ...full.runOptions,
+        "--label",
+        `${SPEC_LABEL}=${await digest}`,
+        full.image,
+        ...full.args,
+      ], { timeoutMs: 60 * 60_000 });
+    },
+  };
+}
+
+/**
+ * A verification that `docker run --rm [runOptions] image [args]` exits 0, e.g. `hello-world`,
+ * or a CUDA image running `nvidia-smi` with `--gpus all`.
+ *
+ * @example
+ * ```ts
+ * import { dockerRunSucceeds } from "./docker.ts";
+ * const verification = dockerRunSucceeds({ image: "hello-world" });
+ * ```
+ */
+export function dockerRunSucceeds<S>(spec: {
+  readonly image: string;
+  readonly args?: readonly string[];
+  readonly runOptions?: readonly string[];
+  readonly timeoutMs?: number;
+}): Verification<S> {
+  validateImage(spec.image);
+  const argv = [
+    "docker",
+    "run",
+    "--rm",
+    ...(spec.runOptions ?? []),
+    spec.image,
+    ...(spec.args ?? []),
+  ];
+  return {
+    name: `${argv.join(" ")} succeeds`,
+    run: async (ctx) => {
+      await ctx.container.run(argv, { timeoutMs: spec.timeoutMs ?? 30 * 60_000 });
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * Readiness probes run inside the container (so they test what the container itself sees,
+ * with no firewall or routing between), polled with a deadline and exponential backoff.
+ *
+ * @module
+ */
+
+import type { SetupContext, Verification } from "../container_module.ts";
+import { CommandError } from "../command.ts";
+import { type Clock, type ProbeResult, waitFor } from "../wait.ts";
+
+/** How long and how often a probe polls. */
+export interface PollOptions {
+  /** Give up after this many milliseconds. */
+  readonly timeoutMs: number;
+  /** The first pause between probes. Default 1000 ms. */
+  readonly initialDelayMs?: number;
+  /** The longest pause between probes. Default 15000 ms. */
+  readonly maxDelayMs?: number;
+  /** Injected time, for tests. */
+  readonly clock?: Clock;
+}
+
+/** An HTTP readiness probe. */
+export interface HttpReadyOptions extends PollOptions {
+  /** The URL, as seen from inside the container, e.g. `http://localhost:8000/health`. */
+  readonly url: string;
+  /** The status code(s) that mean ready. Default 200. */
+  readonly expect?: number | readonly number[];
+  /** Accept any TLS certificate (`curl -k`), e.g. a self-signed one on `https://localhost`. */
+  readonly insecure?: boolean;
+  /** Seconds one request may take (`curl --max-time`). Default 10. */
+  readonly requestTimeoutSeconds?: number;
+  /** The verification's name; default `GET <url> answers <expect>`. */
+  readonly name?: string;
+}
+
+/**
+ * The status code of one `GET url` from inside the container, as a probe result. curl prints
+ * `000` when it got no answer at all.
+ */
+export async function probeHttp<S>(
+  ctx: SetupContext<S>,
+  options: HttpReadyOptions,
+): Promise<ProbeResult> {
+  const expected = [options.expect ?? 200].flat();
+  const timeout = options.requestTimeoutSeconds ?? 10;
+  const result = await ctx.container.exec([
+    "curl",
+    "-s",
+    ...(options.insecure ? ["-k"] : []),
+    "--max-time",
+    String(timeout),
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    options.url,
+  ], { timeoutMs: (timeout + 30) * 1000 });
+  const code = result.stdout.trim();
+  if (expected.includes(Number(code))) return { ready: true };
+  return {
+    ready: false,
+    detail: code && code !== "000"
+      ? `HTTP ${code}`
+      : `no answer (curl exit ${result.exitCode}${
+        result.stderr.trim() ? `: ${result.stderr.trim().split("\n").pop()}` : ""
+      })`,
+  };
+}
+
+/**
+ * A verification that polls `url` with curl inside the container until it answers with an
+ * expected status code, or fails when `timeoutMs` has passed.
+ *
+ * @example
+ * ```ts
+ * import { httpReady } from "./probes.ts";
+ * const verification = httpReady({ url: "http://localhost:8000/health", timeoutMs: 900_000 });
+ * ```
+ */
+export function httpReady<S>(options: HttpReadyOptions): Verification<S> {
+  const url = new URL(options.url);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError(`Cannot probe "${options.url}": expected an http or https URL`);
+  }
+  const expected = [options.expect ?? 200].flat();
+  return {
+    name: options.name ?? `GET ${options.url} answers ${expected.join(" or ")}`,
+    run: async (ctx) => {
+      const attempts = await waitFor(
+        `${options.url} to answer ${expected.join(" or ")} in container ${ctx.ctid}`,
+        () => probeHttp(ctx, options),
+        pollOptions(options),
+      );
+      ctx.log.info(`${options.url} answered in container ${ctx.ctid} (attempt ${attempts})`);
+    },
+  };
+}
+
+function pollOptions(options: PollOptions) {
+  return {
+    timeoutMs: options.timeoutMs,
+    initialDelayMs: options.initialDelayMs ?? 1000,
+    maxDelayMs: options.maxDelayMs ?? 15_000,
+    clock: options.clock,
+  };
+}
+
+/** A TCP readiness probe. */
+export interface TcpReadyOptions extends PollOptions {
+  /** The host as seen from inside the container. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** The port. */
+  readonly port: number;
+  /** Seconds one connection attempt may take. Default 5. */
+  readonly connectTimeoutSeconds?: number;
+  /** The verification's name; default `<host>:<port> accepts connections`. */
+  readonly name?: string;
+}
+
+/** Opens bash's `/dev/tcp/$1/$2`; values are positional parameters, never script text. */
+const TCP_CONNECT = 'timeout "$3" bash -c \'exec 3<>"/dev/tcp/$1/$2"\' tcp "$1" "$2"';
+
+/** Whether one TCP connection to `host:port` from inside the container succeeds. */
+export async function probeTcp<S>(
+  ctx: SetupContext<S>,
+  options: TcpReadyOptions,
+): Promise<ProbeResult> {
+  const host = options.host ?? "127.0.0.1";
+  const seconds = options.connectTimeoutSeconds ?? 5;
+  try {
+    await ctx.container.runScript(TCP_CONNECT, [host, String(options.port), String(seconds)], {
+      timeoutMs: (seconds + 30) * 1000,
+    });
+    return { ready: true };
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    const { exitCode, stderr } = error.result;
+    const why = exitCode === 124 ? "timed out" : stderr.trim().split("\n").pop() || "refused";
+    return { ready: false, detail: `no connection (${why})` };
+  }
+}
+
+/**
+ * A verification that polls until `host:port` accepts a TCP connection from inside the
+ * container, or fails when `timeoutMs` has passed.
+ *
+ * @example
+ * ```ts
+ * import { tcpReady } from "./probes.ts";
+ * const verification = tcpReady({ port: 9443, timeoutMs: 120_000 });
+ * ```
+ */
+export function tcpReady<S>(options: TcpReadyOptions): Verification<S> {
+  const port = options.port;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Cannot probe port ${port}: expected an integer from 1 to 65535`);
+  }
+  const host = options.host ?? "127.0.0.1";
+  return {
+    name: options.name ?? `${host}:${port} accepts connections`,
+    run: async (ctx) => {
+      await waitFor(
+        `${host}:${port} to accept connections in container ${ctx.ctid}`,
+        () => probeTcp(ctx, options),
+        pollOptions(options),
+      );
+    },
+  };
+}

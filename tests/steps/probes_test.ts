@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { httpReady, tcpReady } from "../../lib/steps/probes.ts";
+import { WaitTimeoutError } from "../../lib/wait.ts";
+import { FakeClock, FakeCt } from "./_support.ts";
+
+const CURL = "curl -s --max-time 10 -o /dev/null -w %{http_code} http://localhost:8000/health";
+
+Deno.test("httpReady polls inside the container with backoff until the expected code", async () => {
+  const ct = new FakeCt({ ctid: "950" })
+    .on(CURL, { stdout: "200" })
+    .on(CURL, { stdout: "503" }, 1)
+    .on(CURL, { exitCode: 7, stdout: "000", stderr: "" }, 1);
+  const clock = new FakeClock();
+  const verification = httpReady({
+    url: "http://localhost:8000/health",
+    timeoutMs: 60_000,
+    clock,
+  });
+  assert.equal(verification.name, "GET http://localhost:8000/health answers 200");
+  const ctx = ct.context();
+  await verification.run(ctx);
+  assert.deepEqual(clock.sleeps, [1000, 2000]);
+  assert.deepEqual(ct.execLines(), [CURL, CURL, CURL]);
+  assert.ok(
+    ctx.log.messages("info").includes(
+      "http://localhost:8000/health answered in container 950 (attempt 3)",
+    ),
+  );
+});
+
+Deno.test("httpReady adds -k for a self-signed https endpoint and accepts several codes", async () => {
+  const ct = new FakeCt({ ctid: "910" }).on(/^curl /, { stdout: "307" });
+  await httpReady({
+    url: "https://localhost:9443",
+    insecure: true,
+    expect: [200, 307],
+    timeoutMs: 1000,
+    clock: new FakeClock(),
+  }).run(ct.context());
+  assert.deepEqual(ct.execs(), [[
+    "curl",
+    "-s",
+    "-k",
+    "--max-time",
+    "10",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    "https://localhost:9443",
+  ]]);
+});
+
+Deno.test("httpReady times out with the last answer, never sleeping past the deadline", async () => {
+  const ct = new FakeCt().on(/^curl /, { stdout: "503" });
+  const clock = new FakeClock();
+  const verification = httpReady({
+    url: "http://localhost:8000/health",
+    timeoutMs: 10_000,
+    initialDelayMs: 1000,
+    maxDelayMs: 4000,
+    clock,
+  });
+  await assert.rejects(() => verification.run(ct.context()), (error: Error) => {
+    assert.ok(error instanceof WaitTimeoutError);
+    assert.match(error.message, /Timed out after 10 s waiting for http:\/\/localhost:8000\/health/);
+    assert.match(error.message, /last: HTTP 503\)$/);
+    return true;
+  });
+  assert.deepEqual(clock.sleeps, [1000, 2000, 4000, 3000]);
+  assert.equal(clock.time, 10_000);
+});
+
+Deno.test("httpReady reports a connection failure as no answer", async () => {
+  const ct = new FakeCt().on(/^curl /, { exitCode: 7, stdout: "000" });
+  await assert.rejects(
+    () =>
+      httpReady({ url: "http://localhost:1/", timeoutMs: 0, clock: new FakeClock() }).run(
+        ct.context(),
+      ),
+    /last: no answer \(curl exit 7\)/,
+  );
+  assert.throws(() => httpReady({ url: "ftp://x/", timeoutMs: 1 }), TypeError);
+});
+
+Deno.test("tcpReady polls with the host and port as positional parameters", async () => {
+  const ct = new FakeCt()
+    .on(/^bash -c /, {})
+    .on(/^bash -c /, { exitCode: 1, stderr: "bash: connect: Connection refused\n" }, 1);
+  const clock = new FakeClock();
+  await tcpReady({ port: 9443, timeoutMs: 30_000, clock }).run(ct.context());
+  assert.deepEqual(clock.sleeps, [1000]);
+  const [argv] = ct.execs();
+  assert.deepEqual(argv.slice(3), ["bash", "127.0.0.1", "9443", "5"]);
+  assert.ok(!argv[2].includes("9443"), "values are not spliced into the script");
+  assert.throws(() => tcpReady({ port: 70000, timeoutMs: 1 }), RangeError);
+});
+
+Deno.test("tcpReady's script really connects with bash (run on this machine)", async () => {
+  const ct = new FakeCt().on(/^bash -c /, {});
+  await tcpReady({ port: 1, timeoutMs: 0, clock: new FakeClock() }).run(ct.context());
+  const [[program, ...args]] = ct.execs();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    for await (const conn of listener) conn.close();
+  })();
+  const run = (port: number) =>
+    new Deno.Command(program, {
+      args: [...args.slice(0, 3), "127.0.0.1", String(port), "5"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+  try {
+    const open = listener.addr as Deno.NetAddr;
+    assert.equal((await run(open.port)).code, 0);
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const closedPort = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    const refused = await run(closedPort);
+    assert.notEqual(refused.code, 0);
+    assert.match(new TextDecoder().decode(refused.stderr), /Connection refused/);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+  }
+});
