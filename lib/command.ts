@@ -6,6 +6,8 @@
  * @module
  */
 
+import { constants } from "node:os";
+import { Readable } from "node:stream";
 import { $ } from "./deps.ts";
 import type { Log } from "./logging.ts";
 
@@ -32,7 +34,7 @@ export type CommandRunner = (
   options?: RunOptions,
 ) => Promise<CommandResult>;
 
-/** The exit code reported for a command killed by its timeout, as coreutils' `timeout` does. */
+/** The exit code of a command killed by its timeout: coreutils' `timeout` reports it. */
 export const TIMEOUT_EXIT_CODE = 124;
 
 /** How many lines of a failed command's output an error message quotes. */
@@ -90,39 +92,60 @@ function localeSplit(): { shellEnv: Record<string, string>; localePrefix: string
   return { shellEnv, localePrefix: localePrefix.length ? ["env", ...localePrefix] : [] };
 }
 
+/**
+ * A timeout is enforced by coreutils' `timeout`, not by zx: it kills the command's whole process
+ * group (pct and the lxc-attach under it), reports 124 as documented, and needs no permission to
+ * run `ps` or signal other processes, which the compiled executables do not have.
+ */
+function timeoutPrefix(timeoutMs: number | undefined): string[] {
+  if (timeoutMs === undefined) return [];
+  return ["timeout", "--kill-after=10", `${Math.max(timeoutMs, 1) / 1000}s`];
+}
+
 /** Runs commands with zx, without echoing them (logging is the caller's, via `log`). */
 export const zxRunner: CommandRunner = async (argv, options = {}) => {
   const started = performance.now();
   const { shellEnv, localePrefix } = localeSplit();
-  const process = $({
+  // `exec`: bash replaces itself with the command, so no shell lingers between us and it.
+  const command = ["exec", ...localePrefix, ...timeoutPrefix(options.timeoutMs), ...argv];
+  const output = await $({
     nothrow: true,
     quiet: true,
     verbose: false,
     env: shellEnv,
-    input: options.input ?? "",
-    timeout: options.timeoutMs,
-    timeoutSignal: "SIGKILL",
-  })`${[...localePrefix, ...argv]}`;
-  const output = await process;
+    // stdin always reaches end-of-file: left open, a command that reads it would wait forever.
+    input: options.input || Readable.from([]),
+  })`${command}`;
   const durationMs = Math.round(performance.now() - started);
+  const timedOut = options.timeoutMs !== undefined && output.exitCode === TIMEOUT_EXIT_CODE &&
+    durationMs >= options.timeoutMs;
   if (output.exitCode !== null) {
+    const note = timedOut ? `Killed after the ${options.timeoutMs} ms timeout` : "";
     return {
       argv,
       exitCode: output.exitCode,
       stdout: output.stdout,
-      stderr: output.stderr,
+      stderr: output.stderr + note,
       durationMs,
     };
   }
-  // No exit code: killed by the timeout, or the command could not be started at all.
-  const stderr = output.signal
-    ? `${output.stderr}Killed (${output.signal}) after the ${options.timeoutMs} ms timeout`
-    : `${output.stderr}Could not run the command: ${output.message.trim() || "unknown error"}`;
+  // No exit code: killed by a signal (reported as a shell would, 128 + n), or never started (127).
+  if (output.signal) {
+    return {
+      argv,
+      exitCode: 128 + (constants.signals[output.signal] ?? 0),
+      stdout: output.stdout,
+      stderr: `${output.stderr}Killed by ${output.signal}`,
+      durationMs,
+    };
+  }
   return {
     argv,
-    exitCode: output.signal ? TIMEOUT_EXIT_CODE : 127,
+    exitCode: 127,
     stdout: output.stdout,
-    stderr,
+    stderr: `${output.stderr}Could not run the command: ${
+      output.message.trim() || "unknown error"
+    }`,
     durationMs,
   };
 };

@@ -11,7 +11,6 @@
  * @module
  */
 
-import { CommandError } from "./command.ts";
 import type { ContainerModule, SetupContext } from "./container_module.ts";
 import { SetupError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
@@ -127,10 +126,33 @@ async function dryRun<S>(run: SetupRun<S>, snapshot?: string): Promise<Outcome> 
   return { kind: "dry-run" };
 }
 
+/** `pct status`, or `undefined` when pct cannot answer (the caller decides what that means). */
+function statusOrUnknown<S>(ctx: SetupContext<S>): Promise<ContainerStatus | undefined> {
+  return ctx.pct.status(ctx.ctid).catch(() => undefined);
+}
+
+/**
+ * Records that the container is now stopped: if this run had started it, that is how it was
+ * found (nothing to undo); otherwise this run stopped it and must start it again on failure.
+ */
+function markStopped(power: PowerState): void {
+  power.stoppedByUs = !power.startedByUs;
+  power.startedByUs = false;
+}
+
 async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
   const { ctx } = run;
   const ctid = ctx.ctid;
-  const existing = await ctx.pct.listSnapshots(ctid);
+  let existing: string[];
+  try {
+    existing = await ctx.pct.listSnapshots(ctid);
+  } catch (error) {
+    throw new SetupError(
+      `Cannot list the snapshots of container ${ctid}: ${(error as Error).message}`,
+      ExitCode.Snapshot,
+      { phase: "snapshot check", cause: error },
+    );
+  }
   if (existing.includes(snapshot)) {
     ctx.log.info(`Snapshot '${snapshot}' already exists: template ${ctid} is complete`);
     return { kind: "already-complete", snapshot };
@@ -145,7 +167,9 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
     await ctx.pct.shutdown(ctid, { timeoutSeconds: run.shutdownTimeoutSeconds });
   } catch (error) {
     // A timed-out shutdown leaves it running; anything else may not: find out and put it back.
-    run.power.stoppedByUs = await ctx.pct.status(ctid).then((s) => s === "stopped", () => true);
+    // When pct cannot say, assume stopped: a needless start fails harmlessly, a missed one
+    // leaves the template down.
+    if (await statusOrUnknown(ctx) !== "running") markStopped(run.power);
     await restorePowerState(ctx, run.power, run.shutdownTimeoutSeconds);
     throw lifecycleError(
       `Container ${ctid} did not shut down within ${run.shutdownTimeoutSeconds} s`,
@@ -153,13 +177,14 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
       error,
     );
   }
-  run.power.stoppedByUs = true;
-  run.power.startedByUs = false;
-  const after = await ctx.pct.status(ctid);
+  markStopped(run.power);
+  const after = await statusOrUnknown(ctx);
   if (after !== "stopped") {
-    run.power.stoppedByUs = false;
+    // Never snapshot a container that may still be running.
+    if (after === "running") run.power.stoppedByUs = false;
+    await restorePowerState(ctx, run.power, run.shutdownTimeoutSeconds);
     throw lifecycleError(
-      `Container ${ctid} still reports '${after}' after shutdown`,
+      `Container ${ctid} reports '${after ?? "unknown (pct status failed)"}' after its shutdown`,
       "shutdown",
       undefined,
     );
@@ -169,18 +194,15 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
     await ctx.pct.snapshot(ctid, snapshot);
   } catch (error) {
     await restorePowerState(ctx, run.power, run.shutdownTimeoutSeconds);
-    const detail = error instanceof CommandError ? `: ${error.message}` : "";
     throw new SetupError(
-      `Cannot take snapshot '${snapshot}' of ${ctid}${detail}`,
+      `Cannot take snapshot '${snapshot}' of ${ctid}: ${(error as Error).message}`,
       ExitCode.Snapshot,
-      {
-        phase: "snapshot",
-        cause: error,
-      },
+      { phase: "snapshot", cause: error },
     );
   }
   ctx.log.info(`Snapshot '${snapshot}' of container ${ctid} created`);
 
+  // The pattern ends with the template running, whatever state it was found in.
   try {
     await ctx.pct.start(ctid);
   } catch (error) {
@@ -191,9 +213,13 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
     );
   }
   run.power.stoppedByUs = false;
-  const final = await ctx.pct.status(ctid);
+  const final = await statusOrUnknown(ctx);
   if (final !== "running") {
-    throw lifecycleError(`Container ${ctid} reports '${final}' after start`, "start", undefined);
+    throw lifecycleError(
+      `Container ${ctid} reports '${final ?? "unknown (pct status failed)"}' after its start`,
+      "start",
+      undefined,
+    );
   }
   return { kind: "snapshot-created", snapshot };
 }

@@ -87,10 +87,11 @@ export class Pct {
     const result = await this.#must(["status", ctid]);
     const match = /^status:\s*(\S+)/m.exec(result.stdout);
     if (match?.[1] === "running" || match?.[1] === "stopped") return match[1];
-    throw new CommandError(
-      `pct status ${ctid} printed an unexpected answer ${JSON.stringify(result.stdout.trim())}`,
-      { ...result, exitCode: result.exitCode },
-    );
+    // Neither "running" nor "stopped": report it like a failure, quoting what pct printed.
+    throw new CommandError(`pct status ${ctid}`, {
+      ...result,
+      stderr: `unexpected answer ${JSON.stringify(result.stdout.trim())}`,
+    });
   }
 
   /** `pct start`. */

@@ -51,20 +51,39 @@ Deno.test("CommandError without any output says only the exit code", () => {
 
 Deno.test("CommandError quotes at most 15 lines of stderr", () => {
   const error = new CommandError("x", result({ exitCode: 2, stderr: numbered(30) }));
-  assert.equal(error.message, `x failed with exit code 2: ${numbered(30).split("\n").slice(15).join("\n")}`);
+  assert.equal(
+    error.message,
+    `x failed with exit code 2: ${numbered(30).split("\n").slice(15).join("\n")}`,
+  );
   assert.equal(error.message.includes("line 15\n"), false);
 });
 
 Deno.test("displayCommand shows plain words bare and quotes the rest", () => {
   assert.equal(displayCommand(["pct", "status", "920"]), "pct status 920");
   assert.equal(
-    displayCommand(["pct", "exec", "920", "--", "bash", "-c", "apt-get update && apt-get install jq"]),
+    displayCommand([
+      "pct",
+      "exec",
+      "920",
+      "--",
+      "bash",
+      "-c",
+      "apt-get update && apt-get install jq",
+    ]),
     'pct exec 920 -- bash -c "apt-get update && apt-get install jq"',
   );
   assert.equal(displayCommand(["echo", ""]), 'echo ""');
   assert.equal(displayCommand(["echo", "`id`", "$HOME"]), 'echo "`id`" "$HOME"');
   assert.equal(
-    displayCommand(["pct", "set", "920", "--features", "nesting=1,keyctl=1", "--mp0", "/a/b:c@d%e+f"]),
+    displayCommand([
+      "pct",
+      "set",
+      "920",
+      "--features",
+      "nesting=1,keyctl=1",
+      "--mp0",
+      "/a/b:c@d%e+f",
+    ]),
     "pct set 920 --features nesting=1,keyctl=1 --mp0 /a/b:c@d%e+f",
   );
   assert.equal(displayCommand(["printf", 'a "b"\n']), 'printf "a \\"b\\"\\n"');
@@ -93,23 +112,64 @@ Deno.test("zxRunner passes input on stdin", async () => {
   assert.equal(ran.stdout, "line 1\nline 2 $HOME\n");
 });
 
-Deno.test("zxRunner gives the command an empty stdin by default", async () => {
-  const ran = await zxRunner(["sh", "-c", "cat; echo done"]);
+// The timeout keeps a regression (stdin left open) from hanging the suite.
+Deno.test("zxRunner closes stdin when there is no input", async () => {
+  const ran = await zxRunner(["sh", "-c", "cat; echo done"], { timeoutMs: 5000 });
+  assert.ok(ran.durationMs < 4000, `stdin was left open: ${ran.durationMs} ms`);
   assert.equal(ran.exitCode, 0);
   assert.equal(ran.stdout, "done\n");
 });
 
-Deno.test("zxRunner reports a missing program as a failure, not an exception", async () => {
-  const ran = await zxRunner(["/nonexistent/phoenix-no-such-program"]);
-  assert.notEqual(ran.exitCode, 0);
+Deno.test("zxRunner closes stdin when the input is empty", async () => {
+  const ran = await zxRunner(["sh", "-c", "cat; echo done"], { input: "", timeoutMs: 5000 });
+  assert.ok(ran.durationMs < 4000, `stdin was left open: ${ran.durationMs} ms`);
+  assert.equal(ran.exitCode, 0);
+  assert.equal(ran.stdout, "done\n");
 });
 
-Deno.test("zxRunner kills a command at its timeout and reports exit code 124", async () => {
+Deno.test("zxRunner reports a missing program as exit 127, not an exception", async () => {
+  const ran = await zxRunner(["/nonexistent/phoenix-no-such-program"]);
+  assert.equal(ran.exitCode, 127);
+  assert.match(ran.stderr, /phoenix-no-such-program/);
+});
+
+Deno.test("zxRunner kills a command at its timeout", async () => {
+  const ran = await zxRunner(["sleep", "10"], { timeoutMs: 200 });
+  assert.notEqual(ran.exitCode, 0);
+  assert.ok(ran.durationMs >= 150, `too early: ${ran.durationMs} ms`);
+  assert.ok(ran.durationMs < 5000, `not killed: ${ran.durationMs} ms`);
+});
+
+Deno.test("zxRunner reports a timed-out command with exit code 124 and says so", async () => {
   const ran = await zxRunner(["sleep", "10"], { timeoutMs: 200 });
   assert.equal(TIMEOUT_EXIT_CODE, 124);
   assert.equal(ran.exitCode, 124);
-  assert.ok(ran.durationMs >= 150, `too early: ${ran.durationMs} ms`);
-  assert.ok(ran.durationMs < 5000, `not killed: ${ran.durationMs} ms`);
+  assert.match(ran.stderr, /after the 200 ms timeout/);
+});
+
+Deno.test("zxRunner passes the caller's environment to the command", async () => {
+  Deno.env.set("PHOENIX_COMMAND_TEST_VALUE", "value with spaces");
+  try {
+    const ran = await zxRunner(["sh", "-c", 'printf %s "$PHOENIX_COMMAND_TEST_VALUE"']);
+    assert.equal(ran.stdout, "value with spaces");
+  } finally {
+    Deno.env.delete("PHOENIX_COMMAND_TEST_VALUE");
+  }
+});
+
+Deno.test("zxRunner keeps bash's locale warnings out of stderr but passes the locale on", async () => {
+  const saved = Deno.env.get("LC_ALL");
+  Deno.env.set("LC_ALL", "xx_NO.SUCH-LOCALE");
+  try {
+    const ran = await zxRunner(["sh", "-c", 'printf %s "$LC_ALL"']);
+    assert.equal(ran.exitCode, 0);
+    assert.equal(ran.stdout, "xx_NO.SUCH-LOCALE");
+    assert.equal(ran.stderr, "");
+    assert.deepEqual(ran.argv, ["sh", "-c", 'printf %s "$LC_ALL"']);
+  } finally {
+    if (saved === undefined) Deno.env.delete("LC_ALL");
+    else Deno.env.set("LC_ALL", saved);
+  }
 });
 
 Deno.test("zxRunner leaves a command that finishes in time alone", async () => {
@@ -135,7 +195,7 @@ Deno.test("loggingRunner logs the command, then its exit code and duration", asy
   ]);
 });
 
-Deno.test("loggingRunner warns about a failure with the stderr tail", async () => {
+Deno.test("loggingRunner logs a non-zero exit as information, with the stderr tail", async () => {
   const log = new RecordingLog();
   const stderr = `${numbered(20)}\nCT 920 not running\n`;
   const inner = scriptedRunner(() => ({ exitCode: 255, stdout: "noise\n", stderr, durationMs: 7 }));
@@ -143,8 +203,8 @@ Deno.test("loggingRunner warns about a failure with the stderr tail", async () =
   assert.equal(ran.exitCode, 255);
   assert.deepEqual(log.entries, [
     ["debug", "Running: pct shutdown 920 --timeout 60"],
-    ["warn", "pct shutdown 920 --timeout 60 (exit 255, 7 ms)"],
-    ["warn", `stderr: ${[...numbered(20).split("\n").slice(6), "CT 920 not running"].join("\n")}`],
+    ["info", "pct shutdown 920 --timeout 60 (exit 255, 7 ms)"],
+    ["info", `stderr: ${[...numbered(20).split("\n").slice(6), "CT 920 not running"].join("\n")}`],
   ]);
 });
 
@@ -154,7 +214,17 @@ Deno.test("loggingRunner logs no stderr line for a silent failure", async () => 
   await loggingRunner(inner.run, log)(["pct", "exec", "920", "--", "test", "-e", "/x"]);
   assert.deepEqual(log.entries, [
     ["debug", "Running: pct exec 920 -- test -e /x"],
-    ["warn", "pct exec 920 -- test -e /x (exit 1, 3 ms)"],
+    ["info", "pct exec 920 -- test -e /x (exit 1, 3 ms)"],
+  ]);
+});
+
+Deno.test("loggingRunner does not log the stderr of a successful command", async () => {
+  const log = new RecordingLog();
+  const inner = scriptedRunner(() => ({ stderr: "progress 100%\n", durationMs: 4 }));
+  await loggingRunner(inner.run, log)(["pct", "start", "920"]);
+  assert.deepEqual(log.entries, [
+    ["debug", "Running: pct start 920"],
+    ["info", "pct start 920 (exit 0, 4 ms)"],
   ]);
 });
 
@@ -173,7 +243,7 @@ Deno.test("loggingRunner over zxRunner logs a real failure", async () => {
   assert.equal(ran.exitCode, 3);
   assert.equal(log.entries.length, 3);
   assert.deepEqual(log.entries[0], ["debug", 'Running: sh -c "echo broken >&2; exit 3"']);
-  assert.equal(log.entries[1][0], "warn");
+  assert.equal(log.entries[1][0], "info");
   assert.match(log.entries[1][1], /^sh -c "echo broken >&2; exit 3" \(exit 3, \d+ ms\)$/);
-  assert.deepEqual(log.entries[2], ["warn", "stderr: broken"]);
+  assert.deepEqual(log.entries[2], ["info", "stderr: broken"]);
 });

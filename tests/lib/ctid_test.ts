@@ -21,7 +21,10 @@ Deno.test("describeInvalidCtid rejects non-digits and quotes the value", () => {
   assert.equal(describeInvalidCtid("9.20"), 'Cannot use CTID "9.20": expected digits only');
   assert.equal(describeInvalidCtid(" 920"), 'Cannot use CTID " 920": expected digits only');
   assert.equal(describeInvalidCtid("920\n"), 'Cannot use CTID "920\\n": expected digits only');
-  assert.equal(describeInvalidCtid("--dry-run"), 'Cannot use CTID "--dry-run": expected digits only');
+  assert.equal(
+    describeInvalidCtid("--dry-run"),
+    'Cannot use CTID "--dry-run": expected digits only',
+  );
 });
 
 Deno.test("describeInvalidCtid rejects a leading zero", () => {

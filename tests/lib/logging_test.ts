@@ -13,7 +13,11 @@ import { registerSecret } from "../../lib/secrets.ts";
 const SOURCE = "phoenix_hypervisor_setup_920.sh";
 const LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \[(DEBUG|INFO|WARN|ERROR|FATAL)\] (\S+): (.*)$/;
 
-function record(level: LogRecord["level"], message: readonly unknown[], timestamp: number): LogRecord {
+function record(
+  level: LogRecord["level"],
+  message: readonly unknown[],
+  timestamp: number,
+): LogRecord {
   return {
     category: ["phoenix"],
     level,
@@ -58,7 +62,10 @@ Deno.test("formatTimestamp renders local time as YYYY-MM-DD HH:MM:SS", () => {
 
 Deno.test("formatTimestamp pads every field to two digits", () => {
   assert.equal(formatTimestamp(new Date(2026, 0, 5, 3, 4, 5).getTime()), "2026-01-05 03:04:05");
-  assert.equal(formatTimestamp(new Date(2026, 11, 31, 23, 59, 59, 999).getTime()), "2026-12-31 23:59:59");
+  assert.equal(
+    formatTimestamp(new Date(2026, 11, 31, 23, 59, 59, 999).getTime()),
+    "2026-12-31 23:59:59",
+  );
 });
 
 Deno.test("formatLine renders the orchestrator's format for every level", () => {
@@ -87,6 +94,15 @@ Deno.test("formatLine joins template parts and values as plain text", () => {
   );
 });
 
+Deno.test("formatLine repeats the prefix on every line of a multi-line message", () => {
+  const ts = new Date(2025, 7, 30, 14, 2, 11).getTime();
+  assert.equal(
+    formatLine(record("warning", ["", "stderr: E: one\nE: two", ""], ts), SOURCE),
+    `2025-08-30 14:02:11 [WARN] ${SOURCE}: stderr: E: one\n` +
+      `2025-08-30 14:02:11 [WARN] ${SOURCE}: E: two`,
+  );
+});
+
 Deno.test("formatLine masks secrets", () => {
   registerSecret("formatline-secret-value");
   const ts = new Date(2025, 7, 30, 14, 2, 11).getTime();
@@ -101,7 +117,8 @@ Deno.test("setupLogging appends orchestrator-format lines to the log file, witho
   const dir = await Deno.makeTempDir();
   try {
     const file = join(dir, "phoenix_hypervisor.log");
-    const earlier = "2025-08-30 14:02:11 [INFO] phoenix_establish_hypervisor.sh: Processing container 920\n";
+    const earlier =
+      "2025-08-30 14:02:11 [INFO] phoenix_establish_hypervisor.sh: Processing container 920\n";
     await Deno.writeTextFile(file, earlier);
     const consoleOut = await captureConsole(async () => {
       const log = await setupLogging({ source: SOURCE, logFile: file, debug: false });
@@ -201,17 +218,21 @@ Deno.test("setupLogging keeps braces in messages literally", async () => {
   }
 });
 
-Deno.test("setupLogging keeps a multi-line message as written", async () => {
+Deno.test("setupLogging prefixes every line of a multi-line message", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const file = join(dir, "multi.log");
     await captureConsole(async () => {
       const log = await setupLogging({ source: SOURCE, logFile: file, debug: false });
-      log.warn("stderr: line one\nline two");
+      log.warn("stderr: line one\nline two\n\nHF_TOKEN=hf_abcdefghijkl");
       await flushLogs();
     });
-    const text = await Deno.readTextFile(file);
-    assert.match(text, /^\S+ \S+ \[WARN\] phoenix_hypervisor_setup_920\.sh: stderr: line one\nline two\n$/);
+    assert.deepEqual(parseLogFile(await Deno.readTextFile(file)), [
+      ["WARN", SOURCE, "stderr: line one"],
+      ["WARN", SOURCE, "line two"],
+      ["WARN", SOURCE, ""],
+      ["WARN", SOURCE, "HF_TOKEN=***"],
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

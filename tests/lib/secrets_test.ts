@@ -4,7 +4,7 @@ import { redact, registerSecret, registerSecretsFromEnv } from "../../lib/secret
 // The registry of known secrets is process-wide; every test uses values of its own.
 
 Deno.test("redact leaves ordinary text alone", () => {
-  const text = "pct exec 920 -- apt-get install -y jq (exit 0, 1200 ms) {\"a\": 1}";
+  const text = 'pct exec 920 -- apt-get install -y jq (exit 0, 1200 ms) {"a": 1}';
   assert.equal(redact(text), text);
 });
 

@@ -26,7 +26,10 @@ Deno.test("validateInputs passes for the executable's own CTID and name", () => 
 });
 
 Deno.test("validateInputs accepts a relative or bare invocation name", () => {
-  validateInputs("920", "920", { argv0: "phoenix_hypervisor_setup_920.sh", execPath: own.execPath });
+  validateInputs("920", "920", {
+    argv0: "phoenix_hypervisor_setup_920.sh",
+    execPath: own.execPath,
+  });
   validateInputs("920", "920", {
     argv0: "./phoenix_hypervisor_setup_920.sh",
     execPath: "/tmp/x/phoenix_hypervisor_setup_920.sh",
@@ -76,7 +79,10 @@ Deno.test("validateInputs rejects a symlink whose target has another name", () =
 
 Deno.test("validateInputs rejects a name that only contains the expected one", () => {
   const path = `${BIN}/old_phoenix_hypervisor_setup_920.sh`;
-  assert.match(rejection("920", "920", { argv0: path, execPath: own.execPath }).message, /invoked as/);
+  assert.match(
+    rejection("920", "920", { argv0: path, execPath: own.execPath }).message,
+    /invoked as/,
+  );
   const suffixed = `${BIN}/phoenix_hypervisor_setup_920.sh.bak`;
   assert.match(
     rejection("920", "920", { argv0: own.argv0, execPath: suffixed }).message,

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { DEFAULTS, readLogSettings, readSettings } from "../../lib/environment.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { ExitCode } from "../../lib/exit_codes.ts";
+
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    readSettings(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+    assert.equal(error.exitCode, ExitCode.Config);
+    assert.equal(error.phase, "configuration");
+    return error;
+  }
+  assert.fail(`readSettings(${JSON.stringify(env)}) did not throw`);
+}
+
+Deno.test("the defaults are the orchestrator's", () => {
+  assert.deepEqual({ ...DEFAULTS }, {
+    configFile: "/usr/local/phoenix_hypervisor/etc/phoenix_lxc_configs.json",
+    logFile: "/var/log/phoenix_hypervisor.log",
+    lockDir: "/run/lock/phoenix_hypervisor",
+    hostRoot: "/",
+    shutdownTimeoutSeconds: 60,
+  });
+});
+
+Deno.test("readSettings uses the defaults for an empty environment", () => {
+  assert.deepEqual(readSettings({}), {
+    configFile: "/usr/local/phoenix_hypervisor/etc/phoenix_lxc_configs.json",
+    logFile: "/var/log/phoenix_hypervisor.log",
+    debug: false,
+    lockDir: "/run/lock/phoenix_hypervisor",
+    hostRoot: "/",
+    shutdownTimeoutSeconds: 60,
+  });
+});
+
+Deno.test("readSettings takes every override from the environment", () => {
+  assert.deepEqual(
+    readSettings({
+      LXC_CONFIG_FILE: "/tmp/configs.json",
+      MAIN_LOG_FILE: "/tmp/phoenix.log",
+      PHOENIX_DEBUG: "true",
+      PHOENIX_LOCK_DIR: "/tmp/locks",
+      PHOENIX_HOST_ROOT: "/tmp/host",
+      PHOENIX_SHUTDOWN_TIMEOUT: "120",
+    }),
+    {
+      configFile: "/tmp/configs.json",
+      logFile: "/tmp/phoenix.log",
+      debug: true,
+      lockDir: "/tmp/locks",
+      hostRoot: "/tmp/host",
+      shutdownTimeoutSeconds: 120,
+    },
+  );
+});
+
+Deno.test("readSettings treats empty and blank values as unset", () => {
+  assert.deepEqual(
+    readSettings({
+      LXC_CONFIG_FILE: "",
+      MAIN_LOG_FILE: "  ",
+      PHOENIX_DEBUG: "",
+      PHOENIX_LOCK_DIR: "\t",
+      PHOENIX_HOST_ROOT: "",
+      PHOENIX_SHUTDOWN_TIMEOUT: " ",
+    }),
+    readSettings({}),
+  );
+});
+
+Deno.test("readSettings ignores unrelated variables", () => {
+  assert.deepEqual(
+    readSettings({ HYPERVISOR_CONFIG_FILE: "/x.json", LANG: "en_US.UTF-8", HOME: "/root" }),
+    readSettings({}),
+  );
+});
+
+Deno.test("PHOENIX_DEBUG is on only for the orchestrator's 'true'", () => {
+  assert.equal(readSettings({ PHOENIX_DEBUG: "true" }).debug, true);
+  assert.equal(readSettings({ PHOENIX_DEBUG: "false" }).debug, false);
+  assert.equal(readSettings({}).debug, false);
+});
+
+Deno.test("PHOENIX_SHUTDOWN_TIMEOUT accepts whole seconds from 1 to 3600", () => {
+  assert.equal(readSettings({ PHOENIX_SHUTDOWN_TIMEOUT: "1" }).shutdownTimeoutSeconds, 1);
+  assert.equal(readSettings({ PHOENIX_SHUTDOWN_TIMEOUT: "3600" }).shutdownTimeoutSeconds, 3600);
+  assert.equal(readSettings({ PHOENIX_SHUTDOWN_TIMEOUT: "090" }).shutdownTimeoutSeconds, 90);
+});
+
+Deno.test("a bad PHOENIX_SHUTDOWN_TIMEOUT is a ConfigError quoting the value", () => {
+  for (const value of ["0", "3601", "abc", "1.5", "-5", "60s", "1e3", " 60", "0x10"]) {
+    assert.equal(
+      configError({ PHOENIX_SHUTDOWN_TIMEOUT: value }).message,
+      `Cannot use PHOENIX_SHUTDOWN_TIMEOUT=${JSON.stringify(value)}: ` +
+        "expected whole seconds from 1 to 3600",
+      value,
+    );
+  }
+});
+
+Deno.test("readLogSettings reads only the log file and debug flag", () => {
+  assert.deepEqual(readLogSettings({}), {
+    logFile: "/var/log/phoenix_hypervisor.log",
+    debug: false,
+  });
+  assert.deepEqual(readLogSettings({ MAIN_LOG_FILE: "/tmp/a.log", PHOENIX_DEBUG: "true" }), {
+    logFile: "/tmp/a.log",
+    debug: true,
+  });
+});
+
+Deno.test("readLogSettings works even when the rest of the environment is bad", () => {
+  // Logging must be set up before a bad setting can be reported.
+  assert.deepEqual(
+    readLogSettings({ PHOENIX_SHUTDOWN_TIMEOUT: "never", MAIN_LOG_FILE: "/tmp/b.log" }),
+    {
+      logFile: "/tmp/b.log",
+      debug: false,
+    },
+  );
+});
+
+Deno.test("readSettings agrees with readLogSettings", () => {
+  const env = { MAIN_LOG_FILE: "/tmp/c.log", PHOENIX_DEBUG: "true" };
+  const { logFile, debug } = readSettings(env);
+  assert.deepEqual({ logFile, debug }, readLogSettings(env));
+});

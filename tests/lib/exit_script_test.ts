@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { ExitCode } from "../../lib/exit_codes.ts";
+import { closingMessage, exitScript } from "../../lib/exit_script.ts";
+import { RecordingLog } from "../support/recording_log.ts";
+
+const template = { ctid: "920", kind: "template" } as const;
+const standard = { ctid: "950", kind: "standard" } as const;
+
+/** Stands in for Deno.exit: records the code and unwinds like a real exit would. */
+class Exited extends Error {
+  constructor(readonly code: number) {
+    super(`exit(${code})`);
+  }
+}
+const fakeExit = (code: number): never => {
+  throw new Exited(code);
+};
+
+Deno.test("closingMessage for a template whose snapshot was created", () => {
+  assert.equal(
+    closingMessage(template, {
+      outcome: { kind: "snapshot-created", snapshot: "vllm-base-snapshot" },
+    }),
+    "Setup for container/template 920 completed successfully. Snapshot 'vllm-base-snapshot' created.",
+  );
+});
+
+Deno.test("closingMessage for a template that was already complete", () => {
+  assert.equal(
+    closingMessage(template, {
+      outcome: { kind: "already-complete", snapshot: "vllm-base-snapshot" },
+    }),
+    "Setup for container/template 920 already complete: snapshot 'vllm-base-snapshot' exists. " +
+      "Nothing to do.",
+  );
+});
+
+Deno.test("closingMessage for a completed standard container", () => {
+  assert.equal(
+    closingMessage(standard, { outcome: { kind: "completed" } }),
+    "Setup for container 950 completed.",
+  );
+});
+
+Deno.test("closingMessage for a dry run, template and standard", () => {
+  assert.equal(
+    closingMessage(template, { outcome: { kind: "dry-run" } }),
+    "Dry run for container/template 920 finished: nothing was changed.",
+  );
+  assert.equal(
+    closingMessage(standard, { outcome: { kind: "dry-run" } }),
+    "Dry run for container 950 finished: nothing was changed.",
+  );
+});
+
+Deno.test("closingMessage for a failure names the phase", () => {
+  assert.equal(
+    closingMessage(standard, { failedDuring: 'step "Install vLLM"' }),
+    'Setup for container 950 failed during step "Install vLLM".',
+  );
+  assert.equal(
+    closingMessage(template, { failedDuring: "snapshot" }),
+    "Setup for container/template 920 failed during snapshot.",
+  );
+});
+
+Deno.test("exitScript logs success as INFO and exits 0", async () => {
+  const log = new RecordingLog();
+  await assert.rejects(
+    exitScript(ExitCode.Success, standard, { outcome: { kind: "completed" } }, log, fakeExit),
+    (error) => error instanceof Exited && error.code === 0,
+  );
+  assert.deepEqual(log.entries, [["info", "Setup for container 950 completed."]]);
+});
+
+Deno.test("exitScript logs a failure as FATAL with the exit code and exits with it", async () => {
+  const log = new RecordingLog();
+  await assert.rejects(
+    exitScript(ExitCode.Snapshot, template, { failedDuring: "snapshot" }, log, fakeExit),
+    (error) => error instanceof Exited && error.code === 6,
+  );
+  assert.deepEqual(log.entries, [
+    ["fatal", "Setup for container/template 920 failed during snapshot. Exit code 6."],
+  ]);
+});
+
+Deno.test("exitScript passes each exit code through unchanged", async () => {
+  for (const code of Object.values(ExitCode)) {
+    const log = new RecordingLog();
+    const ending = code === 0 ? { outcome: { kind: "completed" } as const } : { failedDuring: "x" };
+    await assert.rejects(
+      exitScript(code, standard, ending, log, fakeExit),
+      (error) => error instanceof Exited && error.code === code,
+    );
+    assert.equal(log.entries.length, 1);
+    assert.equal(log.entries[0][0], code === 0 ? "info" : "fatal");
+  }
+});
+
+Deno.test("exitScript lets the exit code, not the ending, choose the level", async () => {
+  const log = new RecordingLog();
+  await assert.rejects(
+    exitScript(ExitCode.Interrupted, standard, { outcome: { kind: "dry-run" } }, log, fakeExit),
+    (error) => error instanceof Exited && error.code === 130,
+  );
+  assert.deepEqual(log.entries, [
+    ["fatal", "Dry run for container 950 finished: nothing was changed. Exit code 130."],
+  ]);
+});
+
+Deno.test("ExitCode values are the documented, stable ones", () => {
+  assert.deepEqual({ ...ExitCode }, {
+    Success: 0,
+    InvalidInput: 1,
+    Config: 2,
+    Step: 3,
+    Verification: 4,
+    Lifecycle: 5,
+    Snapshot: 6,
+    Locked: 7,
+    HostPrerequisite: 8,
+    Internal: 70,
+    Interrupted: 130,
+    Terminated: 143,
+  });
+});

@@ -1,0 +1,368 @@
+import assert from "node:assert/strict";
+import { CommandError } from "../../lib/command.ts";
+import type { SetupContext, Step, Verification } from "../../lib/container_module.ts";
+import { SetupError } from "../../lib/errors.ts";
+import { ExitCode } from "../../lib/exit_codes.ts";
+import { runSteps, runVerification } from "../../lib/run_steps.ts";
+import { PctModel } from "../support/scripted_runner.ts";
+import { testContext } from "../support/setup_context.ts";
+
+type Ctx = SetupContext<undefined>;
+
+/** A step that makes sure `path` exists in the container, the way a module would write it. */
+function fileStep(name: string, path: string): Step<undefined> {
+  return {
+    name,
+    check: (ctx) => ctx.container.succeeds(["test", "-e", path]),
+    action: async (ctx) => void await ctx.container.run(["touch", path]),
+  };
+}
+
+/** A step built from plain functions, recording what runs in `trace`. */
+function fakeStep(
+  name: string,
+  trace: string[],
+  check: (call: number) => boolean | Promise<boolean>,
+  action: () => void | Promise<void> = () => {},
+): Step<undefined> {
+  let calls = 0;
+  return {
+    name,
+    check: async () => {
+      trace.push(`check ${name}`);
+      return await check(++calls);
+    },
+    action: async () => {
+      trace.push(`action ${name}`);
+      await action();
+    },
+  };
+}
+
+function setup(files: string[] = []) {
+  const model = new PctModel({ "920": { status: "running", files } });
+  return { model, ctx: testContext(model.run) };
+}
+
+async function setupError(promise: Promise<unknown>): Promise<SetupError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof SetupError, `expected SetupError, got ${error}`);
+    return error;
+  }
+  assert.fail("expected a SetupError");
+}
+
+Deno.test("runSteps skips steps whose check passes", async () => {
+  const { model, ctx } = setup(["/etc/a", "/etc/b"]);
+  const summary = await runSteps(
+    [fileStep("Create a", "/etc/a"), fileStep("Create b", "/etc/b")],
+    ctx,
+    {
+      dryRun: false,
+    },
+  );
+  assert.deepEqual(summary, { ran: 0, skipped: 2 });
+  assert.deepEqual(model.execCommands(), [["test", "-e", "/etc/a"], ["test", "-e", "/etc/b"]]);
+  assert.deepEqual(ctx.log.entries, [
+    ["info", 'Step 1/2 "Create a": already done, skipping'],
+    ["info", 'Step 2/2 "Create b": already done, skipping'],
+  ]);
+});
+
+Deno.test("runSteps runs a step that is not done, then checks it again", async () => {
+  const { model, ctx } = setup(["/etc/a"]);
+  const summary = await runSteps(
+    [fileStep("Create a", "/etc/a"), fileStep("Create b", "/etc/b")],
+    ctx,
+    {
+      dryRun: false,
+    },
+  );
+  assert.deepEqual(summary, { ran: 1, skipped: 1 });
+  assert.deepEqual(model.execCommands(), [
+    ["test", "-e", "/etc/a"],
+    ["test", "-e", "/etc/b"],
+    ["touch", "/etc/b"],
+    ["test", "-e", "/etc/b"],
+  ]);
+  assert.ok(model.container("920").files.has("/etc/b"));
+  assert.equal(ctx.log.entries.length, 3);
+  assert.deepEqual(ctx.log.entries[0], ["info", 'Step 1/2 "Create a": already done, skipping']);
+  assert.deepEqual(ctx.log.entries[1], ["info", 'Step 2/2 "Create b": running']);
+  assert.equal(ctx.log.entries[2][0], "info");
+  assert.match(ctx.log.entries[2][1], /^Step 2\/2 "Create b": done in \d+ ms$/);
+});
+
+Deno.test("runSteps runs steps strictly in order, each check before its action", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const summary = await runSteps(
+    [
+      fakeStep("A", trace, (n) => n > 1),
+      fakeStep("B", trace, () => true),
+      fakeStep("C", trace, (n) => n > 1),
+    ],
+    ctx,
+    { dryRun: false },
+  );
+  assert.deepEqual(summary, { ran: 2, skipped: 1 });
+  assert.deepEqual(trace, [
+    "check A",
+    "action A",
+    "check A",
+    "check B",
+    "check C",
+    "action C",
+    "check C",
+  ]);
+});
+
+Deno.test("runSteps with no steps does nothing", async () => {
+  const { model, ctx } = setup();
+  assert.deepEqual(await runSteps([], ctx, { dryRun: false }), { ran: 0, skipped: 0 });
+  assert.deepEqual(model.calls, []);
+  assert.deepEqual(ctx.log.entries, []);
+});
+
+Deno.test("runSteps fails with ExitCode.Step when the check still fails after the action", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const error = await setupError(runSteps(
+    [
+      fakeStep("A", trace, () => true),
+      fakeStep("Install vLLM", trace, () => false),
+      fakeStep("C", trace, () => false),
+    ],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.exitCode, ExitCode.Step);
+  assert.equal(error.phase, 'step "Install vLLM"');
+  assert.equal(
+    error.message,
+    'Step 2/3 "Install vLLM" ran without error but its check still fails',
+  );
+  assert.equal(error.cause, undefined);
+  assert.deepEqual(trace, [
+    "check A",
+    "check Install vLLM",
+    "action Install vLLM",
+    "check Install vLLM",
+  ]);
+});
+
+Deno.test("runSteps fails with ExitCode.Step when a check throws, before any action", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const boom = new Error("pct exec timed out");
+  const error = await setupError(runSteps(
+    [
+      fakeStep("Check GPU", trace, () => {
+        throw boom;
+      }),
+    ],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.exitCode, ExitCode.Step);
+  assert.equal(error.phase, 'step "Check GPU"');
+  assert.equal(error.message, 'Step 1/1 "Check GPU": its check failed: pct exec timed out');
+  assert.equal(error.cause, boom);
+  assert.deepEqual(trace, ["check Check GPU"]);
+});
+
+Deno.test("runSteps fails with ExitCode.Step when the second check throws", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const error = await setupError(runSteps(
+    [
+      fakeStep("A", trace, (n) => {
+        if (n === 2) throw new Error("container vanished");
+        return false;
+      }),
+    ],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.exitCode, ExitCode.Step);
+  assert.equal(error.message, 'Step 1/1 "A": its check failed: container vanished');
+  assert.deepEqual(trace, ["check A", "action A", "check A"]);
+});
+
+Deno.test("runSteps quotes a failed in-container command and stops there", async () => {
+  const model = new PctModel(
+    { "920": { status: "running" } },
+    (_ctid, command) =>
+      command[0] === "apt-get"
+        ? { exitCode: 100, stderr: "E: Unable to locate package jq\n" }
+        : { exitCode: 1 },
+  );
+  const ctx = testContext(model.run);
+  const install: Step<undefined> = {
+    name: "Install jq",
+    check: (c) => c.container.succeeds(["dpkg", "-s", "jq"]),
+    action: async (c) => void await c.container.run(["apt-get", "install", "-y", "jq"]),
+  };
+  const later: Step<undefined> = {
+    name: "Later",
+    check: () => Promise.reject(new Error("must not be reached")),
+    action: () => Promise.resolve(),
+  };
+  const error = await setupError(runSteps([install, later], ctx, { dryRun: false }));
+  assert.equal(error.exitCode, ExitCode.Step);
+  assert.equal(error.phase, 'step "Install jq"');
+  assert.equal(
+    error.message,
+    'Step 1/2 "Install jq" failed: In container 920: apt-get install -y jq failed with exit code ' +
+      "100: E: Unable to locate package jq",
+  );
+  assert.ok(error.cause instanceof CommandError);
+  assert.deepEqual(model.execCommands(), [["dpkg", "-s", "jq"], [
+    "apt-get",
+    "install",
+    "-y",
+    "jq",
+  ]]);
+});
+
+Deno.test("runSteps keeps the exit code a step's own SetupError chose", async () => {
+  const { ctx } = setup();
+  const error = await setupError(runSteps(
+    [
+      fakeStep("Match the host driver", [], () => false, () => {
+        throw new SetupError("The host has no NVIDIA driver", ExitCode.HostPrerequisite);
+      }),
+    ],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.equal(error.phase, 'step "Match the host driver"');
+  assert.equal(
+    error.message,
+    'Step 1/1 "Match the host driver" failed: The host has no NVIDIA driver',
+  );
+});
+
+Deno.test("runSteps reports a thrown non-Error value as text", async () => {
+  const { ctx } = setup();
+  const error = await setupError(runSteps(
+    [
+      fakeStep("A", [], () => false, () => {
+        throw "plain string";
+      }),
+    ],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.message, 'Step 1/1 "A" failed: plain string');
+  assert.equal(error.exitCode, ExitCode.Step);
+});
+
+Deno.test("runSteps in a dry run only checks, and announces what would run", async () => {
+  const { model, ctx } = setup(["/etc/a"]);
+  const summary = await runSteps(
+    [
+      fileStep("Create a", "/etc/a"),
+      fileStep("Create b", "/etc/b"),
+      fileStep("Create c", "/etc/c"),
+    ],
+    ctx,
+    { dryRun: true },
+  );
+  assert.deepEqual(summary, { ran: 0, skipped: 1 });
+  assert.deepEqual(model.execCommands(), [
+    ["test", "-e", "/etc/a"],
+    ["test", "-e", "/etc/b"],
+    ["test", "-e", "/etc/c"],
+  ]);
+  assert.deepEqual([...model.container("920").files], ["/etc/a"]);
+  assert.deepEqual(ctx.log.entries, [
+    ["info", 'Step 1/3 "Create a": already done, skipping'],
+    ["info", '[dry-run] Step 2/3 "Create b": would run'],
+    ["info", '[dry-run] Step 3/3 "Create c": would run'],
+  ]);
+});
+
+Deno.test("runSteps in a dry run still fails when a check throws", async () => {
+  const { ctx } = setup();
+  const error = await setupError(runSteps(
+    [
+      fakeStep("A", [], () => {
+        throw new Error("no answer");
+      }),
+    ],
+    ctx,
+    { dryRun: true },
+  ));
+  assert.equal(error.exitCode, ExitCode.Step);
+  assert.equal(error.message, 'Step 1/1 "A": its check failed: no answer');
+});
+
+function verification(name: string, trace: string[], fail?: unknown): Verification<undefined> {
+  return {
+    name,
+    run: (_ctx: Ctx) => {
+      trace.push(name);
+      return fail === undefined ? Promise.resolve() : Promise.reject(fail);
+    },
+  };
+}
+
+Deno.test("runVerification runs every check and logs each pass", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  await runVerification(
+    [verification("vllm --version answers", trace), verification("b", trace)],
+    ctx,
+  );
+  assert.deepEqual(trace, ["vllm --version answers", "b"]);
+  assert.deepEqual(ctx.log.entries, [
+    ["info", 'Verification "vllm --version answers": passed'],
+    ["info", 'Verification "b": passed'],
+  ]);
+});
+
+Deno.test("runVerification fails with ExitCode.Verification at the first failure", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const cause = new Error("GET /health answered 503");
+  const error = await setupError(runVerification([
+    verification("a", trace),
+    verification("vLLM is healthy", trace, cause),
+    verification("c", trace),
+  ], ctx));
+  assert.equal(error.exitCode, ExitCode.Verification);
+  assert.equal(error.exitCode, 4);
+  assert.equal(error.phase, 'verification "vLLM is healthy"');
+  assert.equal(error.message, 'Verification "vLLM is healthy" failed: GET /health answered 503');
+  assert.equal(error.cause, cause);
+  assert.deepEqual(trace, ["a", "vLLM is healthy"]);
+  assert.deepEqual(ctx.log.entries, [["info", 'Verification "a": passed']]);
+});
+
+Deno.test("runVerification over a real in-container command quotes its output", async () => {
+  const model = new PctModel({ "920": { status: "running" } }, () => ({
+    exitCode: 127,
+    stderr: "bash: vllm: command not found\n",
+  }));
+  const ctx = testContext(model.run);
+  const error = await setupError(runVerification([{
+    name: "vllm --version answers",
+    run: async (c) => void await c.container.run(["vllm", "--version"]),
+  }], ctx));
+  assert.equal(error.exitCode, ExitCode.Verification);
+  assert.equal(
+    error.message,
+    'Verification "vllm --version answers" failed: In container 920: vllm --version failed ' +
+      "with exit code 127: bash: vllm: command not found",
+  );
+});
+
+Deno.test("runVerification with nothing to verify passes silently", async () => {
+  const { ctx } = setup();
+  await runVerification([], ctx);
+  assert.deepEqual(ctx.log.entries, []);
+});
