@@ -53,7 +53,7 @@ Deno.test("checkContainerExists quotes an answer pct status should never give", 
   const odd = scriptedRunner(() => ({ stdout: "status: paused\n" }));
   assert.match(
     (await invalidInput(checkContainerExists(new Pct(odd.run), "920"))).message,
-    /pct said: status: paused\. /,
+    /pct said: unexpected answer "status: paused"\. /,
   );
 });
 
