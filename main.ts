@@ -115,11 +115,14 @@ export async function main<S>(
       hostRoot: settings.hostRoot,
     };
     const power: PowerState = { stoppedByUs: false, startedByUs: false };
+    // The first signal wins; a second one while cleaning up changes nothing.
+    let interruption: Promise<never> | undefined;
     for (const [signal, code] of SIGNALS) {
-      const listener = () =>
-        void interrupted(signal, code, ctx, power, log).then(() =>
+      const listener = () => {
+        interruption ??= interrupted(signal, code, ctx, power).then(() =>
           finish(code, { failedDuring: `an interruption (${signal})` })
         );
+      };
       Deno.addSignalListener(signal, listener);
       listeners.push([signal, listener]);
     }
@@ -150,25 +153,22 @@ function describeFailure(error: unknown, log: Log): [ExitCode, { failedDuring: s
   return [ExitCode.Internal, { failedDuring: "an unexpected error" }];
 }
 
-let interrupting = false;
-
 /** On SIGINT/SIGTERM: say so and start the container again if this run had shut it down. */
 async function interrupted<S>(
   signal: string,
   code: ExitCode,
   ctx: SetupContext<S>,
   power: PowerState,
-  log: Log,
 ): Promise<void> {
-  if (interrupting) return await new Promise(() => {});
-  interrupting = true;
-  log.warn(`Received ${signal}; stopping the setup of container ${ctx.ctid} (exit code ${code})`);
+  ctx.log.warn(
+    `Received ${signal}; stopping the setup of container ${ctx.ctid} (exit code ${code})`,
+  );
   if (!power.stoppedByUs) return;
-  log.warn(`Starting container ${ctx.ctid} again, as this run had shut it down`);
+  ctx.log.warn(`Starting container ${ctx.ctid} again, as this run had shut it down`);
   try {
     await ctx.pct.start(ctx.ctid);
     power.stoppedByUs = false;
   } catch (error) {
-    log.error(`Could not start container ${ctx.ctid} again: ${(error as Error).message}`);
+    ctx.log.error(`Could not start container ${ctx.ctid} again: ${(error as Error).message}`);
   }
 }
