@@ -49,6 +49,36 @@ export class WaitTimeoutError extends Error {
   }
 }
 
+/** How the pause between two attempts grows. */
+export interface Backoff {
+  /** The first pause. */
+  readonly initialDelayMs: number;
+  /** Each pause is the previous one times this. */
+  readonly factor: number;
+  /** The longest pause. */
+  readonly maxDelayMs: number;
+}
+
+/**
+ * The pauses of an exponential backoff, endlessly: shared by {@linkcode waitFor} (bounded by a
+ * deadline) and the step library's retries (bounded by a number of attempts).
+ *
+ * @example
+ * ```ts
+ * import { backoffDelays } from "./wait.ts";
+ * const pauses = backoffDelays({ initialDelayMs: 250, factor: 2, maxDelayMs: 1000 });
+ * [pauses.next().value, pauses.next().value, pauses.next().value, pauses.next().value];
+ * // [250, 500, 1000, 1000]
+ * ```
+ */
+export function* backoffDelays(backoff: Backoff): Generator<number, never> {
+  let delay = backoff.initialDelayMs;
+  for (;;) {
+    yield delay;
+    delay = Math.min(delay * backoff.factor, backoff.maxDelayMs);
+  }
+}
+
 /**
  * Calls `probe` until it reports ready, pausing with exponential backoff, never past the
  * deadline. Throws {@linkcode WaitTimeoutError} with the probe's last detail.
@@ -68,10 +98,12 @@ export async function waitFor(
   options: WaitOptions,
 ): Promise<number> {
   const clock = options.clock ?? systemClock;
-  const factor = options.factor ?? 2;
-  const maxDelay = options.maxDelayMs ?? 5000;
   const deadline = clock.now() + options.timeoutMs;
-  let delay = options.initialDelayMs ?? 250;
+  const pauses = backoffDelays({
+    initialDelayMs: options.initialDelayMs ?? 250,
+    factor: options.factor ?? 2,
+    maxDelayMs: options.maxDelayMs ?? 5000,
+  });
   for (let attempt = 1;; attempt++) {
     const result = await probe();
     if (result.ready) return attempt;
@@ -79,7 +111,6 @@ export async function waitFor(
     if (remaining <= 0) {
       throw new WaitTimeoutError(what, options.timeoutMs, attempt, result.detail);
     }
-    await clock.sleep(Math.min(delay, remaining));
-    delay = Math.min(delay * factor, maxDelay);
+    await clock.sleep(Math.min(pauses.next().value, remaining));
   }
 }

@@ -8,7 +8,7 @@
 
 import { CommandError, type CommandResult } from "../command.ts";
 import type { SetupContext } from "../container_module.ts";
-import { type Clock, systemClock } from "../wait.ts";
+import { backoffDelays, type Clock, systemClock } from "../wait.ts";
 
 /** How often and how patiently a transient failure is retried. */
 export interface RetryOptions {
@@ -45,9 +45,11 @@ export async function retryTransient<S>(
 ): Promise<CommandResult> {
   const attempts = options.attempts ?? 5;
   const clock = options.clock ?? systemClock;
-  const factor = options.factor ?? 2;
-  const maxDelay = options.maxDelayMs ?? 60_000;
-  let delay = options.initialDelayMs ?? 5_000;
+  const pauses = backoffDelays({
+    initialDelayMs: options.initialDelayMs ?? 5_000,
+    factor: options.factor ?? 2,
+    maxDelayMs: options.maxDelayMs ?? 60_000,
+  });
   for (let n = 1;; n++) {
     const result = await attempt();
     if (result.exitCode === 0) return result;
@@ -59,11 +61,11 @@ export async function retryTransient<S>(
       );
     }
     const reason = (result.stderr.trim() || result.stdout.trim()).split("\n").pop();
+    const delay = pauses.next().value;
     ctx.log.warn(
       `${what} failed in container ${ctx.ctid} (attempt ${n} of ${attempts}: ${reason}); ` +
         `retrying in ${Math.round(delay / 1000)} s`,
     );
     await clock.sleep(delay);
-    delay = Math.min(delay * factor, maxDelay);
   }
 }
