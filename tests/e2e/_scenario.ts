@@ -7,23 +7,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { mutatingCalls } from "../fake_pct/calls.ts";
 import { FakePct, type FakePctStateInput } from "../fake_pct/fake_pct.ts";
 import { compiledExecutable, type Run, runExecutable } from "../support/executables.ts";
 
 /** The orchestrator's log line format. */
 export const LOG_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(DEBUG|INFO|WARN|ERROR|FATAL)\] (\S+): /;
-
-/** pct subcommands that change a container. */
-const MUTATING = new Set([
-  "start",
-  "stop",
-  "shutdown",
-  "snapshot",
-  "delsnapshot",
-  "rollback",
-  "push",
-  "set",
-]);
 
 /** A prepared scenario; dispose of it when done. */
 export class Scenario implements AsyncDisposable {
@@ -90,7 +79,7 @@ export class Scenario implements AsyncDisposable {
 
   /** The calls that change a container (exec is judged separately by the caller). */
   async mutatingCalls(): Promise<string[][]> {
-    return (await this.calls()).filter((argv) => MUTATING.has(argv[0]));
+    return mutatingCalls(await this.calls());
   }
 
   /** The log file's lines (empty when it was never written). */

@@ -1,12 +1,14 @@
 /**
  * What runs inside a fake container for `pct exec`: the test's exec rules first, then a few
- * builtins over the container's `files` map. Nothing else runs (no shell either: `sh -c` and
- * `bash -c` only match rules), so a test has to declare every command it expects.
+ * builtins over the container's `files` map (`true`, `false`, `cat`, `test -e|-f|-x`, `mkdir -p`,
+ * `rm -f`, `touch`, `chmod`, `stat -c %a`, `sha256sum`, `tee`, `readlink`, `ln -sfn`). Nothing
+ * else runs (no shell either: `sh -c` and `bash -c` only match rules), so a test has to declare
+ * every command it expects.
  *
  * @module
  */
 
-import type { ExecRule, FakeContainer } from "./state.ts";
+import type { ExecRule, FakeContainer, FakeFile } from "./state.ts";
 
 /** What a command run by the fake did. */
 export interface Outcome {
@@ -35,7 +37,7 @@ export async function runInContainer(
   argv: readonly string[],
 ): Promise<Outcome> {
   const rule = findRule(context, argv);
-  if (rule) return await applyRule(context, rule);
+  if (rule) return await applyRule(context, rule, argv);
   const builtin = BUILTINS[argv[0].split("/").pop()!];
   return (await builtin?.(context, argv.slice(1))) ?? notFound(context.ctid, argv);
 }
@@ -62,14 +64,20 @@ function findRule(
   const flags = context.container.flags;
   return context.rules.find((rule) =>
     (rule.ctid === undefined || rule.ctid === context.ctid) &&
+    (rule.times === undefined || (rule.fired ?? 0) < rule.times) &&
     (rule.when === undefined || flags.includes(rule.when)) &&
     (rule.unless === undefined || !flags.includes(rule.unless)) &&
     new RegExp(rule.match).test(line)
   );
 }
 
-async function applyRule(context: ExecContext, rule: ExecRule): Promise<Outcome> {
+async function applyRule(
+  context: ExecContext,
+  rule: ExecRule,
+  argv: readonly string[],
+): Promise<Outcome> {
   const container = context.container;
+  rule.fired = (rule.fired ?? 0) + 1;
   container.flags = container.flags.filter((flag) => !rule.unset?.includes(flag));
   for (const flag of rule.set ?? []) {
     if (!container.flags.includes(flag)) container.flags.push(flag);
@@ -77,10 +85,11 @@ async function applyRule(context: ExecContext, rule: ExecRule): Promise<Outcome>
   if (rule.stdinToFile !== undefined) {
     writeFile(container, rule.stdinToFile, await context.readStdin());
   }
+  const answer = rule.reply ? await rule.reply(argv, container) : rule;
   return {
-    stdout: rule.stdout ?? "",
-    stderr: rule.stderr ?? "",
-    exitCode: rule.exit ?? 0,
+    stdout: answer.stdout ?? "",
+    stderr: answer.stderr ?? "",
+    exitCode: answer.exit ?? 0,
     delayMs: rule.delayMs,
   };
 }
@@ -111,21 +120,41 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     let stdout = "";
     let stderr = "";
     for (const path of paths) {
-      const file = container.files[path];
+      const file = resolve(container, path);
       if (file) stdout += file.content;
       else stderr += `cat: ${path}: No such file or directory\n`;
     }
     return { stdout, stderr, exitCode: stderr ? 1 : 0 };
   },
   test: ({ container }, args) => {
-    if (args.length !== 2 || (args[0] !== "-e" && args[0] !== "-f")) return undefined;
-    return { stdout: "", stderr: "", exitCode: args[1] in container.files ? 0 : 1 };
+    if (args.length !== 2 || !["-e", "-f", "-x"].includes(args[0])) return undefined;
+    const file = resolve(container, args[1]);
+    const passes = args[0] === "-x"
+      ? file !== undefined && (parseInt(file.mode ?? "0644", 8) & 0o111) !== 0
+      : file !== undefined;
+    return { stdout: "", stderr: "", exitCode: passes ? 0 : 1 };
   },
   mkdir: (_context, args) => args[0] === "-p" ? ok() : undefined,
   rm: ({ container }, args) => {
     if (args[0] !== "-f") return undefined;
     for (const path of args.slice(1)) delete container.files[path];
     return ok();
+  },
+  touch: ({ container }, paths) => {
+    if (paths.length === 0 || paths.some((path) => path.startsWith("-"))) return undefined;
+    for (const path of paths) container.files[path] ??= { content: "", mode: "0644" };
+    return ok();
+  },
+  chmod: ({ container }, args) => {
+    const [mode, ...paths] = args;
+    if (!/^[0-7]{1,4}$/.test(mode ?? "") || paths.length === 0) return undefined;
+    let stderr = "";
+    for (const path of paths) {
+      const file = resolve(container, path);
+      if (file) file.mode = parseInt(mode, 8).toString(8).padStart(4, "0");
+      else stderr += `chmod: cannot access '${path}': No such file or directory\n`;
+    }
+    return { stdout: "", stderr, exitCode: stderr ? 1 : 0 };
   },
   stat: ({ container }, args) => {
     if (args.length !== 3 || args[0] !== "-c" || args[1] !== "%a") return undefined;
@@ -138,7 +167,7 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     let stdout = "";
     let stderr = "";
     for (const path of paths) {
-      const file = container.files[path];
+      const file = resolve(container, path);
       if (file) stdout += `${await sha256Hex(file.content)}  ${path}\n`;
       else stderr += `sha256sum: ${path}: No such file or directory\n`;
     }
@@ -153,7 +182,31 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     writeFile(container, paths[0], before + input);
     return ok(input);
   },
+  // Without -f, readlink prints nothing and fails for anything but a symbolic link.
+  readlink: ({ container }, args) => {
+    if (args.length !== 1) return undefined;
+    const target = container.files[args[0]]?.symlink;
+    return target === undefined ? fail("") : ok(`${target}\n`);
+  },
+  ln: ({ container }, args) => {
+    if (args.length !== 3 || args[0] !== "-sfn") return undefined;
+    container.files[args[2]] = { content: "", mode: "0777", symlink: args[1] };
+    return ok();
+  },
 };
+
+/**
+ * Follows symbolic links (targets are absolute paths) as the kernel does, up to 40 of them;
+ * `undefined` when nothing exists at the end.
+ */
+function resolve(container: FakeContainer, path: string): FakeFile | undefined {
+  let file = container.files[path];
+  for (let hops = 0; file?.symlink !== undefined; hops++) {
+    if (hops === 40) return undefined;
+    file = container.files[file.symlink];
+  }
+  return file;
+}
 
 /** Writes a file, keeping the mode of a file it replaces (as writing into an open file does). */
 function writeFile(container: FakeContainer, path: string, content: string): void {

@@ -29,17 +29,8 @@ import {
   writeState,
 } from "./state.ts";
 
-export type {
-  ExecRule,
-  FailureRule,
-  FakeContainer,
-  FakeContainerInput,
-  FakeFile,
-  FakePctState,
-  FakePctStateInput,
-  FakeSnapshot,
-  FakeStatus,
-} from "./state.ts";
+export { literally } from "./state.ts";
+export type * from "./state.ts";
 
 /** The fake program the wrapper runs. */
 const PCT_SCRIPT = fileURLToPath(new URL("./pct.ts", import.meta.url));
@@ -52,6 +43,18 @@ export interface PctRunResult {
   readonly stdout: string;
   /** Everything written to stderr. */
   readonly stderr: string;
+}
+
+/** The state, checked to hold nothing that `state.json` cannot: functions exist only in memory. */
+function savable(state: FakePctState): FakePctState {
+  const rule = state.exec.find((rule) => rule.reply !== undefined);
+  if (rule) {
+    throw new TypeError(
+      `Cannot save exec rule "${rule.match}" for the fake pct program: its reply is a ` +
+        "function, which works only in memory (InMemoryPct)",
+    );
+  }
+  return state;
 }
 
 /** Quotes a string for a POSIX shell. */
@@ -78,9 +81,10 @@ export class FakePct implements AsyncDisposable {
    * @param state The initial state; omitted parts default to empty (node `pve`).
    * @returns The fake, ready to use.
    * @throws {SyntaxError} When an exec rule's `match` is not a valid regular expression.
+   * @throws {TypeError} When an exec rule has a `reply` function, which works only in memory.
    */
   static async create(state: FakePctStateInput = { containers: {} }): Promise<FakePct> {
-    const normalized = normalizeState(state);
+    const normalized = savable(normalizeState(state));
     const fake = new FakePct(await Deno.makeTempDir({ prefix: "fake_pct_" }));
     await Deno.mkdir(fake.binDir);
     await writeState(fake.dir, normalized);
@@ -139,9 +143,10 @@ export class FakePct implements AsyncDisposable {
    *
    * @param state The new state; omitted parts default to empty.
    * @throws {SyntaxError} When an exec rule's `match` is not a valid regular expression.
+   * @throws {TypeError} When an exec rule has a `reply` function, which works only in memory.
    */
   async setState(state: FakePctStateInput): Promise<void> {
-    const normalized = normalizeState(state);
+    const normalized = savable(normalizeState(state));
     await withStateLock(this.dir, () => writeState(this.dir, normalized));
   }
 
@@ -153,6 +158,9 @@ export class FakePct implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { FakePct } from "./fake_pct.ts";
+   *
+   * await using pct = await FakePct.create({ containers: { "950": { status: "stopped" } } });
    * await pct.update((state) => {
    *   state.containers["950"].status = "running";
    * });
@@ -163,7 +171,7 @@ export class FakePct implements AsyncDisposable {
   ): Promise<FakePctState> {
     return withStateLock(this.dir, async () => {
       const state = await readState(this.dir);
-      const next = normalizeState((await change(state)) ?? state);
+      const next = savable(normalizeState((await change(state)) ?? state));
       await writeState(this.dir, next);
       return next;
     });

@@ -64,6 +64,13 @@ Deno.test("fake pct: create rejects an exec rule that is not a regular expressio
   await assert.rejects(FakePct.create({ containers: {}, exec: [{ match: "(" }] }), SyntaxError);
 });
 
+Deno.test("fake pct: create rejects an exec rule whose reply is a function", async () => {
+  await assert.rejects(
+    FakePct.create({ containers: {}, exec: [{ match: "^true$", reply: () => ({}) }] }),
+    { name: "TypeError", message: /^Cannot save exec rule "\^true\$" for the fake pct program/ },
+  );
+});
+
 Deno.test("fake pct: concurrent calls do not lose each other's changes", async () => {
   const flags = Array.from({ length: 8 }, (_, i) => `flag${i}`);
   await using pct = await fake({
@@ -372,6 +379,29 @@ Deno.test("fake pct: a failure rule does not hide parameter errors", async () =>
   assert.equal((await pct.state()).failures[0].fired, undefined);
 });
 
+Deno.test("fake pct: a failure rule's stdout replaces the answer, e.g. a stale status", async () => {
+  await using pct = await fake({
+    ...running,
+    failures: [
+      { command: "status", exit: 0, stdout: "status: stopped\n", stderr: "", times: 1 },
+      { command: "start", stdout: "starting\n", stderr: "got timeout", effect: "apply" },
+    ],
+  });
+  assert.deepEqual(await pct.run(["status", "950"]), {
+    exitCode: 0,
+    stdout: "status: stopped\n",
+    stderr: "",
+  });
+  assert.equal((await pct.run(["status", "950"])).stdout, "status: running\n");
+  await pct.run(["stop", "950"]);
+  assert.deepEqual(await pct.run(["start", "950"]), {
+    exitCode: 255,
+    stdout: "starting\n",
+    stderr: "got timeout\n",
+  });
+  assert.equal((await pct.state()).containers["950"].status, "running");
+});
+
 Deno.test("fake pct: a failure rule's delay holds the answer back", async () => {
   await using pct = await fake({
     ...running,
@@ -499,6 +529,61 @@ Deno.test("fake pct: exec builtins work on the container's files", async () => {
   assert.equal((await exec("test", "-e", "/etc/app.conf")).exitCode, 1);
   assert.equal((await exec("true")).exitCode, 0);
   assert.equal((await exec("/bin/false")).exitCode, 1);
+});
+
+Deno.test("fake pct: touch, chmod and test -x work on the container's files", async () => {
+  await using pct = await fake({
+    containers: { "950": { status: "running", files: { "/etc/app.conf": { content: "a=1\n" } } } },
+  });
+  const exec = (...argv: string[]) => pct.run(["exec", "950", "--", ...argv]);
+  assert.equal((await exec("touch", "/etc/app.conf", "/var/stamp")).exitCode, 0);
+  assert.equal((await exec("test", "-x", "/var/stamp")).exitCode, 1);
+  assert.equal((await exec("chmod", "755", "/var/stamp")).exitCode, 0);
+  assert.equal((await exec("test", "-x", "/var/stamp")).exitCode, 0);
+  assert.equal((await exec("test", "-x", "/nope")).exitCode, 1);
+  assert.deepEqual(await exec("chmod", "0600", "/nope"), {
+    exitCode: 1,
+    stdout: "",
+    stderr: "chmod: cannot access '/nope': No such file or directory\n",
+  });
+  assert.equal((await exec("chmod", "u+x", "/var/stamp")).exitCode, 127, "symbolic modes");
+  const files = (await pct.state()).containers["950"].files;
+  assert.deepEqual(files["/etc/app.conf"], { content: "a=1\n" }, "touch keeps a file as it is");
+  assert.deepEqual(files["/var/stamp"], { content: "", mode: "0755" });
+});
+
+Deno.test("fake pct: ln -sfn makes a symbolic link that readlink prints and cat follows", async () => {
+  await using pct = await fake({
+    containers: { "950": { status: "running", files: { "/opt/a": { content: "A\n" } } } },
+  });
+  const exec = (...argv: string[]) => pct.run(["exec", "950", "--", ...argv]);
+  assert.deepEqual(await exec("readlink", "/usr/bin/a"), { exitCode: 1, stdout: "", stderr: "" });
+  assert.equal((await exec("ln", "-sfn", "/opt/a", "/usr/bin/a")).exitCode, 0);
+  assert.equal((await exec("readlink", "/usr/bin/a")).stdout, "/opt/a\n");
+  assert.equal((await exec("readlink", "/opt/a")).exitCode, 1, "not a link");
+  assert.equal((await exec("cat", "/usr/bin/a")).stdout, "A\n");
+  assert.equal((await exec("test", "-e", "/usr/bin/a")).exitCode, 0);
+  await exec("ln", "-sfn", "/opt/b", "/usr/bin/a");
+  assert.equal((await exec("readlink", "/usr/bin/a")).stdout, "/opt/b\n");
+  assert.equal((await exec("test", "-e", "/usr/bin/a")).exitCode, 1, "a dangling link");
+  assert.deepEqual((await pct.state()).containers["950"].files["/usr/bin/a"], {
+    content: "",
+    mode: "0777",
+    symlink: "/opt/b",
+  });
+});
+
+Deno.test("fake pct: an exec rule with times answers only that often", async () => {
+  await using pct = await fake({
+    ...running,
+    exec: [
+      { match: "^curl ", stdout: "503", times: 2 },
+      { match: "^curl ", stdout: "200" },
+    ],
+  });
+  const curl = async () => (await pct.run(["exec", "950", "--", "curl", "-s", "x"])).stdout;
+  assert.deepEqual([await curl(), await curl(), await curl()], ["503", "503", "200"]);
+  assert.deepEqual((await pct.state()).exec.map((rule) => rule.fired), [2, 1]);
 });
 
 Deno.test("fake pct: sha256sum builtin prints sha256sum's format", async () => {

@@ -1,7 +1,8 @@
 /**
  * The state of the fake `pct`: its types, and the one place where `state.json` is read and
- * written. Both sides use this module: the fake program (`pct.ts`), and the test helper
- * (`fake_pct.ts`).
+ * written. Every part of the fake uses this module: the core that answers a call
+ * (`handle_pct.ts`), the fake program and its test helper (`pct.ts`, `fake_pct.ts`), and the
+ * in-memory transport (`in_memory.ts`).
  *
  * Two `pct` processes may run at the same time (a setup executable polling `pct status` while
  * another call is in flight), so every read-modify-write holds a lock and every write replaces
@@ -24,6 +25,11 @@ export interface FakeFile {
   user?: string;
   /** Group set by `pct push --group`. */
   group?: string;
+  /**
+   * Makes this path a symbolic link to the given target (`content` is then empty): `ln -sfn`
+   * creates one, `readlink` prints the target, and `cat`, `test` and `sha256sum` follow it.
+   */
+  symlink?: string;
 }
 
 /**
@@ -112,6 +118,38 @@ export interface ExecRule {
   stdinToFile?: string;
   /** Milliseconds to wait before the output is written (after the state changed). */
   delayMs?: number;
+  /** Answers only the first N matching commands, then no longer matches; always when absent. */
+  times?: number;
+  /** How many commands this rule has answered; maintained by the fake. */
+  fired?: number;
+  /**
+   * In memory only (`InMemoryPct` in `in_memory.ts`; the fake program refuses it, as a function
+   * cannot be saved in `state.json`): computes the command's exit code and output, in place of `exit`,
+   * `stdout` and `stderr`, from its argv and the container, which it may change. It runs after
+   * `set`, `unset` and `stdinToFile` took effect.
+   */
+  reply?: (argv: readonly string[], container: FakeContainer) => ExecReply | Promise<ExecReply>;
+}
+
+/** What an exec rule's {@linkcode ExecRule.reply} answers; the same defaults as the rule's. */
+export type ExecReply = Pick<ExecRule, "exit" | "stdout" | "stderr">;
+
+/**
+ * An {@linkcode ExecRule.match} that matches exactly `command`: the argv joined by single spaces,
+ * every character taken literally.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { literally } from "./state.ts";
+ *
+ * assert.equal(literally("docker image inspect --format {{.Id}} x"),
+ *   "^docker image inspect --format \\{\\{\\.Id\\}\\} x$");
+ * ```
+ */
+export function literally(command: string | readonly string[]): string {
+  const line = typeof command === "string" ? command : command.join(" ");
+  return `^${line.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")}$`;
 }
 
 /**
@@ -132,6 +170,11 @@ export interface FailureRule {
   exit?: number;
   /** The error line on stderr (a newline is added when missing). */
   stderr: string;
+  /**
+   * What goes to stdout instead: by default nothing, or with `effect: "apply"` what the command
+   * itself printed. With `exit: 0` this makes pct give a wrong answer, e.g. a stale `pct status`.
+   */
+  stdout?: string;
   /** Fail only the first N matching calls, then behave normally; always when absent. */
   times?: number;
   /**
@@ -194,14 +237,14 @@ export function normalizeState(input: FakePctStateInput): FakePctState {
       flags: [...(container.flags ?? [])],
     };
   }
-  const exec = structuredClone(input.exec ?? []);
-  for (const rule of exec) {
+  const exec = (input.exec ?? []).map(({ reply, ...rule }) => {
     try {
       new RegExp(rule.match);
     } catch (error) {
       throw new SyntaxError(`Cannot use exec rule match "${rule.match}": ${error}`);
     }
-  }
+    return { ...structuredClone(rule), ...(reply && { reply }) };
+  });
   return {
     node: input.node ?? "pve",
     containers,

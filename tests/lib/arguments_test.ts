@@ -2,20 +2,16 @@ import assert from "node:assert/strict";
 import { parseArguments, usage } from "../../lib/arguments.ts";
 import { InvalidInputError, SetupError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
+import { throwsWith } from "../support/assertions.ts";
 
 /** Runs `parseArguments(args)`, which must throw an InvalidInputError, and returns that error. */
 function rejection(args: string[]): InvalidInputError {
-  try {
-    parseArguments(args);
-  } catch (error) {
-    assert.ok(error instanceof InvalidInputError, `expected InvalidInputError, got ${error}`);
-    assert.ok(error instanceof SetupError);
-    assert.equal(error.exitCode, ExitCode.InvalidInput);
-    assert.equal(error.exitCode, 1);
-    assert.equal(error.phase, "argument parsing");
-    return error;
-  }
-  assert.fail(`parseArguments(${JSON.stringify(args)}) did not throw`);
+  const error = throwsWith(() => parseArguments(args), InvalidInputError);
+  assert.ok(error instanceof SetupError);
+  assert.equal(error.exitCode, ExitCode.InvalidInput);
+  assert.equal(error.exitCode, 1);
+  assert.equal(error.phase, "argument parsing");
+  return error;
 }
 
 Deno.test("parseArguments accepts exactly one CTID", () => {

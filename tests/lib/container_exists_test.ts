@@ -3,22 +3,21 @@ import { checkContainerExists } from "../../lib/container_exists.ts";
 import { InvalidInputError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import { Pct } from "../../lib/pct.ts";
-import { PctModel, scriptedRunner } from "../support/scripted_runner.ts";
+import { InMemoryPct } from "../fake_pct/in_memory.ts";
+import { rejectsWith } from "../support/assertions.ts";
+import { scriptedRunner } from "../support/scripted_runner.ts";
 
 async function invalidInput(promise: Promise<unknown>): Promise<InvalidInputError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof InvalidInputError, `expected InvalidInputError, got ${error}`);
-    assert.equal(error.exitCode, ExitCode.InvalidInput);
-    assert.equal(error.phase, "container check");
-    return error;
-  }
-  assert.fail("expected an InvalidInputError");
+  const error = await rejectsWith(promise, InvalidInputError);
+  assert.equal(error.exitCode, ExitCode.InvalidInput);
+  assert.equal(error.phase, "container check");
+  return error;
 }
 
 Deno.test("checkContainerExists returns the status with one pct status call", async () => {
-  const model = new PctModel({ "920": { status: "running" }, "950": { status: "stopped" } });
+  const model = new InMemoryPct({
+    containers: { "920": { status: "running" }, "950": { status: "stopped" } },
+  });
   const pct = new Pct(model.run);
   assert.equal(await checkContainerExists(pct, "920"), "running");
   assert.equal(await checkContainerExists(pct, "950"), "stopped");
@@ -26,7 +25,7 @@ Deno.test("checkContainerExists returns the status with one pct status call", as
 });
 
 Deno.test("checkContainerExists reports a missing container quoting pct", async () => {
-  const model = new PctModel({});
+  const model = new InMemoryPct();
   const error = await invalidInput(checkContainerExists(new Pct(model.run), "920"));
   assert.equal(
     error.message,

@@ -2,17 +2,13 @@ import assert from "node:assert/strict";
 import { DEFAULTS, readLogSettings, readSettings } from "../../lib/environment.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
+import { throwsWith } from "../support/assertions.ts";
 
 function configError(env: Record<string, string | undefined>): ConfigError {
-  try {
-    readSettings(env);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
-    assert.equal(error.exitCode, ExitCode.Config);
-    assert.equal(error.phase, "configuration");
-    return error;
-  }
-  assert.fail(`readSettings(${JSON.stringify(env)}) did not throw`);
+  const error = throwsWith(() => readSettings(env), ConfigError);
+  assert.equal(error.exitCode, ExitCode.Config);
+  assert.equal(error.phase, "configuration");
+  return error;
 }
 
 Deno.test("the defaults are the orchestrator's", () => {

@@ -9,13 +9,18 @@ import {
 import { SetupError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import {
-  type Outcome,
   performContainerSpecificSetup,
   type PowerState,
   restorePowerState,
   type SetupRun,
 } from "../../lib/flow.ts";
-import { type ExecHandler, fileExec, PctModel } from "../support/scripted_runner.ts";
+import {
+  type ExecRule,
+  type FakeContainer,
+  InMemoryPct,
+  literally,
+} from "../fake_pct/in_memory.ts";
+import { rejectsWith } from "../support/assertions.ts";
 import { type TestContext, testContext } from "../support/setup_context.ts";
 
 const CTID = "920";
@@ -66,20 +71,29 @@ const FORCE_SHUTDOWN = [...SHUTDOWN, "--forceStop", "1"];
 interface Scenario {
   readonly kind?: ContainerKind;
   readonly status?: "running" | "stopped";
+  /** Names of the container's snapshots, oldest first. */
   readonly snapshots?: string[];
+  /** Paths of the files in the container. */
   readonly files?: string[];
   readonly dryRun?: boolean;
   readonly snapshotName?: string;
-  readonly exec?: ExecHandler;
+  /** What `pct exec` answers before its builtins (`test -e`, `touch`, ...). */
+  readonly exec?: ExecRule[];
 }
 
 function scenario(options: Scenario = {}) {
   const kind = options.kind ?? "template";
   const status = options.status ?? "running";
-  const model = new PctModel(
-    { [CTID]: { status, snapshots: options.snapshots ?? [], files: options.files ?? [] } },
-    options.exec ?? fileExec,
-  );
+  const model = new InMemoryPct({
+    containers: {
+      [CTID]: {
+        status,
+        snapshots: (options.snapshots ?? []).map((name) => ({ name })),
+        files: Object.fromEntries((options.files ?? []).map((path) => [path, { content: "" }])),
+      },
+    },
+    exec: options.exec,
+  });
   const ctx: TestContext<undefined> = testContext(model.run, { ctid: CTID });
   const power: PowerState = { stoppedByUs: false, startedByUs: false };
   const run: SetupRun<undefined> = {
@@ -94,22 +108,18 @@ function scenario(options: Scenario = {}) {
   return { model, ctx, power, run, container: model.container(CTID) };
 }
 
-async function setupError(promise: Promise<Outcome>): Promise<SetupError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof SetupError, `expected SetupError, got ${error}`);
-    return error;
-  }
-  assert.fail("expected a SetupError");
-}
+const setupError = (promise: Promise<unknown>) => rejectsWith(promise, SetupError);
 
-/** An exec handler like fileExec, except that `touch path` fails as apt-get would. */
-function failingTouch(path: string): ExecHandler {
-  return (ctid, command, options, model) =>
-    command[0] === "touch" && command[1] === path
-      ? { exitCode: 100, stderr: "E: Unable to locate package vllm\n" }
-      : fileExec(ctid, command, options, model);
+/** The names of a container's snapshots, oldest first. */
+const snapshotNames = (container: FakeContainer) => container.snapshots.map(({ name }) => name);
+
+/** An exec rule that makes `touch path` fail as apt-get would. */
+function failingTouch(path: string): ExecRule[] {
+  return [{
+    match: literally(["touch", path]),
+    exit: 100,
+    stderr: "E: Unable to locate package vllm\n",
+  }];
 }
 
 // --- template flow -----------------------------------------------------------------------------
@@ -127,10 +137,10 @@ Deno.test("template first run: steps, shutdown, confirm, snapshot, start, confir
     ["start", CTID],
     ["status", CTID],
   ]);
-  assert.deepEqual(container.snapshots, [SNAPSHOT]);
+  assert.deepEqual(snapshotNames(container), [SNAPSHOT]);
   assert.equal(container.status, "running");
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
-  const shutdownCall = model.calls.find((call) => call.argv[1] === "shutdown");
+  const shutdownCall = model.calls().find((call) => call.argv[1] === "shutdown");
   assert.deepEqual(shutdownCall?.options, { timeoutMs: (2 * TIMEOUT + 30) * 1000 });
   const infos = ctx.log.messages("info");
   assert.ok(infos.includes(`Shutting down container ${CTID} for a clean snapshot`));
@@ -143,8 +153,8 @@ Deno.test("template run is idempotent: a second run only lists the snapshots", a
   const first = scenario();
   await performContainerSpecificSetup(first.run);
   const second = scenario({
-    snapshots: first.container.snapshots,
-    files: [...first.container.files],
+    snapshots: snapshotNames(first.container),
+    files: Object.keys(first.container.files),
   });
   const outcome = await performContainerSpecificSetup(second.run);
   assert.deepEqual(outcome, { kind: "already-complete", snapshot: SNAPSHOT });
@@ -175,7 +185,7 @@ Deno.test("template whose snapshot name is only a suffix of an existing one is n
     kind: "snapshot-created",
     snapshot: "base-snapshot",
   });
-  assert.deepEqual(container.snapshots, [SNAPSHOT, "base-snapshot"]);
+  assert.deepEqual(snapshotNames(container), [SNAPSHOT, "base-snapshot"]);
   assert.ok(model.subcommands().includes("snapshot"));
 });
 
@@ -201,7 +211,7 @@ Deno.test("template on a stopped container: started first, snapshotted, left run
 Deno.test("template skips steps already done and still snapshots", async () => {
   const { model, run } = scenario({ files: [BASE, LOCALE] });
   await performContainerSpecificSetup(run);
-  assert.deepEqual(model.execCommands(), [
+  assert.deepEqual(model.execs(), [
     ["test", "-e", BASE],
     ["test", "-e", LOCALE],
     ["test", "-e", BASE],
@@ -218,7 +228,7 @@ Deno.test("template with a failing step: no shutdown, no snapshot, ExitCode.Step
   assert.match(error.message, /E: Unable to locate package vllm$/);
   assert.deepEqual(model.mutatingCalls(), []);
   assert.deepEqual(model.subcommands().filter((s) => s !== "exec"), ["listsnapshot"]);
-  assert.deepEqual(container.snapshots, []);
+  assert.deepEqual(snapshotNames(container), []);
   assert.equal(container.status, "running");
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
 });
@@ -232,7 +242,7 @@ Deno.test("template with a failing step on a container it started: shut down aga
   assert.equal(error.exitCode, ExitCode.Step);
   assert.deepEqual(model.mutatingCalls(), [["start", CTID], FORCE_SHUTDOWN]);
   assert.equal(container.status, "stopped");
-  assert.deepEqual(container.snapshots, []);
+  assert.deepEqual(snapshotNames(container), []);
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
   assert.ok(
     ctx.log.messages("warn").includes(
@@ -242,17 +252,19 @@ Deno.test("template with a failing step on a container it started: shut down aga
 });
 
 Deno.test("template with a failing verification: no snapshot, ExitCode.Verification", async () => {
-  // The steps "succeed" but the verification's command fails.
-  const exec: ExecHandler = (ctid, command, options, model) =>
-    command[0] === "test" && model.calls.filter((c) => c.argv[1] === "exec").length > 6
-      ? { exitCode: 1, stderr: "missing\n" }
-      : fileExec(ctid, command, options, model);
+  // The steps "succeed" but the verification's command (the fifth test -e) fails.
+  let tests = 0;
+  const exec: ExecRule[] = [{
+    match: "^test -e ",
+    reply: (argv, container) =>
+      ++tests > 4 ? { exit: 1, stderr: "missing\n" } : { exit: argv[2] in container.files ? 0 : 1 },
+  }];
   const { model, run, container } = scenario({ exec });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Verification);
   assert.equal(error.phase, 'verification "base tools present"');
   assert.deepEqual(model.mutatingCalls(), []);
-  assert.deepEqual(container.snapshots, []);
+  assert.deepEqual(snapshotNames(container), []);
 });
 
 Deno.test("template whose shutdown times out: left running, ExitCode.Lifecycle, no snapshot", async () => {
@@ -269,7 +281,7 @@ Deno.test("template whose shutdown times out: left running, ExitCode.Lifecycle, 
   assert.ok(error.cause instanceof CommandError);
   assert.deepEqual(model.argvs().slice(FIRST_RUN_EXECS.length + 1), [SHUTDOWN, ["status", CTID]]);
   assert.equal(container.status, "running");
-  assert.deepEqual(container.snapshots, []);
+  assert.deepEqual(snapshotNames(container), []);
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
   assert.deepEqual(ctx.log.messages("warn"), []);
 });
@@ -278,7 +290,7 @@ Deno.test("template whose failed shutdown did stop the container: started again"
   const { model, ctx, run, container, power } = scenario();
   model.failNext("shutdown", {
     stderr: "command 'lxc-stop -n 920 --timeout 45' failed: got timeout\n",
-    effect: (m) => void (m.container(CTID).status = "stopped"),
+    effect: "apply",
   });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
@@ -289,7 +301,7 @@ Deno.test("template whose failed shutdown did stop the container: started again"
     ["start", CTID],
   ]);
   assert.equal(container.status, "running");
-  assert.deepEqual(container.snapshots, []);
+  assert.deepEqual(snapshotNames(container), []);
   assert.equal(power.stoppedByUs, false);
   assert.ok(
     ctx.log.messages("warn").includes(
@@ -329,13 +341,13 @@ Deno.test("template whose power state cannot be restored still reports the shutd
 
 Deno.test("template still running after a successful shutdown: ExitCode.Lifecycle, no snapshot", async () => {
   const { model, run, container } = scenario();
-  model.failNext("shutdown", { exitCode: 0, stderr: "" });
+  model.failNext("shutdown", { exit: 0, stderr: "" });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "shutdown");
   assert.equal(error.message, `Container ${CTID} reports 'running' after its shutdown`);
   assert.equal(model.subcommands().includes("snapshot"), false);
-  assert.deepEqual(container.snapshots, []);
+  assert.deepEqual(snapshotNames(container), []);
 });
 
 Deno.test("template whose snapshot fails: started again, ExitCode.Snapshot", async () => {
@@ -357,7 +369,7 @@ Deno.test("template whose snapshot fails: started again, ExitCode.Snapshot", asy
     ["start", CTID],
   ]);
   assert.equal(container.status, "running");
-  assert.deepEqual(container.snapshots, []);
+  assert.deepEqual(snapshotNames(container), []);
   assert.equal(power.stoppedByUs, false);
   assert.ok(
     ctx.log.messages("warn").includes(
@@ -377,7 +389,7 @@ Deno.test("template whose start after the snapshot fails: ExitCode.Lifecycle, sn
     `Snapshot taken, but container ${CTID} did not start again: pct start ${CTID} failed with ` +
       "exit code 255: CT is locked (snapshot)",
   );
-  assert.deepEqual(container.snapshots, [SNAPSHOT]);
+  assert.deepEqual(snapshotNames(container), [SNAPSHOT]);
   assert.equal(container.status, "stopped");
   assert.equal(power.stoppedByUs, true, "an interrupt handler would know to start it");
   assert.deepEqual(model.argvs().at(-1), ["start", CTID]);
@@ -385,7 +397,7 @@ Deno.test("template whose start after the snapshot fails: ExitCode.Lifecycle, sn
 
 Deno.test("template not running after its final start: ExitCode.Lifecycle", async () => {
   const { model, run } = scenario();
-  model.failNext("start", { exitCode: 0, stderr: "" });
+  model.failNext("start", { exit: 0, stderr: "" });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "start");
@@ -412,7 +424,7 @@ Deno.test("a template run needs a snapshot name", () => {
     () => performContainerSpecificSetup({ ...run, snapshotName: undefined }),
     { name: "TypeError", message: "A template run needs a snapshot name" },
   );
-  assert.deepEqual(model.calls, []);
+  assert.deepEqual(model.calls(), []);
 });
 
 // --- dry runs ----------------------------------------------------------------------------------
@@ -426,7 +438,7 @@ Deno.test("template dry run on a running container: only listsnapshot and the ch
     exec("test", "-e", LOCALE),
   ]);
   assert.deepEqual(model.mutatingCalls(), []);
-  assert.deepEqual([...container.files], [BASE]);
+  assert.deepEqual(Object.keys(container.files), [BASE]);
   assert.deepEqual(ctx.log.entries, [
     ["info", 'Step 1/2 "Install base tools": already done, skipping'],
     ["info", '[dry-run] Step 2/2 "Configure locale": would run'],
@@ -472,7 +484,7 @@ Deno.test("standard flow on a running container: steps and verification only", a
   assert.deepEqual(await performContainerSpecificSetup(run), { kind: "completed" });
   assert.deepEqual(model.argvs(), FIRST_RUN_EXECS);
   assert.equal(container.status, "running");
-  assert.deepEqual(container.snapshots, []);
+  assert.deepEqual(snapshotNames(container), []);
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
 });
 
@@ -525,7 +537,7 @@ Deno.test("restorePowerState force-stops a container this run started", async ()
 Deno.test("restorePowerState does nothing when the run changed nothing", async () => {
   const { model, ctx } = scenario();
   await restorePowerState(ctx, { stoppedByUs: false, startedByUs: false }, TIMEOUT);
-  assert.deepEqual(model.calls, []);
+  assert.deepEqual(model.calls(), []);
   assert.deepEqual(ctx.log.entries, []);
 });
 
@@ -567,7 +579,7 @@ Deno.test("template whose pct listsnapshot fails: a SetupError, nothing changed"
 
 Deno.test("template whose pct status after the final start fails: ExitCode.Lifecycle", async () => {
   const { model, run } = scenario();
-  model.failNext("status", { exitCode: 0, stdout: "status: stopped\n", stderr: "" });
+  model.failNext("status", { exit: 0, stdout: "status: stopped\n", stderr: "" });
   model.failNext("status", { stderr: "got timeout\n" });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);

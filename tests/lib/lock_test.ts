@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { SetupError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import { acquireLock } from "../../lib/lock.ts";
+import { throwsWith } from "../support/assertions.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "phoenix_lock_test_" });
@@ -14,16 +15,11 @@ async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<v
 }
 
 function lockError(fn: () => unknown): SetupError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof SetupError, `expected SetupError, got ${error}`);
-    assert.equal(error.exitCode, ExitCode.Locked);
-    assert.equal(error.exitCode, 7);
-    assert.equal(error.phase, "locking");
-    return error;
-  }
-  assert.fail("expected the lock to be refused");
+  const error = throwsWith(fn, SetupError);
+  assert.equal(error.exitCode, ExitCode.Locked);
+  assert.equal(error.exitCode, 7);
+  assert.equal(error.phase, "locking");
+  return error;
 }
 
 /** The pid of a process that has already exited (and been reaped). */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { CommandError } from "../../lib/command.ts";
 import { parseConfig, parseSnapshotList, Pct } from "../../lib/pct.ts";
-import { PctModel, scriptedRunner, snapshotTree } from "../support/scripted_runner.ts";
+import { InMemoryPct } from "../fake_pct/in_memory.ts";
+import { rejectsWith } from "../support/assertions.ts";
+import { scriptedRunner } from "../support/scripted_runner.ts";
 
 /** The example tree of pct.md, verbatim. */
 const PCT_MD_EXAMPLE = [
@@ -13,15 +15,19 @@ const PCT_MD_EXAMPLE = [
 
 const MISSING = "Configuration file 'nodes/pve/lxc/920.conf' does not exist\n";
 
-/** Awaits `promise`, which must reject with a CommandError, and returns the error. */
-async function commandError(promise: Promise<unknown>): Promise<CommandError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof CommandError, `expected CommandError, got ${error}`);
-    return error;
-  }
-  assert.fail("expected a CommandError");
+const commandError = (promise: Promise<unknown>) => rejectsWith(promise, CommandError);
+
+/** What the fake pct's `pct listsnapshot` prints for a chain of snapshots with these names. */
+async function listing(names: readonly string[]): Promise<string> {
+  const pct = new InMemoryPct({
+    containers: {
+      "920": {
+        status: "stopped",
+        snapshots: names.map((name) => ({ name, time: "2026-08-29 14:02:11" })),
+      },
+    },
+  });
+  return (await pct.run(["pct", "listsnapshot", "920"])).stdout;
 }
 
 // --- parseSnapshotList -------------------------------------------------------------------------
@@ -36,18 +42,18 @@ Deno.test("parseSnapshotList returns nothing for the lone current line", () => {
   assert.deepEqual(parseSnapshotList(""), []);
 });
 
-Deno.test("parseSnapshotList does not find base-snapshot inside vllm-base-snapshot", () => {
-  const names = parseSnapshotList(snapshotTree(["vllm-base-snapshot"]));
+Deno.test("parseSnapshotList does not find base-snapshot inside vllm-base-snapshot", async () => {
+  const names = parseSnapshotList(await listing(["vllm-base-snapshot"]));
   assert.deepEqual(names, ["vllm-base-snapshot"]);
   assert.equal(names.includes("base-snapshot"), false);
   // ...nor the other way round.
   assert.equal(
-    parseSnapshotList(snapshotTree(["base-snapshot"])).includes("vllm-base-snapshot"),
+    parseSnapshotList(await listing(["base-snapshot"])).includes("vllm-base-snapshot"),
     false,
   );
 });
 
-Deno.test("parseSnapshotList reads every name of a deep chain", () => {
+Deno.test("parseSnapshotList reads every name of a deep chain", async () => {
   const chain = [
     "base-snapshot",
     "gpu-snapshot",
@@ -55,12 +61,12 @@ Deno.test("parseSnapshotList reads every name of a deep chain", () => {
     "docker-gpu-snapshot",
     "snap_2",
   ];
-  assert.deepEqual(parseSnapshotList(snapshotTree(chain)), chain);
+  assert.deepEqual(parseSnapshotList(await listing(chain)), chain);
 });
 
-Deno.test("parseSnapshotList reads a name as long as the name column", () => {
+Deno.test("parseSnapshotList reads a name as long as the name column", async () => {
   const long = "a".repeat(40);
-  assert.deepEqual(parseSnapshotList(snapshotTree([long])), [long]);
+  assert.deepEqual(parseSnapshotList(await listing([long])), [long]);
 });
 
 Deno.test("parseSnapshotList ignores descriptions that look like tree lines", () => {
@@ -162,7 +168,10 @@ Deno.test("Pct.status throws a CommandError quoting pct's stderr for a missing c
 Deno.test("Pct.status rejects an answer it does not understand, quoting it", async () => {
   const pct = new Pct(scriptedRunner(() => ({ stdout: "status: unknown\n" })).run);
   const error = await commandError(pct.status("920"));
-  assert.match(error.message, /^pct status 920 failed with exit code 0: unexpected answer "status: unknown"$/);
+  assert.match(
+    error.message,
+    /^pct status 920 failed with exit code 0: unexpected answer "status: unknown"$/,
+  );
   const empty = new Pct(scriptedRunner(() => ({ stdout: "" })).run);
   assert.match((await commandError(empty.status("920"))).message, /unexpected answer ""/);
   // "running" must be the whole word, not a prefix.
@@ -332,7 +341,9 @@ Deno.test("Pct.raw returns any result and prefixes pct", async () => {
 });
 
 Deno.test("Pct against the in-memory model: snapshot, then find it by exact name", async () => {
-  const model = new PctModel({ "920": { status: "stopped", snapshots: ["vllm-base-snapshot"] } });
+  const model = new InMemoryPct({
+    containers: { "920": { status: "stopped", snapshots: [{ name: "vllm-base-snapshot" }] } },
+  });
   const pct = new Pct(model.run);
   assert.deepEqual(await pct.listSnapshots("920"), ["vllm-base-snapshot"]);
   await pct.snapshot("920", "base-snapshot");

@@ -4,7 +4,8 @@ import type { SetupContext, Step, Verification } from "../../lib/container_modul
 import { SetupError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import { runSteps, runVerification } from "../../lib/run_steps.ts";
-import { PctModel } from "../support/scripted_runner.ts";
+import { InMemoryPct } from "../fake_pct/in_memory.ts";
+import { rejectsWith } from "../support/assertions.ts";
 import { testContext } from "../support/setup_context.ts";
 
 type Ctx = SetupContext<undefined>;
@@ -40,19 +41,18 @@ function fakeStep(
 }
 
 function setup(files: string[] = []) {
-  const model = new PctModel({ "920": { status: "running", files } });
+  const model = new InMemoryPct({
+    containers: {
+      "920": {
+        status: "running",
+        files: Object.fromEntries(files.map((path) => [path, { content: "" }])),
+      },
+    },
+  });
   return { model, ctx: testContext(model.run) };
 }
 
-async function setupError(promise: Promise<unknown>): Promise<SetupError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof SetupError, `expected SetupError, got ${error}`);
-    return error;
-  }
-  assert.fail("expected a SetupError");
-}
+const setupError = (promise: Promise<unknown>) => rejectsWith(promise, SetupError);
 
 Deno.test("runSteps skips steps whose check passes", async () => {
   const { model, ctx } = setup(["/etc/a", "/etc/b"]);
@@ -64,7 +64,7 @@ Deno.test("runSteps skips steps whose check passes", async () => {
     },
   );
   assert.deepEqual(summary, { ran: 0, skipped: 2 });
-  assert.deepEqual(model.execCommands(), [["test", "-e", "/etc/a"], ["test", "-e", "/etc/b"]]);
+  assert.deepEqual(model.execs(), [["test", "-e", "/etc/a"], ["test", "-e", "/etc/b"]]);
   assert.deepEqual(ctx.log.entries, [
     ["info", 'Step 1/2 "Create a": already done, skipping'],
     ["info", 'Step 2/2 "Create b": already done, skipping'],
@@ -81,13 +81,13 @@ Deno.test("runSteps runs a step that is not done, then checks it again", async (
     },
   );
   assert.deepEqual(summary, { ran: 1, skipped: 1 });
-  assert.deepEqual(model.execCommands(), [
+  assert.deepEqual(model.execs(), [
     ["test", "-e", "/etc/a"],
     ["test", "-e", "/etc/b"],
     ["touch", "/etc/b"],
     ["test", "-e", "/etc/b"],
   ]);
-  assert.ok(model.container("920").files.has("/etc/b"));
+  assert.ok("/etc/b" in model.container("920").files);
   assert.equal(ctx.log.entries.length, 3);
   assert.deepEqual(ctx.log.entries[0], ["info", 'Step 1/2 "Create a": already done, skipping']);
   assert.deepEqual(ctx.log.entries[1], ["info", 'Step 2/2 "Create b": running']);
@@ -122,7 +122,7 @@ Deno.test("runSteps runs steps strictly in order, each check before its action",
 Deno.test("runSteps with no steps does nothing", async () => {
   const { model, ctx } = setup();
   assert.deepEqual(await runSteps([], ctx, { dryRun: false }), { ran: 0, skipped: 0 });
-  assert.deepEqual(model.calls, []);
+  assert.deepEqual(model.calls(), []);
   assert.deepEqual(ctx.log.entries, []);
 });
 
@@ -192,13 +192,13 @@ Deno.test("runSteps fails with ExitCode.Step when the second check throws", asyn
 });
 
 Deno.test("runSteps quotes a failed in-container command and stops there", async () => {
-  const model = new PctModel(
-    { "920": { status: "running" } },
-    (_ctid, command) =>
-      command[0] === "apt-get"
-        ? { exitCode: 100, stderr: "E: Unable to locate package jq\n" }
-        : { exitCode: 1 },
-  );
+  const model = new InMemoryPct({
+    containers: { "920": { status: "running" } },
+    exec: [
+      { match: "^apt-get ", exit: 100, stderr: "E: Unable to locate package jq\n" },
+      { match: "^dpkg -s jq$", exit: 1 },
+    ],
+  });
   const ctx = testContext(model.run);
   const install: Step<undefined> = {
     name: "Install jq",
@@ -219,7 +219,7 @@ Deno.test("runSteps quotes a failed in-container command and stops there", async
       "100: E: Unable to locate package jq",
   );
   assert.ok(error.cause instanceof CommandError);
-  assert.deepEqual(model.execCommands(), [["dpkg", "-s", "jq"], [
+  assert.deepEqual(model.execs(), [["dpkg", "-s", "jq"], [
     "apt-get",
     "install",
     "-y",
@@ -273,12 +273,12 @@ Deno.test("runSteps in a dry run only checks, and announces what would run", asy
     { dryRun: true },
   );
   assert.deepEqual(summary, { ran: 0, skipped: 1 });
-  assert.deepEqual(model.execCommands(), [
+  assert.deepEqual(model.execs(), [
     ["test", "-e", "/etc/a"],
     ["test", "-e", "/etc/b"],
     ["test", "-e", "/etc/c"],
   ]);
-  assert.deepEqual([...model.container("920").files], ["/etc/a"]);
+  assert.deepEqual(Object.keys(model.container("920").files), ["/etc/a"]);
   assert.deepEqual(ctx.log.entries, [
     ["info", 'Step 1/3 "Create a": already done, skipping'],
     ["info", '[dry-run] Step 2/3 "Create b": would run'],
@@ -344,10 +344,10 @@ Deno.test("runVerification fails with ExitCode.Verification at the first failure
 });
 
 Deno.test("runVerification over a real in-container command quotes its output", async () => {
-  const model = new PctModel({ "920": { status: "running" } }, () => ({
-    exitCode: 127,
-    stderr: "bash: vllm: command not found\n",
-  }));
+  const model = new InMemoryPct({
+    containers: { "920": { status: "running" } },
+    exec: [{ match: "^vllm --version$", exit: 127, stderr: "bash: vllm: command not found\n" }],
+  });
   const ctx = testContext(model.run);
   const error = await setupError(runVerification([{
     name: "vllm --version answers",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { InvalidInputError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import { type Invocation, validateInputs } from "../../lib/validate_inputs.ts";
+import { throwsWith } from "../support/assertions.ts";
 
 const BIN = "/usr/local/phoenix_hypervisor/bin";
 const own: Invocation = {
@@ -10,15 +11,10 @@ const own: Invocation = {
 };
 
 function rejection(ctid: string, moduleCtid: string, invocation: Invocation): InvalidInputError {
-  try {
-    validateInputs(ctid, moduleCtid, invocation);
-  } catch (error) {
-    assert.ok(error instanceof InvalidInputError, `expected InvalidInputError, got ${error}`);
-    assert.equal(error.exitCode, ExitCode.InvalidInput);
-    assert.equal(error.phase, "input validation");
-    return error;
-  }
-  assert.fail("validateInputs did not throw");
+  const error = throwsWith(() => validateInputs(ctid, moduleCtid, invocation), InvalidInputError);
+  assert.equal(error.exitCode, ExitCode.InvalidInput);
+  assert.equal(error.phase, "input validation");
+  return error;
 }
 
 Deno.test("validateInputs passes for the executable's own CTID and name", () => {

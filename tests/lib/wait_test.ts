@@ -1,25 +1,10 @@
 import assert from "node:assert/strict";
-import {
-  type Clock,
-  type ProbeResult,
-  systemClock,
-  waitFor,
-  WaitTimeoutError,
-} from "../../lib/wait.ts";
+import { type ProbeResult, systemClock, waitFor, WaitTimeoutError } from "../../lib/wait.ts";
+import { rejectsWith } from "../support/assertions.ts";
+import { FakeClock } from "../support/fake_clock.ts";
 
-/** A clock that only moves when slept on (or advanced by a probe), recording each pause. */
-class FakeClock implements Clock {
-  time = 1_000_000;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.time;
-  }
-  sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.time += ms;
-    return Promise.resolve();
-  }
-}
+/** Where the fake clocks start: not at zero, so that mixing up times and durations shows. */
+const START = 1_000_000;
 
 /** A probe that is ready on attempt `readyOn` (never when undefined), counting its calls. */
 function probeReadyOn(readyOn?: number, clock?: FakeClock, costMs = 0) {
@@ -38,18 +23,10 @@ function probeReadyOn(readyOn?: number, clock?: FakeClock, costMs = 0) {
   return probe;
 }
 
-async function timeout(promise: Promise<unknown>): Promise<WaitTimeoutError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof WaitTimeoutError, `expected WaitTimeoutError, got ${error}`);
-    return error;
-  }
-  assert.fail("expected a WaitTimeoutError");
-}
+const timeout = (promise: Promise<unknown>) => rejectsWith(promise, WaitTimeoutError);
 
 Deno.test("waitFor returns 1 without sleeping when the probe is ready at once", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const probe = probeReadyOn(1);
   assert.equal(await waitFor("x", probe.run, { timeoutMs: 10_000, clock }), 1);
   assert.deepEqual(clock.sleeps, []);
@@ -57,21 +34,21 @@ Deno.test("waitFor returns 1 without sleeping when the probe is ready at once", 
 });
 
 Deno.test("waitFor backs off exponentially from 250 ms by default", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const probe = probeReadyOn(5);
   assert.equal(await waitFor("x", probe.run, { timeoutMs: 60_000, clock }), 5);
   assert.deepEqual(clock.sleeps, [250, 500, 1000, 2000]);
 });
 
 Deno.test("waitFor caps the pause at 5000 ms by default", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const probe = probeReadyOn(9);
   assert.equal(await waitFor("x", probe.run, { timeoutMs: 600_000, clock }), 9);
   assert.deepEqual(clock.sleeps, [250, 500, 1000, 2000, 4000, 5000, 5000, 5000]);
 });
 
 Deno.test("waitFor follows custom initial delay, factor and cap", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const probe = probeReadyOn(6);
   const attempts = await waitFor("x", probe.run, {
     timeoutMs: 600_000,
@@ -85,14 +62,14 @@ Deno.test("waitFor follows custom initial delay, factor and cap", async () => {
 });
 
 Deno.test("waitFor with factor 1 polls at a fixed interval", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const probe = probeReadyOn(4);
   await waitFor("x", probe.run, { timeoutMs: 60_000, initialDelayMs: 3000, factor: 1, clock });
   assert.deepEqual(clock.sleeps, [3000, 3000, 3000]);
 });
 
 Deno.test("waitFor never sleeps past the deadline and probes once more at it", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const start = clock.time;
   const probe = probeReadyOn(undefined);
   const error = await timeout(
@@ -110,7 +87,7 @@ Deno.test("waitFor never sleeps past the deadline and probes once more at it", a
 });
 
 Deno.test("waitFor counts the probe's own time against the deadline", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const start = clock.time;
   const probe = probeReadyOn(undefined, clock, 700);
   const error = await timeout(
@@ -124,7 +101,7 @@ Deno.test("waitFor counts the probe's own time against the deadline", async () =
 });
 
 Deno.test("waitFor with a zero timeout probes exactly once", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const probe = probeReadyOn(undefined);
   const error = await timeout(waitFor("it", probe.run, { timeoutMs: 0, clock }));
   assert.equal(probe.calls, 1);
@@ -133,14 +110,14 @@ Deno.test("waitFor with a zero timeout probes exactly once", async () => {
 });
 
 Deno.test("waitFor still succeeds when the last probe at the deadline is ready", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const probe = probeReadyOn(4);
   assert.equal(await waitFor("x", probe.run, { timeoutMs: 1000, clock }), 4);
   assert.deepEqual(clock.sleeps, [250, 500, 250]);
 });
 
 Deno.test("waitFor rounds the timeout to whole seconds in its message", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   const error = await timeout(
     waitFor("x", probeReadyOn(undefined).run, { timeoutMs: 90_400, clock }),
   );
@@ -148,7 +125,7 @@ Deno.test("waitFor rounds the timeout to whole seconds in its message", async ()
 });
 
 Deno.test("waitFor lets an exception from the probe through, without retrying", async () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START);
   let calls = 0;
   await assert.rejects(
     waitFor("x", () => {

@@ -10,7 +10,10 @@ import {
   serviceEnabledAndRunning,
   systemdUnit,
 } from "../../lib/steps/mod.ts";
-import { FakeClock, FakeCt, HOST_FIXTURES } from "./_support.ts";
+import { type InMemoryPct, literally } from "../fake_pct/in_memory.ts";
+import { FakeClock } from "../support/fake_clock.ts";
+import { HOST_FIXTURES } from "../support/host_tree.ts";
+import { stepContext, stepPct } from "../support/step_container.ts";
 
 /**
  * A module written the way a container module would be: with its settings type named once in
@@ -47,57 +50,69 @@ const module = defineContainer<Settings>({
   verification: [httpReady({ url: "http://localhost:8000/health", timeoutMs: 60_000, clock })],
 });
 
-function world(): FakeCt {
+/** A running container whose apt, systemd and service answer like the real ones. */
+function world(): InMemoryPct {
   const state = { installed: false, loaded: "", enabled: false, active: false };
-  return new FakeCt({ status: "stopped" })
-    .on(
-      /^dpkg-query/,
-      () => (state.installed ? { stdout: "install ok installed\n" } : { exitCode: 1 }),
-    )
-    .on(/apt-get update$/)
-    .on(/apt-get install/, () => {
-      state.installed = true;
-      return {};
-    })
-    .on(/^systemctl show --property=NeedDaemonReload/, (_, ct) => ({
-      stdout: ct.files.get("/etc/systemd/system/serve.service")?.content === state.loaded
-        ? "no"
-        : "yes",
-    }))
-    .on("systemctl daemon-reload", (_, ct) => {
-      state.loaded = ct.files.get("/etc/systemd/system/serve.service")?.content ?? "";
-      return {};
-    })
-    .on(/^systemctl is-enabled/, () => ({ exitCode: state.enabled ? 0 : 1 }))
-    .on(/^systemctl is-active/, () => ({ exitCode: state.active ? 0 : 3 }))
-    .on(/^systemctl enable --now/, () => {
-      state.enabled = state.active = true;
-      return {};
-    })
-    .on(/^curl /, { stdout: "200" });
+  const unit = "/etc/systemd/system/serve.service";
+  return stepPct({
+    exec: [
+      {
+        match: "^dpkg-query",
+        reply: () => (state.installed ? { stdout: "install ok installed\n" } : { exit: 1 }),
+      },
+      { match: "apt-get update$" },
+      {
+        match: "apt-get install",
+        reply: () => {
+          state.installed = true;
+          return {};
+        },
+      },
+      {
+        match: "^systemctl show --property=NeedDaemonReload",
+        reply: (_, ct) => ({ stdout: ct.files[unit]?.content === state.loaded ? "no" : "yes" }),
+      },
+      {
+        match: literally("systemctl daemon-reload"),
+        reply: (_, ct) => {
+          state.loaded = ct.files[unit]?.content ?? "";
+          return {};
+        },
+      },
+      { match: "^systemctl is-enabled", reply: () => ({ exit: state.enabled ? 0 : 1 }) },
+      { match: "^systemctl is-active", reply: () => ({ exit: state.active ? 0 : 3 }) },
+      {
+        match: "^systemctl enable --now",
+        reply: () => {
+          state.enabled = state.active = true;
+          return {};
+        },
+      },
+      { match: "^curl ", stdout: "200" },
+    ],
+  });
 }
 
 Deno.test("library steps compose into a module; a re-run makes no change", async () => {
-  const ct = world();
-  ct.status = "running";
+  const pct = world();
   const settings = module.settings({} as never);
-  const ctx = ct.context({ hostRoot: HOST_FIXTURES.gpu580, settings });
+  const ctx = stepContext(pct, { hostRoot: HOST_FIXTURES.gpu580, settings });
   assert.deepEqual(await runSteps(module.steps, ctx, { dryRun: false }), { ran: 5, skipped: 0 });
   await runVerification(module.verification, ctx);
-  assert.deepEqual(ct.mutatingCalls().map((argv) => argv[0]), [
+  assert.deepEqual(pct.mutatingCalls().map((argv) => argv[0]), [
     "set",
     "shutdown",
     "start",
     "push",
     "push",
   ]);
-  ct.clearCalls();
-  const rerun = ct.context({ hostRoot: HOST_FIXTURES.gpu580, settings });
+  pct.clearCalls();
+  const rerun = stepContext(pct, { hostRoot: HOST_FIXTURES.gpu580, settings });
   assert.deepEqual(await runSteps(module.steps, rerun, { dryRun: false }), { ran: 0, skipped: 5 });
-  assert.deepEqual(ct.mutatingCalls(), []);
+  assert.deepEqual(pct.mutatingCalls(), []);
   assert.deepEqual(
-    ct.execLines().filter((line) => /apt-get|daemon-reload|restart|enable --now/.test(line)),
+    pct.execLines().filter((line) => /apt-get|daemon-reload|restart|enable --now/.test(line)),
     [],
   );
-  for (const argv of ct.argvs()) assert.ok(!argv.join(" ").includes(settings.token));
+  for (const argv of pct.argvs()) assert.ok(!argv.join(" ").includes(settings.token));
 });

@@ -9,7 +9,9 @@ import {
   neededGpuDevices,
   planPassthrough,
 } from "../../lib/steps/gpu.ts";
-import { FakeCt, HOST_FIXTURES, hostTree } from "./_support.ts";
+import { rejectsWith } from "../support/assertions.ts";
+import { HOST_FIXTURES, hostTree } from "../support/host_tree.ts";
+import { STEP_CTID, stepContext, stepPct } from "../support/step_container.ts";
 
 const hostRoot = HOST_FIXTURES.gpu580;
 
@@ -76,15 +78,12 @@ Deno.test("neededGpuDevices names per-GPU and control nodes, modeset only when t
 });
 
 Deno.test("neededGpuDevices fails early, naming what the host lacks", async () => {
-  await assert.rejects(() => neededGpuDevices(hostRoot, [0, 2]), (error: SetupError) => {
-    assert.ok(error instanceof SetupError);
-    assert.equal(error.exitCode, ExitCode.HostPrerequisite);
-    assert.match(
-      error.message,
-      new RegExp(`^The host lacks ${hostRoot}dev/nvidia2, needed to pass GPU 0, 2 through`),
-    );
-    return true;
-  });
+  const error = await rejectsWith(neededGpuDevices(hostRoot, [0, 2]), SetupError);
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.match(
+    error.message,
+    new RegExp(`^The host lacks ${hostRoot}dev/nvidia2, needed to pass GPU 0, 2 through`),
+  );
   await assert.rejects(
     () => neededGpuDevices(HOST_FIXTURES.noDriver, [0]),
     /The host has no NVIDIA driver loaded/,
@@ -99,13 +98,13 @@ const ALL_FOR_GPU_0 = {
 };
 
 Deno.test("gpuPassthrough adds the entries of a stopped container in one pct set, without restarting it", async () => {
-  const ct = new FakeCt({ status: "stopped", config: { hostname: "gpu", memory: "4096" } });
-  const ctx = ct.context({ hostRoot });
+  const pct = stepPct({ status: "stopped", config: { hostname: "gpu", memory: "4096" } });
+  const ctx = stepContext(pct, { hostRoot });
   assert.deepEqual(await runSteps([gpuPassthrough([0])], ctx, { dryRun: false }), {
     ran: 1,
     skipped: 0,
   });
-  assert.deepEqual(ct.mutatingCalls(), [[
+  assert.deepEqual(pct.mutatingCalls(), [[
     "set",
     "901",
     "--dev0",
@@ -117,20 +116,20 @@ Deno.test("gpuPassthrough adds the entries of a stopped container in one pct set
     "--dev3",
     "/dev/nvidia-uvm-tools",
   ]]);
-  assert.equal(ct.status, "stopped");
+  assert.equal(pct.container(STEP_CTID).status, "stopped");
 });
 
 Deno.test("gpuPassthrough restarts a running container after changing its devices", async () => {
-  const ct = new FakeCt({ status: "running", config: { hostname: "gpu" } });
-  const ctx = ct.context({ hostRoot });
+  const pct = stepPct({ status: "running", config: { hostname: "gpu" } });
+  const ctx = stepContext(pct, { hostRoot });
   await runSteps([gpuPassthrough([0, 1], { shutdownTimeoutSeconds: 30 })], ctx, { dryRun: false });
-  assert.deepEqual(ct.mutatingCalls().map((argv) => argv.slice(0, 4)), [
+  assert.deepEqual(pct.mutatingCalls().map((argv) => argv.slice(0, 4)), [
     ["set", "901", "--dev0", "/dev/nvidia0"],
     ["shutdown", "901", "--timeout", "30"],
     ["start", "901"],
   ]);
-  assert.equal(ct.config.dev1, "/dev/nvidia1");
-  assert.equal(ct.status, "running");
+  assert.equal(pct.container(STEP_CTID).config.dev1, "/dev/nvidia1");
+  assert.equal(pct.container(STEP_CTID).status, "running");
   assert.ok(
     ctx.log.messages("info").includes(
       "Restarting container 901 so that its new devices appear inside",
@@ -139,7 +138,7 @@ Deno.test("gpuPassthrough restarts a running container after changing its device
 });
 
 Deno.test("gpuPassthrough changes nothing when every device has an entry, options included", async () => {
-  const ct = new FakeCt({
+  const pct = stepPct({
     config: {
       dev0: "/dev/nvidia0,gid=44",
       dev1: "path=/dev/nvidiactl",
@@ -149,24 +148,24 @@ Deno.test("gpuPassthrough changes nothing when every device has an entry, option
     },
   });
   assert.deepEqual(
-    await runSteps([gpuPassthrough([0])], ct.context({ hostRoot }), { dryRun: false }),
+    await runSteps([gpuPassthrough([0])], stepContext(pct, { hostRoot }), { dryRun: false }),
     {
       ran: 0,
       skipped: 1,
     },
   );
-  assert.deepEqual(ct.argvs(), [["pct", "config", "901"]]);
+  assert.deepEqual(pct.calls().map((call) => call.argv), [["pct", "config", "901"]]);
 });
 
 Deno.test("gpuPassthrough adds only what is missing and removes a GPU not assigned", async () => {
-  const ct = new FakeCt({
+  const pct = stepPct({
     status: "stopped",
     config: { dev0: "/dev/nvidia1", dev1: "/dev/nvidiactl", dev2: "/dev/dri/renderD128" },
   });
   const step = gpuPassthrough<{ gpus: number[] }>((ctx) => ctx.settings.gpus);
-  const ctx = ct.context({ hostRoot, settings: { gpus: [0] } });
+  const ctx = stepContext(pct, { hostRoot, settings: { gpus: [0] } });
   await runSteps([step], ctx, { dryRun: false });
-  assert.deepEqual(ct.mutatingCalls(), [[
+  assert.deepEqual(pct.mutatingCalls(), [[
     "set",
     "901",
     "--dev3",
@@ -178,7 +177,7 @@ Deno.test("gpuPassthrough adds only what is missing and removes a GPU not assign
     "--delete",
     "dev0",
   ]]);
-  assert.deepEqual(ct.config, {
+  assert.deepEqual(pct.container(STEP_CTID).config, {
     dev1: "/dev/nvidiactl",
     dev2: "/dev/dri/renderD128",
     dev3: "/dev/nvidia0",
@@ -188,30 +187,28 @@ Deno.test("gpuPassthrough adds only what is missing and removes a GPU not assign
 });
 
 Deno.test("gpuPassthrough reports a failed restart with the lifecycle code", async () => {
-  const ct = new FakeCt({ status: "running", config: { ...ALL_FOR_GPU_0 } });
-  delete ct.config.dev3;
-  ct.failNext("shutdown", "container did not stop");
-  await assert.rejects(() =>
-    runSteps([gpuPassthrough([0])], ct.context({ hostRoot }), {
-      dryRun: false,
-    }), (error: SetupError) => {
-    assert.equal(error.exitCode, ExitCode.Lifecycle);
-    assert.match(
-      error.message,
-      /Cannot restart container 901 after changing its devices: .*container did not stop/,
-    );
-    return true;
-  });
+  const pct = stepPct({ status: "running", config: { ...ALL_FOR_GPU_0 } });
+  delete pct.container(STEP_CTID).config.dev3;
+  pct.failNext("shutdown", { stderr: "container did not stop" });
+  const error = await rejectsWith(
+    runSteps([gpuPassthrough([0])], stepContext(pct, { hostRoot }), { dryRun: false }),
+    SetupError,
+  );
+  assert.equal(error.exitCode, ExitCode.Lifecycle);
+  assert.match(
+    error.message,
+    /Cannot restart container 901 after changing its devices: .*container did not stop/,
+  );
 });
 
 Deno.test("gpuPassthrough fails before any pct call on a host without the driver", async () => {
-  const ct = new FakeCt();
+  const pct = stepPct();
   await assert.rejects(
     () =>
-      runSteps([gpuPassthrough([0])], ct.context({ hostRoot: HOST_FIXTURES.noDriver }), {
+      runSteps([gpuPassthrough([0])], stepContext(pct, { hostRoot: HOST_FIXTURES.noDriver }), {
         dryRun: true,
       }),
     (error: SetupError) => error.exitCode === ExitCode.HostPrerequisite,
   );
-  assert.deepEqual(ct.argvs(), []);
+  assert.deepEqual(pct.calls(), []);
 });

@@ -11,7 +11,14 @@ import {
   parseDriverVersion,
   runfileUrlFor,
 } from "../../lib/steps/nvidia.ts";
-import { FakeCt, HOST_FIXTURES, hostTree } from "./_support.ts";
+import {
+  type ExecReply,
+  type ExecRule,
+  type InMemoryPct,
+  literally,
+} from "../fake_pct/in_memory.ts";
+import { HOST_FIXTURES, hostTree } from "../support/host_tree.ts";
+import { STEP_CTID, stepContext, stepPct } from "../support/step_container.ts";
 
 const RUNFILE_URL =
   "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run";
@@ -100,55 +107,70 @@ Deno.test("hostNvidiaDevices lists the device nodes present, GPUs in numeric ord
   }
 });
 
-/** A container where the runfile installs driver `installs` (which nvidia-smi then reports). */
-function driverCt(options: { smi?: string[]; installs?: string } = {}) {
+/**
+ * A container where the runfile installs driver `installs` (which nvidia-smi then reports);
+ * `first` are exec rules that win over these.
+ */
+function driverCt(
+  options: { smi?: string[]; installs?: string; first?: ExecRule[] } = {},
+): InMemoryPct {
   let versions = options.smi;
-  return new FakeCt()
-    .on(
-      QUERY,
-      () =>
-        versions
-          ? { stdout: versions.map((v) => `${v}\n`).join("") }
-          : { exitCode: 127, stderr: 'Failed to exec "nvidia-smi"\n' },
-    )
-    .on(/^curl -fsSL --retry 3 -o /, (argv, ct) => {
-      ct.files.set(argv[5], { content: "#!/bin/sh\n", mode: "0644" });
-      return {};
-    })
-    .on(/^sh \/tmp\/NVIDIA-Linux-x86_64-/, () => {
-      versions = [options.installs ?? "580.76.05", options.installs ?? "580.76.05"];
-      return { stdout: "Verifying archive integrity... OK\n" };
-    });
+  return stepPct({
+    exec: [
+      ...options.first ?? [],
+      {
+        match: literally(QUERY),
+        reply: () =>
+          versions
+            ? { stdout: versions.map((v) => `${v}\n`).join("") }
+            : { exit: 127, stderr: 'Failed to exec "nvidia-smi"\n' },
+      },
+      {
+        match: "^curl -fsSL --retry 3 -o ",
+        reply: (argv, container) => {
+          container.files[argv[5]] = { content: "#!/bin/sh\n", mode: "0644" };
+          return {};
+        },
+      },
+      {
+        match: "^sh /tmp/NVIDIA-Linux-x86_64-",
+        reply: () => {
+          versions = [options.installs ?? "580.76.05", options.installs ?? "580.76.05"];
+          return { stdout: "Verifying archive integrity... OK\n" };
+        },
+      },
+    ],
+  });
 }
 
 Deno.test("nvidiaUserspaceDriver installs the host's version from the runfile, and then is done", async () => {
-  const ct = driverCt();
-  const ctx = ct.context({ hostRoot: HOST_FIXTURES.gpu580 });
+  const pct = driverCt();
+  const ctx = stepContext(pct, { hostRoot: HOST_FIXTURES.gpu580 });
   const step = nvidiaUserspaceDriver({ version: "580.76.05", runfileUrl: RUNFILE_URL });
   assert.deepEqual(await runSteps([step], ctx, { dryRun: false }), { ran: 1, skipped: 0 });
   const runfile = "/tmp/NVIDIA-Linux-x86_64-580.76.05.run";
-  assert.deepEqual(ct.execs(), [
+  assert.deepEqual(pct.execs(), [
     QUERY.split(" "),
     ["curl", "-fsSL", "--retry", "3", "-o", runfile, RUNFILE_URL],
     ["sh", runfile, "--no-kernel-module", "--silent", "--no-questions", "--ui=none"],
     ["rm", "-f", runfile],
     QUERY.split(" "),
   ]);
-  assert.equal(ct.files.has(runfile), false);
-  ct.clearCalls();
+  assert.equal(runfile in pct.container(STEP_CTID).files, false);
+  pct.clearCalls();
   assert.deepEqual(await runSteps([step], ctx, { dryRun: false }), { ran: 0, skipped: 1 });
-  assert.deepEqual(ct.execLines(), [QUERY]);
+  assert.deepEqual(pct.execLines(), [QUERY]);
 });
 
 Deno.test("nvidiaUserspaceDriver is not done when one GPU reports another version", async () => {
-  const ctx = driverCt({ smi: ["580.76.05", "575.64.05"] }).context({
+  const ctx = stepContext(driverCt({ smi: ["580.76.05", "575.64.05"] }), {
     hostRoot: HOST_FIXTURES.gpu580,
   });
   assert.equal(await nvidiaUserspaceDriver({ runfileUrl: RUNFILE_URL }).check(ctx), false);
 });
 
 Deno.test("nvidiaUserspaceDriver refuses a configured version other than the host's", async () => {
-  const ct = driverCt();
+  const pct = driverCt();
   const step = nvidiaUserspaceDriver<{ driver: string }>({
     version: (ctx) => ctx.settings.driver,
     runfileUrl: RUNFILE_URL.replaceAll("580.76.05", "580.76.06"),
@@ -157,7 +179,7 @@ Deno.test("nvidiaUserspaceDriver refuses a configured version other than the hos
     () =>
       runSteps(
         [step],
-        ct.context({ hostRoot: HOST_FIXTURES.gpu580, settings: { driver: "580.76.06" } }),
+        stepContext(pct, { hostRoot: HOST_FIXTURES.gpu580, settings: { driver: "580.76.06" } }),
         {
           dryRun: false,
         },
@@ -166,23 +188,23 @@ Deno.test("nvidiaUserspaceDriver refuses a configured version other than the hos
       /config asks for NVIDIA driver 580\.76\.06, but the host's kernel module is 580\.76\.05/,
     ),
   );
-  assert.deepEqual(ct.execs(), []);
+  assert.deepEqual(pct.execs(), []);
 });
 
 Deno.test("nvidiaUserspaceDriver fails early on a host without the driver, also in a dry run", async () => {
-  const ct = driverCt();
+  const pct = driverCt();
   await assert.rejects(
     () =>
       runSteps(
         [nvidiaUserspaceDriver({ runfileUrl: RUNFILE_URL })],
-        ct.context({ hostRoot: HOST_FIXTURES.noDriver }),
+        stepContext(pct, { hostRoot: HOST_FIXTURES.noDriver }),
         {
           dryRun: true,
         },
       ),
     isHostPrerequisite(/The host has no NVIDIA driver loaded/),
   );
-  assert.deepEqual(ct.execs(), []);
+  assert.deepEqual(pct.execs(), []);
 });
 
 Deno.test("runfileUrlFor fills {version} and refuses a URL for another version", () => {
@@ -198,59 +220,66 @@ Deno.test("runfileUrlFor fills {version} and refuses a URL for another version",
 });
 
 Deno.test("nvidiaUserspaceDriver removes the runfile when the installer fails", async () => {
-  const ct = driverCt().on(/^sh /, {
-    exitCode: 1,
-    stderr: "ERROR: An NVIDIA kernel module 'nvidia' appears to be already loaded\n",
+  const pct = driverCt({
+    first: [{
+      match: "^sh ",
+      exit: 1,
+      stderr: "ERROR: An NVIDIA kernel module 'nvidia' appears to be already loaded\n",
+    }],
   });
   const step = nvidiaUserspaceDriver({ runfileUrl: RUNFILE_URL });
   await assert.rejects(
-    () => step.action(ct.context({ hostRoot: HOST_FIXTURES.gpu580 })),
+    () => step.action(stepContext(pct, { hostRoot: HOST_FIXTURES.gpu580 })),
     /appears to be already loaded/,
   );
-  assert.equal(ct.execLines().at(-1), "rm -f /tmp/NVIDIA-Linux-x86_64-580.76.05.run");
+  assert.equal(pct.execLines().at(-1), "rm -f /tmp/NVIDIA-Linux-x86_64-580.76.05.run");
 });
 
 const LIST = "nvidia-smi --query-gpu=index,name,driver_version --format=csv,noheader";
 
 Deno.test("nvidiaSmiWorks needs nvidia-smi to list the GPUs", async () => {
-  const two = new FakeCt().on(LIST, {
-    stdout: "0, NVIDIA GeForce RTX 5060 Ti, 580.76.05\n1, NVIDIA GeForce RTX 5060 Ti, 580.76.05\n",
+  const two = stepPct({
+    exec: [{
+      match: literally(LIST),
+      stdout:
+        "0, NVIDIA GeForce RTX 5060 Ti, 580.76.05\n1, NVIDIA GeForce RTX 5060 Ti, 580.76.05\n",
+    }],
   });
-  const ctx = two.context();
+  const ctx = stepContext(two);
   await nvidiaSmiWorks({ gpus: 2 }).run(ctx);
   assert.ok(ctx.log.messages("info")[1].startsWith("GPUs in container 901: 0, NVIDIA GeForce"));
   await assert.rejects(
-    () => nvidiaSmiWorks({ gpus: 1 }).run(two.context()),
+    () => nvidiaSmiWorks({ gpus: 1 }).run(stepContext(two)),
     /lists 2 GPU\(s\), expected 1/,
   );
-  const none = new FakeCt().on(LIST, { stdout: "\n" });
-  await assert.rejects(() => nvidiaSmiWorks().run(none.context()), /lists no GPU/);
-  const broken = new FakeCt().on(LIST, {
-    exitCode: 9,
-    stdout: "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n",
+  const none = stepPct({ exec: [{ match: literally(LIST), stdout: "\n" }] });
+  await assert.rejects(() => nvidiaSmiWorks().run(stepContext(none)), /lists no GPU/);
+  const broken = stepPct({
+    exec: [{
+      match: literally(LIST),
+      exit: 9,
+      stdout: "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n",
+    }],
   });
-  await assert.rejects(() => nvidiaSmiWorks().run(broken.context()), /couldn't communicate/);
+  await assert.rejects(() => nvidiaSmiWorks().run(stepContext(broken)), /couldn't communicate/);
 });
 
 Deno.test("nvidiaVersionsMatch names both versions when they differ", async () => {
   const hostRoot = HOST_FIXTURES.gpu580;
-  await nvidiaVersionsMatch().run(
-    new FakeCt().on(QUERY, { stdout: "580.76.05\n" }).context({ hostRoot }),
-  );
+  const smiSays = (answer: ExecReply) =>
+    stepContext(stepPct({ exec: [{ match: literally(QUERY), ...answer }] }), { hostRoot });
+  await nvidiaVersionsMatch().run(smiSays({ stdout: "580.76.05\n" }));
   await assert.rejects(
-    () =>
-      nvidiaVersionsMatch().run(
-        new FakeCt().on(QUERY, { stdout: "575.64.05\n" }).context({ hostRoot }),
-      ),
+    () => nvidiaVersionsMatch().run(smiSays({ stdout: "575.64.05\n" })),
     /^Error: Container 901 has NVIDIA user-space driver 575\.64\.05, but the host's kernel module is 580\.76\.05/,
   );
-  const mismatch = new FakeCt().on(QUERY, {
-    exitCode: 18,
+  const mismatch = smiSays({
+    exit: 18,
     stdout:
       "Failed to initialize NVML: Driver/library version mismatch\nNVML library version: 575.64\n",
   });
   await assert.rejects(
-    () => nvidiaVersionsMatch().run(mismatch.context({ hostRoot })),
+    () => nvidiaVersionsMatch().run(mismatch),
     /NVML reports a driver\/library version mismatch\): nvidia-smi failed with exit code 18: Failed to initialize NVML: Driver\/library version mismatch; NVML library version: 575\.64; the host's kernel module is 580\.76\.05/,
   );
 });

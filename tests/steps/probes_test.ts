@@ -1,15 +1,22 @@
 import assert from "node:assert/strict";
 import { httpReady, tcpReady } from "../../lib/steps/probes.ts";
 import { WaitTimeoutError } from "../../lib/wait.ts";
-import { FakeClock, FakeCt } from "./_support.ts";
+import { literally } from "../fake_pct/in_memory.ts";
+import { rejectsWith } from "../support/assertions.ts";
+import { FakeClock } from "../support/fake_clock.ts";
+import { stepContext, stepPct } from "../support/step_container.ts";
 
 const CURL = "curl -s --max-time 10 -o /dev/null -w %{http_code} http://localhost:8000/health";
 
 Deno.test("httpReady polls inside the container with backoff until the expected code", async () => {
-  const ct = new FakeCt({ ctid: "950" })
-    .on(CURL, { stdout: "200" })
-    .on(CURL, { stdout: "503" }, 1)
-    .on(CURL, { exitCode: 7, stdout: "000", stderr: "" }, 1);
+  const pct = stepPct({
+    ctid: "950",
+    exec: [
+      { match: literally(CURL), exit: 7, stdout: "000", stderr: "", times: 1 },
+      { match: literally(CURL), stdout: "503", times: 1 },
+      { match: literally(CURL), stdout: "200" },
+    ],
+  });
   const clock = new FakeClock();
   const verification = httpReady({
     url: "http://localhost:8000/health",
@@ -17,10 +24,10 @@ Deno.test("httpReady polls inside the container with backoff until the expected 
     clock,
   });
   assert.equal(verification.name, "GET http://localhost:8000/health answers 200");
-  const ctx = ct.context();
+  const ctx = stepContext(pct);
   await verification.run(ctx);
   assert.deepEqual(clock.sleeps, [1000, 2000]);
-  assert.deepEqual(ct.execLines(), [CURL, CURL, CURL]);
+  assert.deepEqual(pct.execLines(), [CURL, CURL, CURL]);
   assert.ok(
     ctx.log.messages("info").includes(
       "http://localhost:8000/health answered in container 950 (attempt 3)",
@@ -29,15 +36,15 @@ Deno.test("httpReady polls inside the container with backoff until the expected 
 });
 
 Deno.test("httpReady adds -k for a self-signed https endpoint and accepts several codes", async () => {
-  const ct = new FakeCt({ ctid: "910" }).on(/^curl /, { stdout: "307" });
+  const pct = stepPct({ ctid: "910", exec: [{ match: "^curl ", stdout: "307" }] });
   await httpReady({
     url: "https://localhost:9443",
     insecure: true,
     expect: [200, 307],
     timeoutMs: 1000,
     clock: new FakeClock(),
-  }).run(ct.context());
-  assert.deepEqual(ct.execs(), [[
+  }).run(stepContext(pct));
+  assert.deepEqual(pct.execs(), [[
     "curl",
     "-s",
     "-k",
@@ -52,7 +59,7 @@ Deno.test("httpReady adds -k for a self-signed https endpoint and accepts severa
 });
 
 Deno.test("httpReady times out with the last answer, never sleeping past the deadline", async () => {
-  const ct = new FakeCt().on(/^curl /, { stdout: "503" });
+  const pct = stepPct({ exec: [{ match: "^curl ", stdout: "503" }] });
   const clock = new FakeClock();
   const verification = httpReady({
     url: "http://localhost:8000/health",
@@ -61,22 +68,19 @@ Deno.test("httpReady times out with the last answer, never sleeping past the dea
     maxDelayMs: 4000,
     clock,
   });
-  await assert.rejects(() => verification.run(ct.context()), (error: Error) => {
-    assert.ok(error instanceof WaitTimeoutError);
-    assert.match(error.message, /Timed out after 10 s waiting for http:\/\/localhost:8000\/health/);
-    assert.match(error.message, /last: HTTP 503\)$/);
-    return true;
-  });
+  const error = await rejectsWith(verification.run(stepContext(pct)), WaitTimeoutError);
+  assert.match(error.message, /Timed out after 10 s waiting for http:\/\/localhost:8000\/health/);
+  assert.match(error.message, /last: HTTP 503\)$/);
   assert.deepEqual(clock.sleeps, [1000, 2000, 4000, 3000]);
   assert.equal(clock.time, 10_000);
 });
 
 Deno.test("httpReady reports a connection failure as no answer", async () => {
-  const ct = new FakeCt().on(/^curl /, { exitCode: 7, stdout: "000" });
+  const pct = stepPct({ exec: [{ match: "^curl ", exit: 7, stdout: "000" }] });
   await assert.rejects(
     () =>
       httpReady({ url: "http://localhost:1/", timeoutMs: 0, clock: new FakeClock() }).run(
-        ct.context(),
+        stepContext(pct),
       ),
     /last: no answer \(curl exit 7\)/,
   );
@@ -84,22 +88,25 @@ Deno.test("httpReady reports a connection failure as no answer", async () => {
 });
 
 Deno.test("tcpReady polls with the host and port as positional parameters", async () => {
-  const ct = new FakeCt()
-    .on(/^bash -c /, {})
-    .on(/^bash -c /, { exitCode: 1, stderr: "bash: connect: Connection refused\n" }, 1);
+  const pct = stepPct({
+    exec: [
+      { match: "^bash -c ", exit: 1, stderr: "bash: connect: Connection refused\n", times: 1 },
+      { match: "^bash -c " },
+    ],
+  });
   const clock = new FakeClock();
-  await tcpReady({ port: 9443, timeoutMs: 30_000, clock }).run(ct.context());
+  await tcpReady({ port: 9443, timeoutMs: 30_000, clock }).run(stepContext(pct));
   assert.deepEqual(clock.sleeps, [1000]);
-  const [argv] = ct.execs();
+  const [argv] = pct.execs();
   assert.deepEqual(argv.slice(3), ["bash", "127.0.0.1", "9443", "5"]);
   assert.ok(!argv[2].includes("9443"), "values are not spliced into the script");
   assert.throws(() => tcpReady({ port: 70000, timeoutMs: 1 }), RangeError);
 });
 
 Deno.test("tcpReady's script really connects with bash (run on this machine)", async () => {
-  const ct = new FakeCt().on(/^bash -c /, {});
-  await tcpReady({ port: 1, timeoutMs: 0, clock: new FakeClock() }).run(ct.context());
-  const [[program, ...args]] = ct.execs();
+  const pct = stepPct({ exec: [{ match: "^bash -c " }] });
+  await tcpReady({ port: 1, timeoutMs: 0, clock: new FakeClock() }).run(stepContext(pct));
+  const [[program, ...args]] = pct.execs();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const accepting = (async () => {
     for await (const conn of listener) conn.close();

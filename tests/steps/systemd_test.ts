@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { runSteps } from "../../lib/run_steps.ts";
 import { fileInContainer } from "../../lib/steps/files.ts";
 import { restartIfActive, serviceEnabledAndRunning, systemdUnit } from "../../lib/steps/systemd.ts";
-import { FakeCt } from "./_support.ts";
+import { type InMemoryPct, literally } from "../fake_pct/in_memory.ts";
+import { STEP_CTID, stepContext, stepPct } from "../support/step_container.ts";
 
 const PATH = "/etc/systemd/system/vllm.service";
 const UNIT = "[Service]\nExecStart=/opt/vllm/bin/vllm serve m\n";
@@ -19,108 +20,125 @@ function systemdCt(
     active: options.active ?? false,
     enabled: options.enabled ?? false,
   };
-  const ct = new FakeCt({ files: options.unit ? { [PATH]: options.unit } : {} })
-    .on("systemctl show --property=NeedDaemonReload --value vllm.service", (_, c) => ({
-      stdout: c.files.get(PATH)?.content === state.loaded ? "no\n" : "yes\n",
-    }))
-    .on("systemctl daemon-reload", (_, c) => {
-      state.loaded = c.files.get(PATH)?.content;
-      return {};
-    })
-    .on("systemctl is-active --quiet vllm.service", () => ({ exitCode: state.active ? 0 : 3 }))
-    .on("systemctl is-enabled --quiet vllm.service", () => ({ exitCode: state.enabled ? 0 : 1 }))
-    .on("systemctl restart vllm.service")
-    .on("systemctl enable --now vllm.service", () => {
-      state.enabled = state.active = true;
-      return {};
-    });
-  return { ct, state };
+  const pct = stepPct({
+    files: options.unit ? { [PATH]: { content: options.unit } } : {},
+    exec: [
+      {
+        match: literally("systemctl show --property=NeedDaemonReload --value vllm.service"),
+        reply: (_, c) => ({ stdout: c.files[PATH]?.content === state.loaded ? "no\n" : "yes\n" }),
+      },
+      {
+        match: literally("systemctl daemon-reload"),
+        reply: (_, c) => {
+          state.loaded = c.files[PATH]?.content;
+          return {};
+        },
+      },
+      {
+        match: literally("systemctl is-active --quiet vllm.service"),
+        reply: () => ({ exit: state.active ? 0 : 3 }),
+      },
+      {
+        match: literally("systemctl is-enabled --quiet vllm.service"),
+        reply: () => ({ exit: state.enabled ? 0 : 1 }),
+      },
+      { match: literally("systemctl restart vllm.service") },
+      {
+        match: literally("systemctl enable --now vllm.service"),
+        reply: () => {
+          state.enabled = state.active = true;
+          return {};
+        },
+      },
+    ],
+  });
+  return { pct, state };
 }
 
-const systemctl = (ct: FakeCt) =>
-  ct.execLines().filter((line) => /^systemctl (daemon-reload|restart|enable)/.test(line));
+const systemctl = (pct: InMemoryPct) =>
+  pct.execLines().filter((line) => /^systemctl (daemon-reload|restart|enable)/.test(line));
 
 Deno.test("systemdUnit writes a new unit and reloads, without starting a stopped service", async () => {
-  const { ct } = systemdCt({});
-  const ctx = ct.context();
+  const { pct } = systemdCt({});
+  const ctx = stepContext(pct);
   const step = systemdUnit({ name: "vllm.service", content: UNIT });
   assert.equal(step.name, "Install the systemd unit vllm.service");
   assert.deepEqual(await runSteps([step], ctx, { dryRun: false }), { ran: 1, skipped: 0 });
-  assert.deepEqual(ct.files.get(PATH), { content: UNIT, mode: "0644" });
-  assert.deepEqual(systemctl(ct), ["systemctl daemon-reload"]);
+  assert.deepEqual(pct.container(STEP_CTID).files[PATH], { content: UNIT, mode: "0644" });
+  assert.deepEqual(systemctl(pct), ["systemctl daemon-reload"]);
 });
 
 Deno.test("systemdUnit changes nothing when the unit is written and loaded", async () => {
-  const { ct } = systemdCt({ unit: UNIT, active: true });
+  const { pct } = systemdCt({ unit: UNIT, active: true });
   const step = systemdUnit({ name: "vllm.service", content: UNIT });
-  assert.deepEqual(await runSteps([step], ct.context(), { dryRun: false }), {
+  assert.deepEqual(await runSteps([step], stepContext(pct), { dryRun: false }), {
     ran: 0,
     skipped: 1,
   });
-  assert.deepEqual(ct.mutatingCalls(), []);
-  assert.deepEqual(systemctl(ct), []);
+  assert.deepEqual(pct.mutatingCalls(), []);
+  assert.deepEqual(systemctl(pct), []);
 });
 
 Deno.test("systemdUnit restarts a running service only when its unit changed", async () => {
-  const { ct } = systemdCt({ unit: "[Service]\nExecStart=/old\n", active: true });
-  const ctx = ct.context();
+  const { pct } = systemdCt({ unit: "[Service]\nExecStart=/old\n", active: true });
+  const ctx = stepContext(pct);
   const step = systemdUnit<{ unit: string }>({
     name: "vllm.service",
     content: (c) => c.settings.unit,
   });
   const withSettings = { ...ctx, settings: { unit: UNIT } };
   await runSteps([step], withSettings, { dryRun: false });
-  assert.equal(ct.files.get(PATH)?.content, UNIT);
-  assert.deepEqual(systemctl(ct), ["systemctl daemon-reload", "systemctl restart vllm.service"]);
+  assert.equal(pct.container(STEP_CTID).files[PATH]?.content, UNIT);
+  assert.deepEqual(systemctl(pct), ["systemctl daemon-reload", "systemctl restart vllm.service"]);
   assert.ok(ctx.log.messages("info").some((m) => m.startsWith("Restarting vllm.service")));
-  ct.clearCalls();
+  pct.clearCalls();
   await runSteps([step], withSettings, { dryRun: false });
-  assert.deepEqual(systemctl(ct), []);
+  assert.deepEqual(systemctl(pct), []);
 });
 
 Deno.test("systemdUnit reloads a unit written but not loaded, without rewriting it", async () => {
-  const { ct } = systemdCt({ unit: UNIT, loaded: "[Service]\nExecStart=/old\n", active: true });
+  const { pct } = systemdCt({ unit: UNIT, loaded: "[Service]\nExecStart=/old\n", active: true });
   const step = systemdUnit({ name: "vllm.service", content: UNIT });
-  assert.equal(await step.check(ct.context()), false);
-  await runSteps([step], ct.context(), { dryRun: false });
-  assert.deepEqual(ct.mutatingCalls(), [], "the file is not pushed again");
-  assert.deepEqual(systemctl(ct), ["systemctl daemon-reload", "systemctl restart vllm.service"]);
+  assert.equal(await step.check(stepContext(pct)), false);
+  await runSteps([step], stepContext(pct), { dryRun: false });
+  assert.deepEqual(pct.mutatingCalls(), [], "the file is not pushed again");
+  assert.deepEqual(systemctl(pct), ["systemctl daemon-reload", "systemctl restart vllm.service"]);
 });
 
 Deno.test("serviceEnabledAndRunning enables and starts, and then is done", async () => {
-  const { ct } = systemdCt({ unit: UNIT });
+  const { pct } = systemdCt({ unit: UNIT });
   const step = serviceEnabledAndRunning("vllm.service");
-  await runSteps([step], ct.context(), { dryRun: false });
-  assert.deepEqual(systemctl(ct), ["systemctl enable --now vllm.service"]);
-  ct.clearCalls();
-  assert.deepEqual(await runSteps([step], ct.context(), { dryRun: false }), {
+  await runSteps([step], stepContext(pct), { dryRun: false });
+  assert.deepEqual(systemctl(pct), ["systemctl enable --now vllm.service"]);
+  pct.clearCalls();
+  assert.deepEqual(await runSteps([step], stepContext(pct), { dryRun: false }), {
     ran: 0,
     skipped: 1,
   });
-  assert.deepEqual(ct.execLines(), [
+  assert.deepEqual(pct.execLines(), [
     "systemctl is-enabled --quiet vllm.service",
     "systemctl is-active --quiet vllm.service",
   ]);
 });
 
 Deno.test("serviceEnabledAndRunning acts on an enabled but stopped service", async () => {
-  const { ct } = systemdCt({ unit: UNIT, enabled: true, active: false });
-  assert.equal(await serviceEnabledAndRunning("vllm.service").check(ct.context()), false);
+  const { pct } = systemdCt({ unit: UNIT, enabled: true, active: false });
+  assert.equal(await serviceEnabledAndRunning("vllm.service").check(stepContext(pct)), false);
 });
 
 Deno.test("restartIfActive as onChange restarts the service when its environment file changed", async () => {
-  const { ct } = systemdCt({ unit: UNIT, active: true });
+  const { pct } = systemdCt({ unit: UNIT, active: true });
   const step = fileInContainer({
     path: "/etc/vllm/vllm.env",
     content: "HF_TOKEN=hf_secretsecretsecret\n",
     secret: true,
     onChange: (ctx) => restartIfActive(ctx, "vllm.service"),
   });
-  await runSteps([step], ct.context(), { dryRun: false });
-  assert.deepEqual(systemctl(ct), ["systemctl restart vllm.service"]);
-  ct.clearCalls();
-  await runSteps([step], ct.context(), { dryRun: false });
-  assert.deepEqual(systemctl(ct), []);
+  await runSteps([step], stepContext(pct), { dryRun: false });
+  assert.deepEqual(systemctl(pct), ["systemctl restart vllm.service"]);
+  pct.clearCalls();
+  await runSteps([step], stepContext(pct), { dryRun: false });
+  assert.deepEqual(systemctl(pct), []);
 });
 
 Deno.test("systemd steps need unit names with their type", () => {

@@ -1,11 +1,11 @@
 /**
  * A {@linkcode SetupContext} for unit tests: a real {@linkcode Pct} client and
- * {@linkcode InContainer} over an injected runner (usually a `PctModel`), and a recording log.
+ * {@linkcode InContainer} over an injected runner (usually an `InMemoryPct`), and a recording log.
  *
  * @module
  */
 
-import type { CommandRunner } from "../../lib/command.ts";
+import { type CommandRunner, loggingRunner } from "../../lib/command.ts";
 import type { SetupContext } from "../../lib/container_module.ts";
 import { InContainer } from "../../lib/in_container.ts";
 import { Pct } from "../../lib/pct.ts";
@@ -13,10 +13,14 @@ import { RecordingLog } from "./recording_log.ts";
 
 /** What {@linkcode testContext} can be told; everything has a default. */
 export interface TestContextOptions<S> {
+  /** The container's CTID; `"920"` when absent. */
   readonly ctid?: string;
   readonly settings?: S;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where the host's files are read; a path that does not exist when absent. */
   readonly hostRoot?: string;
+  /** Logs every command as the executables do (`loggingRunner`); off when absent. */
+  readonly logCommands?: boolean;
 }
 
 /** A context whose `log` is a {@linkcode RecordingLog}. */
@@ -28,14 +32,16 @@ export function testContext<S = undefined>(
   options: TestContextOptions<S> = {},
 ): TestContext<S> {
   const ctid = options.ctid ?? "920";
-  const pct = new Pct(run);
+  const log = new RecordingLog();
+  const pct = new Pct(options.logCommands ? loggingRunner(run, log) : run);
   return {
     ctid,
     settings: options.settings as S,
     container: new InContainer(pct, ctid),
     pct,
-    log: new RecordingLog(),
+    log,
     env: options.env ?? {},
-    hostRoot: options.hostRoot ?? "/",
+    // A unit test must not read the machine it runs on as if it were the Proxmox host.
+    hostRoot: options.hostRoot ?? "/nonexistent-host-root",
   };
 }

@@ -1,0 +1,40 @@
+/**
+ * Sorting out the calls a fake `pct` recorded (each an argv without the leading `pct`), the same
+ * way for both transports: `FakePct.calls()` of the program and `InMemoryPct.argvs()`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { execCommands, mutatingCalls } from "./calls.ts";
+ *
+ * const calls = [["status", "950"], ["exec", "950", "--", "true"], ["start", "950"]];
+ * assert.deepEqual(mutatingCalls(calls), [["start", "950"]]);
+ * assert.deepEqual(execCommands(calls), [["true"]]);
+ * ```
+ *
+ * @module
+ */
+
+/** The pct subcommands that change a container. */
+export const MUTATING_COMMANDS: ReadonlySet<string> = new Set([
+  "start",
+  "stop",
+  "shutdown",
+  "snapshot",
+  "delsnapshot",
+  "rollback",
+  "set",
+  "push",
+]);
+
+/** The calls whose subcommand changes a container. */
+export function mutatingCalls(calls: readonly (readonly string[])[]): string[][] {
+  return calls.filter((argv) => MUTATING_COMMANDS.has(argv[0])).map((argv) => [...argv]);
+}
+
+/** The commands run inside containers: what follows `--` in each `pct exec`. */
+export function execCommands(calls: readonly (readonly string[])[]): string[][] {
+  return calls.filter((argv) => argv[0] === "exec").map((argv) =>
+    argv.slice(argv.indexOf("--") + 1)
+  );
+}

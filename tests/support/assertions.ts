@@ -1,0 +1,59 @@
+/**
+ * Assertions that hand back the error they expected, so that a test can go on to check its
+ * exit code, phase or message.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+/** A class of errors, e.g. `SetupError`. */
+// deno-lint-ignore no-explicit-any
+export type ErrorClass<E extends Error> = abstract new (...args: any[]) => E;
+
+/**
+ * Awaits `promise`, which must reject with an instance of `errorClass`, and returns the error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rejectsWith } from "./assertions.ts";
+ *
+ * const error = await rejectsWith(Promise.reject(new RangeError("too big")), RangeError);
+ * assert.equal(error.message, "too big");
+ * ```
+ */
+export async function rejectsWith<E extends Error>(
+  promise: Promise<unknown>,
+  errorClass: ErrorClass<E>,
+): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${error}`);
+    return error;
+  }
+  assert.fail(`expected a ${errorClass.name}, nothing was thrown`);
+}
+
+/**
+ * Calls `fn`, which must throw an instance of `errorClass`, and returns the error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { throwsWith } from "./assertions.ts";
+ *
+ * const error = throwsWith(() => JSON.parse("{"), SyntaxError);
+ * assert.equal(error.name, "SyntaxError");
+ * ```
+ */
+export function throwsWith<E extends Error>(fn: () => unknown, errorClass: ErrorClass<E>): E {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${error}`);
+    return error;
+  }
+  assert.fail(`expected a ${errorClass.name}, nothing was thrown`);
+}
