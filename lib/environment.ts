@@ -41,6 +41,34 @@ export function readLogSettings(
 }
 
 /**
+ * `PHOENIX_READY_TIMEOUT`: seconds a service may take to become ready, replacing the deadline
+ * of every readiness probe (`httpReady`, `tcpReady`) of the run; `undefined` when unset.
+ *
+ * @throws {ConfigError} For a value other than whole seconds from 1 to 86400.
+ *
+ * @example
+ * ```ts
+ * import { readyTimeoutOverrideMs } from "./environment.ts";
+ * readyTimeoutOverrideMs({ PHOENIX_READY_TIMEOUT: "300" }); // 300000
+ * readyTimeoutOverrideMs({}); // undefined
+ * ```
+ */
+export function readyTimeoutOverrideMs(
+  env: Readonly<Record<string, string | undefined>>,
+): number | undefined {
+  const text = nonEmpty(env.PHOENIX_READY_TIMEOUT);
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!/^[0-9]+$/.test(text) || seconds < 1 || seconds > 86_400) {
+    throw new ConfigError(
+      `Cannot use PHOENIX_READY_TIMEOUT=${JSON.stringify(text)}: ` +
+        "expected whole seconds from 1 to 86400",
+    );
+  }
+  return seconds * 1000;
+}
+
+/**
  * Reads the settings from `env`. Throws a {@linkcode ConfigError} for a value that cannot be
  * used, e.g. a non-numeric `PHOENIX_SHUTDOWN_TIMEOUT`.
  */
@@ -58,6 +86,8 @@ export function readSettings(env: Readonly<Record<string, string | undefined>>):
       );
     }
   }
+  // Read where the probes run; checked here so that a bad value fails before any pct call.
+  readyTimeoutOverrideMs(env);
   return {
     configFile: nonEmpty(env.LXC_CONFIG_FILE) ?? DEFAULTS.configFile,
     ...readLogSettings(env),

@@ -435,6 +435,76 @@ export function vllmSettingsOf(config: ContainerConfig): VllmSettings {
   return { model, tensorParallelSize, ...Object.fromEntries(present) };
 }
 
+/** What a GPU template needs: its GPUs and the NVIDIA user-space driver to install. */
+export interface NvidiaGpuSettings {
+  /** The GPU indices of `gpu_assignment`; at least one. */
+  gpus: number[];
+  /** The top level's `nvidia_driver_version`, which must be the host's kernel module version. */
+  driverVersion: string;
+  /** The top level's `nvidia_runfile_url`: the installer of `driverVersion`. */
+  runfileUrl: string;
+}
+
+/**
+ * The settings of a container that gets GPUs and the NVIDIA user-space driver (the GPU
+ * templates): its `gpu_assignment`, and the top level's `nvidia_driver_version` and
+ * `nvidia_runfile_url`, which must name the same version (or `{version}`).
+ *
+ * @param config The container's config.
+ * @returns The GPUs, the driver version and the installer URL.
+ * @throws {ConfigError} When `gpu_assignment` is missing or `none`, when the top level lacks
+ *   `nvidia_driver_version` or `nvidia_runfile_url`, or when the URL is for another version.
+ *
+ * @example
+ * ```ts ignore
+ * const { gpus, driverVersion, runfileUrl } = nvidiaGpuSettingsOf(containerConfig(loaded, "901"));
+ * ```
+ */
+export function nvidiaGpuSettingsOf(config: ContainerConfig): NvidiaGpuSettings {
+  const { entry, ctid, loaded } = config;
+  const gpus = gpuIndicesOf(entry);
+  if (gpus.length === 0) {
+    throw entryConfigError(
+      config,
+      entry.gpu_assignment === undefined ? [] : ["gpu_assignment"],
+      `${
+        entry.gpu_assignment === undefined ? "missing field gpu_assignment" : 'found "none"'
+      }: container ${ctid} passes NVIDIA GPUs through; set gpu_assignment to their indices, ` +
+        'e.g. "0" or "0,1"',
+    );
+  }
+  const topLevelError = (path: JsonPath, text: string) =>
+    new ConfigError(
+      problemsMessage(loaded, `Invalid configuration for container ${ctid}`, [
+        { path, atKey: false, text },
+      ]),
+    );
+  const { nvidia_driver_version: driverVersion, nvidia_runfile_url: runfileUrl } = loaded.data;
+  if (driverVersion === undefined) {
+    throw topLevelError(
+      [],
+      `missing field nvidia_driver_version: container ${ctid} installs the NVIDIA user-space ` +
+        'driver of this version, which must be the host\'s (e.g. "580.76.05")',
+    );
+  }
+  if (runfileUrl === undefined) {
+    throw topLevelError(
+      [],
+      `missing field nvidia_runfile_url: container ${ctid} installs the NVIDIA user-space driver ` +
+        `from this installer, e.g. "https://us.download.nvidia.com/XFree86/Linux-x86_64/` +
+        `${driverVersion}/NVIDIA-Linux-x86_64-${driverVersion}.run"`,
+    );
+  }
+  if (!runfileUrl.includes("{version}") && !runfileUrl.includes(driverVersion)) {
+    throw topLevelError(
+      ["nvidia_runfile_url"],
+      `${JSON.stringify(runfileUrl)} is not the installer of nvidia_driver_version ` +
+        `(${driverVersion}): expected a URL naming ${driverVersion}, or "{version}" in its place`,
+    );
+  }
+  return { gpus, driverVersion, runfileUrl };
+}
+
 function rawEntry(loaded: LoadedConfig, ctid: string): unknown {
   const configs = loaded.data.lxc_configs;
   if (Object.hasOwn(configs, ctid)) return configs[ctid];

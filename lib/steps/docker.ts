@@ -131,22 +131,36 @@ export function dockerImage<S>(image: string, options: RetryOptions = {}): Step<
 /** Docker's restart policies (without a retry count). */
 export type RestartPolicy = "no" | "always" | "unless-stopped" | "on-failure";
 
+/** A list of `docker run` values, fixed or derived from the context (e.g. ports from the config). */
+export type DockerValues<S> = readonly string[] | ((ctx: SetupContext<S>) => readonly string[]);
+
 /** A long-running Docker container. */
-export interface DockerContainerSpec {
+export interface DockerContainerSpec<S = unknown> {
   /** The container's name (`--name`). */
   readonly name: string;
   /** The image reference, compared as written with the container's `Config.Image`. */
   readonly image: string;
   /** Published ports, `[ip:]hostPort:containerPort[/tcp|udp]`, e.g. `"9443:9443"`. */
-  readonly ports?: readonly string[];
+  readonly ports?: DockerValues<S>;
   /** The restart policy; default `"always"`. */
   readonly restart?: RestartPolicy;
   /** Bind mounts and volumes as given to `-v`, e.g. `"portainer_data:/data"`. */
-  readonly volumes?: readonly string[];
+  readonly volumes?: DockerValues<S>;
   /** Further `docker run` options, e.g. `["--gpus", "all"]`. */
-  readonly runOptions?: readonly string[];
+  readonly runOptions?: DockerValues<S>;
   /** Arguments after the image (the container's command). */
-  readonly args?: readonly string[];
+  readonly args?: DockerValues<S>;
+}
+
+/** A {@linkcode DockerContainerSpec} with its defaults filled in and its values resolved. */
+export interface ResolvedDockerContainerSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly ports: readonly string[];
+  readonly restart: RestartPolicy;
+  readonly volumes: readonly string[];
+  readonly runOptions: readonly string[];
+  readonly args: readonly string[];
 }
 
 /** The label holding a digest of the spec a container was created from. */
@@ -193,7 +207,21 @@ function boundPorts(inspected: Inspected): string[] {
 const same = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((value, i) => value === b[i]);
 
-async function specDigest(spec: Required<DockerContainerSpec>): Promise<string> {
+/**
+ * The digest of a resolved spec that {@linkcode dockerContainer} puts into the
+ * {@linkcode SPEC_LABEL} label, so that a container created from another command or other run
+ * options is recognised. Port and volume order does not matter.
+ *
+ * @example
+ * ```ts
+ * import { dockerSpecDigest } from "./docker.ts";
+ * const digest = await dockerSpecDigest({
+ *   name: "web", image: "nginx:1.27", ports: ["80:80"], restart: "always",
+ *   volumes: [], runOptions: [], args: [],
+ * }); // 64 hex digits
+ * ```
+ */
+export async function dockerSpecDigest(spec: ResolvedDockerContainerSpec): Promise<string> {
   const canonical = JSON.stringify([
     spec.image,
     [...spec.ports].sort(),
@@ -213,7 +241,7 @@ async function specDigest(spec: Required<DockerContainerSpec>): Promise<string> 
  */
 export function containerDifferences(
   inspected: Inspected,
-  spec: Required<DockerContainerSpec>,
+  spec: ResolvedDockerContainerSpec,
   digest: string,
 ): string[] {
   const differences: string[] = [];
@@ -251,7 +279,8 @@ async function inspect<S>(ctx: SetupContext<S>, name: string): Promise<Inspected
  * command. Check: `docker container inspect` matches and the container runs. Action: a missing
  * container is created with `docker run -d`; one that differs is removed (`docker rm -f`) and
  * created again; one that matches but is stopped is started. So a container is recreated only
- * when it differs.
+ * when it differs. Ports, volumes, options and arguments may be functions of the context, e.g.
+ * ports taken from the config's settings.
  *
  * @example
  * ```ts
@@ -262,29 +291,46 @@ async function inspect<S>(ctx: SetupContext<S>, name: string): Promise<Inspected
  *   ports: ["9443:9443", "9000:9000"],
  *   volumes: ["/var/run/docker.sock:/var/run/docker.sock", "portainer_data:/data"],
  * });
+ * const fromSettings = dockerContainer<{ ports: string[] }>({
+ *   name: "portainer",
+ *   image: "portainer/portainer-ce:2.21.4",
+ *   ports: (ctx) => ctx.settings.ports,
+ * });
  * ```
  */
-export function dockerContainer<S>(spec: DockerContainerSpec): Step<S> {
+export function dockerContainer<S>(spec: DockerContainerSpec<S>): Step<S> {
   if (!CONTAINER_NAME.test(spec.name)) {
     throw new TypeError(`Cannot use Docker container name "${spec.name}"`);
   }
   validateImage(spec.image);
-  const full: Required<DockerContainerSpec> = {
-    ports: [],
-    restart: "always",
-    volumes: [],
-    runOptions: [],
-    args: [],
-    ...spec,
-  };
-  full.ports.forEach(portKey);
-  const digest = specDigest(full);
-  const state = async (ctx: SetupContext<S>) => {
-    const inspected = await inspect(ctx, spec.name);
-    if (!inspected) return { exists: false, differences: [], running: false } as const;
+  const valuesOf = (values: DockerValues<S> | undefined, ctx: SetupContext<S>) =>
+    typeof values === "function" ? values(ctx) : values ?? [];
+  if (typeof spec.ports !== "function") spec.ports?.forEach(portKey);
+  const resolve = (ctx: SetupContext<S>): ResolvedDockerContainerSpec => {
+    const ports = valuesOf(spec.ports, ctx);
+    ports.forEach(portKey);
     return {
+      name: spec.name,
+      image: spec.image,
+      ports,
+      restart: spec.restart ?? "always",
+      volumes: valuesOf(spec.volumes, ctx),
+      runOptions: valuesOf(spec.runOptions, ctx),
+      args: valuesOf(spec.args, ctx),
+    };
+  };
+  const state = async (ctx: SetupContext<S>) => {
+    const full = resolve(ctx);
+    const digest = await dockerSpecDigest(full);
+    const inspected = await inspect(ctx, spec.name);
+    if (!inspected) {
+      return { full, digest, exists: false, differences: [], running: false } as const;
+    }
+    return {
+      full,
+      digest,
       exists: true,
-      differences: containerDifferences(inspected, full, await digest),
+      differences: containerDifferences(inspected, full, digest),
       running: inspected.State?.Running === true,
     } as const;
   };
@@ -301,7 +347,7 @@ export function dockerContainer<S>(spec: DockerContainerSpec): Step<S> {
       return current.exists && current.differences.length === 0 && current.running;
     },
     action: async (ctx) => {
-      const current = await state(ctx);
+      const { full, digest, ...current } = await state(ctx);
       if (current.exists && current.differences.length === 0) {
         await ctx.container.run(["docker", "start", spec.name]);
         return;
@@ -319,7 +365,7 @@ export function dockerContainer<S>(spec: DockerContainerSpec): Step<S> {
         ...full.volumes.flatMap((volume) => ["-v", volume]),
         ...full.runOptions,
         "--label",
-        `${SPEC_LABEL}=${await digest}`,
+        `${SPEC_LABEL}=${digest}`,
         full.image,
         ...full.args,
       ], { timeoutMs: 60 * 60_000 });

@@ -18,6 +18,7 @@
  */
 
 export * from "./apt.ts";
+export * from "./commands.ts";
 export * from "./docker.ts";
 export * from "./files.ts";
 export * from "./gpu.ts";

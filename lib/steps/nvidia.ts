@@ -193,6 +193,34 @@ export async function wantedDriverVersion<S>(
 }
 
 /**
+ * A requirement rather than a change: the host has the NVIDIA driver loaded, and it is the
+ * version the config asks for. Its check passes, or fails the run with
+ * {@linkcode ExitCode.HostPrerequisite}; there is nothing for its action to do. Listed first, it
+ * makes a GPU container fail before anything changed (and a dry run say so).
+ *
+ * @example
+ * ```ts
+ * import { nvidiaHostDriver } from "./nvidia.ts";
+ * const step = nvidiaHostDriver<{ driverVersion: string }>({
+ *   version: (ctx) => ctx.settings.driverVersion,
+ * });
+ * ```
+ */
+export function nvidiaHostDriver<S>(
+  spec: Pick<UserspaceDriverSpec<S>, "version"> = {},
+): Step<S> {
+  return {
+    name: "Check the host's NVIDIA driver",
+    check: async (ctx) => {
+      const version = await wantedDriverVersion(ctx, spec.version);
+      ctx.log.info(`The host's NVIDIA driver is ${version}`);
+      return true;
+    },
+    action: () => Promise.resolve(),
+  };
+}
+
+/**
  * The runfile URL for `version`: `{version}` replaced, or the URL as given when it names the
  * version.
  *
@@ -255,15 +283,21 @@ export function nvidiaUserspaceDriver<S>(spec: UserspaceDriverSpec<S>): Step<S> 
 
 /**
  * A verification that `nvidia-smi` works in the container and lists at least one GPU (or
- * exactly `gpus` when given).
+ * exactly `gpus` when given: a number, or a function of the context such as the count of
+ * `gpu_assignment`).
  *
  * @example
  * ```ts
  * import { nvidiaSmiWorks } from "./nvidia.ts";
  * const verification = nvidiaSmiWorks({ gpus: 2 });
+ * const fromSettings = nvidiaSmiWorks<{ gpus: number[] }>({
+ *   gpus: (ctx) => ctx.settings.gpus.length,
+ * });
  * ```
  */
-export function nvidiaSmiWorks<S>(options: { readonly gpus?: number } = {}): Verification<S> {
+export function nvidiaSmiWorks<S>(
+  options: { readonly gpus?: number | ((ctx: SetupContext<S>) => number) } = {},
+): Verification<S> {
   return {
     name: "nvidia-smi lists the GPUs",
     run: async (ctx) => {
@@ -273,9 +307,10 @@ export function nvidiaSmiWorks<S>(options: { readonly gpus?: number } = {}): Ver
       );
       const gpus = listed.split("\n").map((line) => line.trim()).filter(Boolean);
       if (gpus.length === 0) throw new Error("nvidia-smi lists no GPU");
-      if (options.gpus !== undefined && gpus.length !== options.gpus) {
+      const wanted = typeof options.gpus === "function" ? options.gpus(ctx) : options.gpus;
+      if (wanted !== undefined && gpus.length !== wanted) {
         throw new Error(
-          `nvidia-smi lists ${gpus.length} GPU(s), expected ${options.gpus}: ${gpus.join("; ")}`,
+          `nvidia-smi lists ${gpus.length} GPU(s), expected ${wanted}: ${gpus.join("; ")}`,
         );
       }
       ctx.log.info(`GPUs in container ${ctx.ctid}: ${gpus.join("; ")}`);

@@ -7,11 +7,12 @@
 
 import type { SetupContext, Verification } from "../container_module.ts";
 import { CommandError } from "../command.ts";
+import { readyTimeoutOverrideMs } from "../environment.ts";
 import { type Clock, type ProbeResult, waitFor } from "../wait.ts";
 
 /** How long and how often a probe polls. */
 export interface PollOptions {
-  /** Give up after this many milliseconds. */
+  /** Give up after this many milliseconds; `PHOENIX_READY_TIMEOUT` (seconds) replaces it. */
   readonly timeoutMs: number;
   /** The first pause between probes. Default 1000 ms. */
   readonly initialDelayMs?: number;
@@ -22,9 +23,12 @@ export interface PollOptions {
 }
 
 /** An HTTP readiness probe. */
-export interface HttpReadyOptions extends PollOptions {
-  /** The URL, as seen from inside the container, e.g. `http://localhost:8000/health`. */
-  readonly url: string;
+export interface HttpReadyOptions<S = unknown> extends PollOptions {
+  /**
+   * The URL, as seen from inside the container, e.g. `http://localhost:8000/health`; or a
+   * function of the context giving it (e.g. a port from the config's settings).
+   */
+  readonly url: string | ((ctx: SetupContext<S>) => string);
   /** The status code(s) that mean ready. Default 200. */
   readonly expect?: number | readonly number[];
   /** Accept any TLS certificate (`curl -k`), e.g. a self-signed one on `https://localhost`. */
@@ -41,7 +45,7 @@ export interface HttpReadyOptions extends PollOptions {
  */
 export async function probeHttp<S>(
   ctx: SetupContext<S>,
-  options: HttpReadyOptions,
+  options: HttpReadyOptions<S> & { readonly url: string },
 ): Promise<ProbeResult> {
   const expected = [options.expect ?? 200].flat();
   const timeout = options.requestTimeoutSeconds ?? 10;
@@ -71,36 +75,52 @@ export async function probeHttp<S>(
 
 /**
  * A verification that polls `url` with curl inside the container until it answers with an
- * expected status code, or fails when `timeoutMs` has passed.
+ * expected status code, or fails when `timeoutMs` has passed. A fixed URL is checked when the
+ * module is defined, one derived from the context when the verification runs.
  *
  * @example
  * ```ts
  * import { httpReady } from "./probes.ts";
  * const verification = httpReady({ url: "http://localhost:8000/health", timeoutMs: 900_000 });
+ * const fromSettings = httpReady<{ port: number }>({
+ *   name: "The server answers /health",
+ *   url: (ctx) => `http://localhost:${ctx.settings.port}/health`,
+ *   timeoutMs: 900_000,
+ * });
  * ```
  */
-export function httpReady<S>(options: HttpReadyOptions): Verification<S> {
-  const url = new URL(options.url);
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new TypeError(`Cannot probe "${options.url}": expected an http or https URL`);
-  }
+export function httpReady<S>(options: HttpReadyOptions<S>): Verification<S> {
+  const fixed = typeof options.url === "string" ? httpUrl(options.url) : undefined;
+  const urlOf = (ctx: SetupContext<S>) =>
+    fixed ?? httpUrl((options.url as (ctx: SetupContext<S>) => string)(ctx));
   const expected = [options.expect ?? 200].flat();
+  const shown = typeof options.url === "string" ? options.url : "the service";
   return {
-    name: options.name ?? `GET ${options.url} answers ${expected.join(" or ")}`,
+    name: options.name ?? `GET ${shown} answers ${expected.join(" or ")}`,
     run: async (ctx) => {
+      const url = urlOf(ctx);
       const attempts = await waitFor(
-        `${options.url} to answer ${expected.join(" or ")} in container ${ctx.ctid}`,
-        () => probeHttp(ctx, options),
-        pollOptions(options),
+        `${url} to answer ${expected.join(" or ")} in container ${ctx.ctid}`,
+        () => probeHttp(ctx, { ...options, url }),
+        pollOptions(options, ctx),
       );
-      ctx.log.info(`${options.url} answered in container ${ctx.ctid} (attempt ${attempts})`);
+      ctx.log.info(`${url} answered in container ${ctx.ctid} (attempt ${attempts})`);
     },
   };
 }
 
-function pollOptions(options: PollOptions) {
+/** `url` itself, when it is an http or https URL. */
+function httpUrl(url: string): string {
+  const protocol = URL.parse(url)?.protocol;
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw new TypeError(`Cannot probe "${url}": expected an http or https URL`);
+  }
+  return url;
+}
+
+function pollOptions<S>(options: PollOptions, ctx: SetupContext<S>) {
   return {
-    timeoutMs: options.timeoutMs,
+    timeoutMs: readyTimeoutOverrideMs(ctx.env) ?? options.timeoutMs,
     initialDelayMs: options.initialDelayMs ?? 1000,
     maxDelayMs: options.maxDelayMs ?? 15_000,
     clock: options.clock,
@@ -164,7 +184,7 @@ export function tcpReady<S>(options: TcpReadyOptions): Verification<S> {
       await waitFor(
         `${host}:${port} to accept connections in container ${ctx.ctid}`,
         () => probeTcp(ctx, options),
-        pollOptions(options),
+        pollOptions(options, ctx),
       );
     },
   };

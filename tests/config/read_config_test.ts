@@ -7,6 +7,7 @@ import {
   gpuIndicesOf,
   isTemplate,
   loadConfigFile,
+  nvidiaGpuSettingsOf,
   snapshotNameOf,
   validateEntry,
   vllmSettingsOf,
@@ -412,4 +413,64 @@ Deno.test("a configuration error ends the run with the configuration exit code",
   assert.ok(error instanceof ConfigError);
   assert.equal(error.exitCode, ExitCode.Config);
   assert.equal(error.phase, "configuration");
+});
+
+/** The config of container 901 in a file with `top` as its top level. */
+async function gpuConfigOf(
+  top: Record<string, unknown>,
+  entry: Record<string, unknown>,
+  fn: (config: ReturnType<typeof containerConfig>, path: string) => void,
+): Promise<void> {
+  const text = JSON.stringify({ ...top, lxc_configs: { "901": entry } }, null, 2);
+  await withTempFile(
+    text,
+    async (path) => fn(containerConfig(await loadConfigFile(path), "901"), path),
+  );
+}
+
+const DRIVER = {
+  nvidia_driver_version: "580.76.05",
+  nvidia_runfile_url:
+    "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run",
+};
+
+Deno.test("nvidiaGpuSettingsOf reads the GPUs and the top level's driver and installer", async () => {
+  await gpuConfigOf(DRIVER, { gpu_assignment: "0, 1" }, (config) => {
+    assert.deepEqual(nvidiaGpuSettingsOf(config), {
+      gpus: [0, 1],
+      driverVersion: "580.76.05",
+      runfileUrl: DRIVER.nvidia_runfile_url,
+    });
+  });
+  const placeholder = { ...DRIVER, nvidia_runfile_url: "https://mirror.example/{version}.run" };
+  await gpuConfigOf(placeholder, { gpu_assignment: "1" }, (config) => {
+    assert.equal(nvidiaGpuSettingsOf(config).runfileUrl, "https://mirror.example/{version}.run");
+  });
+});
+
+Deno.test("nvidiaGpuSettingsOf reports what a GPU container lacks, where it belongs", async () => {
+  await gpuConfigOf(DRIVER, { gpu_assignment: "none" }, (config, path) => {
+    throwsConfigError(
+      () => nvidiaGpuSettingsOf(config),
+      `Invalid configuration for container 901: ${path}:6:25: lxc_configs["901"].gpu_assignment: ` +
+        'found "none": container 901 passes NVIDIA GPUs through; set gpu_assignment to their ' +
+        'indices, e.g. "0" or "0,1"',
+    );
+  });
+  await gpuConfigOf({ nvidia_driver_version: "580.76.05" }, { gpu_assignment: "0" }, (config) => {
+    assert.throws(
+      () => nvidiaGpuSettingsOf(config),
+      /:1:1: top level: missing field nvidia_runfile_url: container 901 installs the NVIDIA user-space driver from this installer, e\.g\. "https:\/\/us\.download\.nvidia\.com\/XFree86\/Linux-x86_64\/580\.76\.05\/NVIDIA-Linux-x86_64-580\.76\.05\.run"/,
+    );
+  });
+  await gpuConfigOf(
+    { ...DRIVER, nvidia_driver_version: "580.82.07" },
+    { gpu_assignment: "0" },
+    (config) => {
+      assert.throws(
+        () => nvidiaGpuSettingsOf(config),
+        /:3:25: nvidia_runfile_url: ".*580\.76\.05\.run" is not the installer of nvidia_driver_version \(580\.82\.07\)/,
+      );
+    },
+  );
 });

@@ -20,6 +20,7 @@ import {
 } from "../../lib/config/read_config.ts";
 import { LxcConfigFileSchema } from "../../lib/config/schema.ts";
 import { ConfigError } from "../../lib/errors.ts";
+import { throwsWith } from "../support/assertions.ts";
 
 const REAL_CONFIGS = fileURLToPath(new URL("../../../shared/real-configs/", import.meta.url));
 const AVAILABLE = existsSync(REAL_CONFIGS);
@@ -51,13 +52,7 @@ function realTest(name: string, fn: () => void | Promise<void>): void {
 
 /** The message of the ConfigError `fn` throws. */
 function configErrorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
-    return error.message;
-  }
-  assert.fail("expected a ConfigError, nothing was thrown");
+  return throwsWith(fn, ConfigError).message;
 }
 
 function entryOf(loaded: LoadedConfig, ctid: string) {

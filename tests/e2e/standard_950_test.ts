@@ -1,11 +1,11 @@
 /**
- * The compiled executable for standard container 950 (vLLM server) against the fake pct: first
- * run, re-run, readiness, and config errors.
+ * The compiled executable for standard container 950 (vLLM server) against the fake pct and a
+ * simulated clone of 920 (see ../containers/): first run, re-run, readiness, and config errors.
  */
 
 import assert from "node:assert/strict";
-import type { ExecRule } from "../fake_pct/fake_pct.ts";
-import { Scenario } from "./_scenario.ts";
+import { literally } from "../fake_pct/fake_pct.ts";
+import { ContainerScenario } from "../containers/_harness.ts";
 
 const MODEL = "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ";
 
@@ -16,53 +16,24 @@ function config(entry: string): string {
 const GOOD = config(`{ "name": "vllmQwen", "vllm_model": "${MODEL}", "vllm_tensor_parallel_size": 2,
   "gpu_assignment": "0,1" }`);
 
-const HEALTH = "^curl -s -o /dev/null -w %\\{http_code\\} http://localhost:8000/health$";
+const HEALTH = literally(
+  "curl -s --max-time 10 -o /dev/null -w %{http_code} http://localhost:8000/health",
+);
+const MODELS = literally("curl -fsS --max-time 30 http://localhost:8000/v1/models");
 
-/** systemd and the server, modelled by flags. */
-function server(options: { slowStart?: boolean } = {}): ExecRule[] {
-  return [
-    { match: "^systemctl daemon-reload$" },
-    { match: "^systemctl try-restart vllm\\.service$" },
-    { match: "^systemctl is-enabled --quiet vllm\\.service$", when: "enabled" },
-    { match: "^systemctl is-enabled --quiet vllm\\.service$", exit: 1 },
-    { match: "^systemctl is-active --quiet vllm\\.service$", when: "active" },
-    { match: "^systemctl is-active --quiet vllm\\.service$", exit: 3 },
-    { match: "^systemctl enable --now vllm\\.service$", set: ["enabled", "active"] },
-    // The model takes a while to load: the first two probes see a connection refused.
-    ...(options.slowStart
-      ? [
-        {
-          match: HEALTH,
-          when: "active",
-          unless: "probed-once",
-          stdout: "000",
-          exit: 7,
-          set: ["probed-once"],
-        },
-        {
-          match: HEALTH,
-          when: "active",
-          unless: "probed-twice",
-          stdout: "503",
-          set: ["probed-twice"],
-        },
-      ]
-      : []),
-    { match: HEALTH, when: "active", stdout: "200" },
-    { match: HEALTH, stdout: "000", exit: 7 },
-    {
-      match: "^curl -fsS http://localhost:8000/v1/models$",
-      when: "active",
-      stdout: JSON.stringify({ object: "list", data: [{ id: MODEL, object: "model" }] }),
-    },
-  ];
+function server(
+  options: { config?: string; exec?: Parameters<typeof ContainerScenario.of>[0]["exec"] } = {},
+): Promise<ContainerScenario> {
+  return ContainerScenario.of({
+    ctid: "950",
+    config: options.config ?? GOOD,
+    exec: options.exec,
+    simulation: { servedModels: [MODEL] },
+  });
 }
 
 Deno.test("950: a first run writes the unit, enables the service and waits for /health", async () => {
-  await using s = await Scenario.create("950", {
-    containers: { "950": { status: "running" } },
-    exec: server(),
-  }, GOOD);
+  await using s = await server();
   const run = await s.run();
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /Setup for container 950 completed\./);
@@ -73,15 +44,15 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
     /^ExecStart=\/opt\/vllm\/bin\/vllm serve Qwen\/Qwen2\.5-Coder-7B-Instruct-AWQ --host 0\.0\.0\.0 --port 8000 --tensor-parallel-size 2$/m,
   );
   assert.deepEqual(
-    await s.mutatingCalls(),
-    [],
-    "a standard container is never stopped or snapshotted",
+    (await s.mutatingCalls()).map((argv) => argv[0]),
+    ["push", "push"],
+    "a standard container is never stopped or snapshotted: only its two files are pushed",
   );
   const calls = await s.calls();
   assert.deepEqual(calls.slice(0, 3), [
     ["status", "950"],
-    ["exec", "950", "--", "cat", "/etc/systemd/system/vllm.service"],
-    ["exec", "950", "--", "tee", "/etc/systemd/system/vllm.service"],
+    ["exec", "950", "--", "cat", "/etc/vllm/vllm.env"],
+    ["exec", "950", "--", "mkdir", "-p", "/etc/vllm"],
   ]);
   assert.deepEqual(calls.at(-1), [
     "exec",
@@ -89,37 +60,46 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
     "--",
     "curl",
     "-fsS",
+    "--max-time",
+    "30",
     "http://localhost:8000/v1/models",
   ]);
 });
 
 Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
-  await using s = await Scenario.create("950", {
-    containers: { "950": { status: "running" } },
-    exec: server(),
-  }, GOOD);
+  await using s = await server();
   assert.equal((await s.run()).code, 0);
   await s.fake.clearCalls();
   const run = await s.run();
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stdout, /Step 1\/2 "Write the vllm\.service unit": already done, skipping/);
-  assert.match(run.stdout, /Step 2\/2 "Enable and start vllm\.service": already done, skipping/);
+  assert.match(
+    run.stdout,
+    /Step 2\/3 "Install the systemd unit vllm\.service": already done, skipping/,
+  );
+  assert.match(run.stdout, /Step 3\/3 "Enable and start vllm\.service": already done, skipping/);
   const calls = await s.calls();
   assert.deepEqual(calls.map((c) => c.slice(3).join(" ") || c.join(" ")), [
     "status 950",
+    "cat /etc/vllm/vllm.env",
+    "stat -c %a /etc/vllm/vllm.env",
     "cat /etc/systemd/system/vllm.service",
+    "stat -c %a /etc/systemd/system/vllm.service",
+    "systemctl show --property=NeedDaemonReload --value vllm.service",
     "systemctl is-enabled --quiet vllm.service",
     "systemctl is-active --quiet vllm.service",
-    "curl -s -o /dev/null -w %{http_code} http://localhost:8000/health",
-    "curl -fsS http://localhost:8000/v1/models",
+    "curl -s --max-time 10 -o /dev/null -w %{http_code} http://localhost:8000/health",
+    "curl -fsS --max-time 30 http://localhost:8000/v1/models",
   ]);
 });
 
 Deno.test("950: readiness is polled with backoff until /health answers 200", async () => {
-  await using s = await Scenario.create("950", {
-    containers: { "950": { status: "running" } },
-    exec: server({ slowStart: true }),
-  }, GOOD);
+  // The model takes a while to load: the first probe finds nothing listening, the second a 503.
+  await using s = await server({
+    exec: [
+      { match: HEALTH, when: "active:vllm.service", stdout: "000", exit: 7, times: 1 },
+      { match: HEALTH, when: "active:vllm.service", stdout: "503", times: 1 },
+    ],
+  });
   const started = Date.now();
   const run = await s.run();
   assert.equal(run.code, 0, run.stderr);
@@ -130,16 +110,9 @@ Deno.test("950: readiness is polled with backoff until /health answers 200", asy
 });
 
 Deno.test("950: /v1/models without the configured model fails verification, exit 4", async () => {
-  await using s = await Scenario.create("950", {
-    containers: { "950": { status: "running" } },
-    exec: [
-      {
-        match: "^curl -fsS http://localhost:8000/v1/models$",
-        stdout: '{"data":[{"id":"other/model"}]}',
-      },
-      ...server(),
-    ],
-  }, GOOD);
+  await using s = await server({
+    exec: [{ match: MODELS, stdout: '{"data":[{"id":"other/model"}]}' }],
+  });
   const run = await s.run();
   assert.equal(run.code, 4);
   assert.match(
@@ -149,13 +122,7 @@ Deno.test("950: /v1/models without the configured model fails verification, exit
 });
 
 Deno.test("950: a null model is a config error naming file, CTID and field, before any pct call", async () => {
-  await using s = await Scenario.create(
-    "950",
-    { containers: { "950": { status: "running" } } },
-    config(
-      `{ "name": "vllmQwen", "vllm_model": null }`,
-    ),
-  );
+  await using s = await server({ config: config(`{ "name": "vllmQwen", "vllm_model": null }`) });
   const run = await s.run();
   assert.equal(run.code, 2);
   assert.match(run.stderr, /vllm_model/);
@@ -165,13 +132,9 @@ Deno.test("950: a null model is a config error naming file, CTID and field, befo
 });
 
 Deno.test("950: is_template true for a standard container is a config error", async () => {
-  await using s = await Scenario.create(
-    "950",
-    { containers: { "950": { status: "running" } } },
-    config(
-      `{ "is_template": true, "vllm_model": "${MODEL}" }`,
-    ),
-  );
+  await using s = await server({
+    config: config(`{ "is_template": true, "vllm_model": "${MODEL}" }`),
+  });
   const run = await s.run();
   assert.equal(run.code, 2);
   assert.match(

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
+import { ContainerScenario, finishedFlags } from "../containers/_harness.ts";
 import { LOG_LINE, Scenario } from "./_scenario.ts";
 
 const CONFIG = `{
@@ -21,39 +22,9 @@ const CONFIG = `{
   },
 }`;
 
-/** A fresh container where nothing is installed: each action sets the flag its check reads. */
-const FRESH_920: ExecRule[] = [
-  { match: "^dpkg-query -W python3-venv python3-pip$", when: "python" },
-  {
-    match: "^dpkg-query -W python3-venv python3-pip$",
-    exit: 1,
-    stderr: "dpkg-query: no packages found matching python3-venv\n",
-  },
-  { match: "^env DEBIAN_FRONTEND=noninteractive apt-get update$" },
-  {
-    match:
-      "^env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv python3-pip$",
-    set: ["python"],
-  },
-  { match: "^test -x /opt/vllm/bin/python$", when: "venv" },
-  { match: "^test -x /opt/vllm/bin/python$", exit: 1 },
-  { match: "^python3 -m venv /opt/vllm$", set: ["venv"] },
-  { match: "^/opt/vllm/bin/vllm --version$", when: "vllm", stdout: "0.11.0\n" },
-  {
-    match: "^/opt/vllm/bin/vllm --version$",
-    exit: 127,
-    stderr: "exec: /opt/vllm/bin/vllm: not found\n",
-  },
-  { match: "^/opt/vllm/bin/pip install --no-input vllm$", set: ["vllm"] },
-  { match: "^readlink /usr/local/bin/vllm$", when: "linked", stdout: "/opt/vllm/bin/vllm\n" },
-  { match: "^readlink /usr/local/bin/vllm$", exit: 1 },
-  { match: "^ln -sfn /opt/vllm/bin/vllm /usr/local/bin/vllm$", set: ["linked"] },
-  { match: "^vllm --version$", when: "linked", stdout: "0.11.0\n" },
-  { match: "^vllm --version$", exit: 127 },
-];
-
+/** The commands inside 920 of a first run, cloned from 901 (tests/containers simulate it). */
 const CHECKS_AND_ACTIONS = [
-  ["exec", "920", "--", "dpkg-query", "-W", "python3-venv", "python3-pip"],
+  ["exec", "920", "--", "dpkg-query", "-W", "-f=${Status}\\n", "python3-venv", "python3-pip"],
   ["exec", "920", "--", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update"],
   [
     "exec",
@@ -68,19 +39,21 @@ const CHECKS_AND_ACTIONS = [
     "python3-venv",
     "python3-pip",
   ],
-  ["exec", "920", "--", "dpkg-query", "-W", "python3-venv", "python3-pip"],
+  ["exec", "920", "--", "dpkg-query", "-W", "-f=${Status}\\n", "python3-venv", "python3-pip"],
   ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
   ["exec", "920", "--", "python3", "-m", "venv", "/opt/vllm"],
   ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
-  ["exec", "920", "--", "/opt/vllm/bin/vllm", "--version"],
+  ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
   ["exec", "920", "--", "/opt/vllm/bin/pip", "install", "--no-input", "vllm"],
-  ["exec", "920", "--", "/opt/vllm/bin/vllm", "--version"],
+  ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
   ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
+  ["exec", "920", "--", "mkdir", "-p", "/usr/local/bin"],
   ["exec", "920", "--", "ln", "-sfn", "/opt/vllm/bin/vllm", "/usr/local/bin/vllm"],
   ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
   ["exec", "920", "--", "vllm", "--version"],
 ];
 
+/** A clone of the finished GPU template 901, running unless told otherwise. */
 function fresh920(
   options: {
     status?: "running" | "stopped";
@@ -89,14 +62,15 @@ function fresh920(
     config?: string;
   } = {},
 ): Promise<Scenario> {
-  return Scenario.create("920", {
-    containers: { "920": { status: options.status ?? "running", name: "BaseTemplateVLLM" } },
-    exec: [...(options.exec ?? []), ...FRESH_920],
-    failures: options.failures ?? [],
-  }, options.config ?? CONFIG);
+  return ContainerScenario.of({
+    ctid: "920",
+    status: options.status,
+    container: { name: "BaseTemplateVLLM" },
+    exec: options.exec,
+    failures: options.failures,
+    config: options.config ?? CONFIG,
+  });
 }
-
-const FINISHED_920 = ["python", "venv", "vllm", "linked"];
 
 Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the template again", async () => {
   await using s = await fresh920();
@@ -120,7 +94,7 @@ Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the 
   assert.equal(state.containers["920"].status, "running");
   assert.deepEqual(state.containers["920"].snapshots.map((x) => x.name), ["vllm-base-snapshot"]);
   // The snapshot holds the finished state, not a state before the last step.
-  assert.deepEqual(state.containers["920"].snapshots[0].flags?.sort(), [...FINISHED_920].sort());
+  assert.deepEqual(state.containers["920"].snapshots[0].flags?.sort(), finishedFlags("920"));
 
   const lines = await s.logLines();
   for (const line of lines) assert.match(line, LOG_LINE);
@@ -131,9 +105,7 @@ Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the 
     ),
   );
   assert.ok(
-    lines.some((l) =>
-      /\[INFO\] .*: Step 3\/4 "Install vLLM into the virtual environment": running$/.test(l)
-    ),
+    lines.some((l) => /\[INFO\] .*: Step 3\/4 "Install vllm into \/opt\/vllm": running$/.test(l)),
   );
   assert.match(
     lines.at(-1)!,
@@ -158,16 +130,12 @@ Deno.test("920: a re-run of a finished template changes nothing and makes two pc
 });
 
 Deno.test("920: a snapshot whose name only contains the wanted one does not count", async () => {
-  await using s = await Scenario.create("920", {
-    containers: {
-      "920": {
-        status: "running",
-        snapshots: [{ name: "old-vllm-base-snapshot" }],
-        flags: FINISHED_920,
-      },
-    },
-    exec: FRESH_920,
-  }, CONFIG);
+  await using s = await ContainerScenario.of({
+    ctid: "920",
+    clonedFrom: "920",
+    container: { snapshots: [{ name: "old-vllm-base-snapshot" }] },
+    config: CONFIG,
+  });
   const run = await s.run();
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(
@@ -196,7 +164,7 @@ Deno.test("920: --dry-run runs only checks, prints the plan and changes nothing"
   for (
     const expected of [
       /\[dry-run\] Step 1\/4 "Install Python 3 with venv and pip": would run/,
-      /\[dry-run\] Would verify: "vllm --version answers"/,
+      /\[dry-run\] Would verify: "vllm --version runs"/,
       /\[dry-run\] Would shut down container 920 \(timeout 60 s\)/,
       /\[dry-run\] Would take snapshot 'vllm-base-snapshot'/,
       /Dry run for container\/template 920 finished: nothing was changed\./,
@@ -206,12 +174,15 @@ Deno.test("920: --dry-run runs only checks, prints the plan and changes nothing"
   assert.deepEqual(await s.calls(), [
     ["status", "920"],
     ["listsnapshot", "920"],
-    ["exec", "920", "--", "dpkg-query", "-W", "python3-venv", "python3-pip"],
+    ["exec", "920", "--", "dpkg-query", "-W", "-f=${Status}\\n", "python3-venv", "python3-pip"],
     ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
-    ["exec", "920", "--", "/opt/vllm/bin/vllm", "--version"],
+    ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
     ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
   ]);
-  assert.deepEqual((await s.fake.state()).containers["920"].flags, []);
+  assert.deepEqual(
+    [...(await s.fake.state()).containers["920"].flags].sort(),
+    finishedFlags("901"),
+  );
 });
 
 Deno.test("920: --dry-run of a stopped template does not start it", async () => {
@@ -254,9 +225,9 @@ Deno.test("920: a failing verification takes no snapshot, exit 4", async () => {
   assert.equal(run.code, 4);
   assert.match(
     run.stderr,
-    /Verification "vllm --version answers" failed: .*ImportError: libcudart\.so\.12/,
+    /Verification "vllm --version runs" failed: .*ImportError: libcudart\.so\.12/,
   );
-  assert.match(run.stderr, /failed during verification "vllm --version answers"/);
+  assert.match(run.stderr, /failed during verification "vllm --version runs"/);
   assert.deepEqual(await s.mutatingCalls(), []);
 });
 

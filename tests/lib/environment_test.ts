@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { DEFAULTS, readLogSettings, readSettings } from "../../lib/environment.ts";
+import {
+  DEFAULTS,
+  readLogSettings,
+  readSettings,
+  readyTimeoutOverrideMs,
+} from "../../lib/environment.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import { throwsWith } from "../support/assertions.ts";
@@ -123,4 +128,20 @@ Deno.test("readSettings agrees with readLogSettings", () => {
   const env = { MAIN_LOG_FILE: "/tmp/c.log", PHOENIX_DEBUG: "true" };
   const { logFile, debug } = readSettings(env);
   assert.deepEqual({ logFile, debug }, readLogSettings(env));
+});
+
+Deno.test("readyTimeoutOverrideMs reads PHOENIX_READY_TIMEOUT in seconds", () => {
+  assert.equal(readyTimeoutOverrideMs({}), undefined);
+  assert.equal(readyTimeoutOverrideMs({ PHOENIX_READY_TIMEOUT: " " }), undefined);
+  assert.equal(readyTimeoutOverrideMs({ PHOENIX_READY_TIMEOUT: "300" }), 300_000);
+});
+
+Deno.test("readSettings refuses a PHOENIX_READY_TIMEOUT that is not whole seconds", () => {
+  for (const value of ["0", "1.5", "soon", "86401"]) {
+    assert.equal(
+      configError({ PHOENIX_READY_TIMEOUT: value }).message,
+      `Cannot use PHOENIX_READY_TIMEOUT=${JSON.stringify(value)}: expected whole seconds from 1 ` +
+        "to 86400",
+    );
+  }
 });

@@ -8,6 +8,7 @@ import {
   dockerEngine,
   dockerImage,
   dockerRunSucceeds,
+  dockerSpecDigest,
   hasFeature,
   SPEC_LABEL,
 } from "../../lib/steps/docker.ts";
@@ -336,5 +337,57 @@ Deno.test("dockerRunSucceeds runs a throwaway container", async () => {
   await assert.rejects(
     () => verification.run(stepContext(failing)),
     /could not select device driver/,
+  );
+});
+
+Deno.test("dockerContainer takes values derived from the context, e.g. ports from the settings", async () => {
+  const { pct } = dockerCt();
+  const step = dockerContainer<{ ports: string[] }>({
+    name: "portainer",
+    image: "portainer/portainer-ce:2.21.4",
+    ports: (ctx) => ctx.settings.ports,
+    volumes: ["portainer_data:/data"],
+  });
+  const settings = { ports: ["8443:9443"] };
+  await runSteps([step], stepContext(pct, { settings }), { dryRun: false });
+  const [run] = dockerCommands(pct);
+  assert.deepEqual(run.slice(0, 9), [
+    "docker",
+    "run",
+    "-d",
+    "--name",
+    "portainer",
+    "--restart",
+    "always",
+    "-p",
+    "8443:9443",
+  ]);
+  assert.equal(await step.check(stepContext(pct, { settings })), true);
+  assert.equal(await step.check(stepContext(pct, { settings: { ports: ["9443:9443"] } })), false);
+  await assert.rejects(
+    () => step.check(stepContext(pct, { settings: { ports: ["9443"] } })),
+    /Cannot use port mapping "9443"/,
+  );
+});
+
+Deno.test("dockerSpecDigest ignores the order of ports and volumes, not the command", async () => {
+  const spec = {
+    name: "web",
+    image: "nginx:1.27",
+    ports: ["80:80", "443:443"],
+    restart: "always" as const,
+    volumes: ["a:/a", "b:/b"],
+    runOptions: [],
+    args: [],
+  };
+  const digest = await dockerSpecDigest(spec);
+  assert.match(digest, /^[0-9a-f]{64}$/);
+  assert.equal(
+    await dockerSpecDigest({ ...spec, ports: ["443:443", "80:80"], volumes: ["b:/b", "a:/a"] }),
+    digest,
+  );
+  assert.notEqual(
+    await dockerSpecDigest({ ...spec, args: ["nginx", "-g", "daemon off;"] }),
+    digest,
   );
 });

@@ -5,6 +5,7 @@ import { runSteps } from "../../lib/run_steps.ts";
 import {
   hostNvidiaDevices,
   hostNvidiaDriverVersion,
+  nvidiaHostDriver,
   nvidiaSmiWorks,
   nvidiaUserspaceDriver,
   nvidiaVersionsMatch,
@@ -282,4 +283,41 @@ Deno.test("nvidiaVersionsMatch names both versions when they differ", async () =
     () => nvidiaVersionsMatch().run(mismatch),
     /NVML reports a driver\/library version mismatch\): nvidia-smi failed with exit code 18: Failed to initialize NVML: Driver\/library version mismatch; NVML library version: 575\.64; the host's kernel module is 580\.76\.05/,
   );
+});
+
+Deno.test("nvidiaSmiWorks takes the GPU count from the context", async () => {
+  const two = stepPct({
+    exec: [{
+      match: literally(LIST),
+      stdout:
+        "0, NVIDIA GeForce RTX 5060 Ti, 580.76.05\n1, NVIDIA GeForce RTX 5060 Ti, 580.76.05\n",
+    }],
+  });
+  const verification = nvidiaSmiWorks<{ gpus: number[] }>({
+    gpus: (ctx) => ctx.settings.gpus.length,
+  });
+  await verification.run(stepContext(two, { settings: { gpus: [0, 1] } }));
+  await assert.rejects(
+    () => verification.run(stepContext(two, { settings: { gpus: [1] } })),
+    /lists 2 GPU\(s\), expected 1/,
+  );
+});
+
+Deno.test("nvidiaHostDriver passes on the configured host driver and fails early otherwise", async () => {
+  const pct = stepPct();
+  const step = nvidiaHostDriver<{ version: string }>({ version: (ctx) => ctx.settings.version });
+  const on = (hostRoot: string, version: string) =>
+    stepContext(pct, { hostRoot, settings: { version } });
+  assert.equal(await step.check(on(HOST_FIXTURES.gpu580, "580.76.05")), true);
+  await assert.rejects(
+    () => step.check(on(HOST_FIXTURES.gpu580, "580.76.06")),
+    isHostPrerequisite(
+      /asks for NVIDIA driver 580\.76\.06, but the host's kernel module is 580\.76\.05/,
+    ),
+  );
+  await assert.rejects(
+    () => step.check(on(HOST_FIXTURES.noDriver, "580.76.05")),
+    isHostPrerequisite(/The host has no NVIDIA driver loaded/),
+  );
+  assert.deepEqual(pct.argvs(), [], "it reads the host only");
 });

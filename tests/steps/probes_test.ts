@@ -131,3 +131,39 @@ Deno.test("tcpReady's script really connects with bash (run on this machine)", a
     await accepting.catch(() => {});
   }
 });
+
+Deno.test("httpReady takes a URL derived from the context, checked when it runs", async () => {
+  const url = "http://localhost:8001/health";
+  const pct = stepPct({
+    ctid: "950",
+    exec: [{ match: literally(CURL.replace("8000", "8001")), stdout: "200" }],
+  });
+  const verification = httpReady<{ port: number }>({
+    name: "The server answers /health",
+    url: (ctx) => `http://localhost:${ctx.settings.port}/health`,
+    timeoutMs: 1000,
+    clock: new FakeClock(),
+  });
+  assert.equal(verification.name, "The server answers /health");
+  await verification.run(stepContext(pct, { settings: { port: 8001 } }));
+  assert.deepEqual(pct.execs().map((argv) => argv.at(-1)), [url]);
+  const ftp = httpReady<{ port: number }>({ url: () => "ftp://localhost/", timeoutMs: 1000 });
+  await assert.rejects(
+    () => ftp.run(stepContext(pct, { settings: { port: 1 } })),
+    /Cannot probe "ftp:\/\/localhost\/": expected an http or https URL/,
+  );
+  assert.throws(() => httpReady({ url: "localhost:8000", timeoutMs: 1000 }), TypeError);
+});
+
+Deno.test("PHOENIX_READY_TIMEOUT replaces a probe's deadline", async () => {
+  const pct = stepPct({ exec: [{ match: "^curl ", stdout: "503" }] });
+  const clock = new FakeClock();
+  const error = await rejectsWith(
+    httpReady({ url: "http://localhost:8000/health", timeoutMs: 3_600_000, clock }).run(
+      stepContext(pct, { env: { PHOENIX_READY_TIMEOUT: "3" } }),
+    ),
+    WaitTimeoutError,
+  );
+  assert.match(error.message, /^Timed out after 3 s waiting for/);
+  assert.deepEqual(clock.sleeps, [1000, 2000]);
+});

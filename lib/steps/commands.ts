@@ -1,0 +1,66 @@
+/**
+ * Verifications that a command works inside the container: the tool is installed and runs
+ * (`jq --version`), optionally printing what is expected (`locale -a` listing a locale).
+ *
+ * @module
+ */
+
+import type { Verification } from "../container_module.ts";
+
+/** Options of {@linkcode commandSucceeds}. */
+export interface CommandSucceedsOptions {
+  /** The verification's name; default `<argv> runs`. */
+  readonly name?: string;
+  /** What stdout must match, e.g. `/^en_US\.utf-?8$/im`; any output when absent. */
+  readonly expectOutput?: RegExp;
+  /** Kill the command after this many milliseconds. Default 60000. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A verification that `argv` exits 0 in the container (and, with `expectOutput`, prints what is
+ * expected). The first line it prints is logged, so a version command leaves the installed
+ * version in the log.
+ *
+ * @param argv The command, as argv.
+ * @param options Name, expected output and timeout.
+ * @returns The verification.
+ *
+ * @example
+ * ```ts
+ * import { commandSucceeds } from "./commands.ts";
+ * const tools = ["curl", "jq"].map((tool) => commandSucceeds([tool, "--version"]));
+ * const locale = commandSucceeds(["locale", "-a"], {
+ *   name: "locale -a lists en_US.utf8",
+ *   expectOutput: /^en_US\.utf-?8$/im,
+ * });
+ * ```
+ */
+export function commandSucceeds<S>(
+  argv: readonly string[],
+  options: CommandSucceedsOptions = {},
+): Verification<S> {
+  if (argv.length === 0 || argv[0] === "") {
+    throw new TypeError(
+      'Cannot verify an empty command: expected argv such as ["jq", "--version"]',
+    );
+  }
+  const command = [...argv];
+  const shown = command.join(" ");
+  return {
+    name: options.name ?? `${shown} runs`,
+    run: async (ctx) => {
+      const output = await ctx.container.output(command, {
+        timeoutMs: options.timeoutMs ?? 60_000,
+      });
+      if (options.expectOutput && !options.expectOutput.test(output)) {
+        const printed = output === "" ? "nothing" : JSON.stringify(output.slice(0, 300));
+        throw new Error(
+          `${shown} printed ${printed}, which does not match ${options.expectOutput}`,
+        );
+      }
+      const first = output.split("\n")[0]?.trim();
+      ctx.log.info(`${shown} in container ${ctx.ctid}: ${first || "(no output)"}`);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The compiled executable of 901 (BaseTemplateGPU) against the fake pct, a simulated clone of
+ * 900 and a host fixture with driver 580.76.05 and two GPUs: first run, re-run, dry run, each
+ * verification failing, and the host and config problems that must stop it before any change.
+ */
+
+import assert from "node:assert/strict";
+import {
+  assertExit,
+  configText,
+  ContainerScenario,
+  containerTests,
+  HOSTS,
+  thenFails,
+} from "./_harness.ts";
+import { literally } from "../fake_pct/fake_pct.ts";
+import { GPU_DEVICES } from "./_simulated_container.ts";
+
+const DRIVER_QUERY = literally("nvidia-smi --query-gpu=driver_version --format=csv,noheader");
+const GPU_QUERY = literally(
+  "nvidia-smi --query-gpu=index,name,driver_version --format=csv,noheader",
+);
+
+containerTests({
+  ctid: "901",
+  snapshot: "gpu-snapshot",
+  finished: { clonedFrom: "901" },
+  verificationFailures: [
+    {
+      verification: "nvidia-smi lists the GPUs",
+      exec: [{ match: GPU_QUERY, stdout: "0, NVIDIA GeForce RTX 5060 Ti, 580.76.05\n" }],
+      message: /nvidia-smi lists 1 GPU\(s\), expected 2: 0, NVIDIA GeForce RTX 5060 Ti/,
+    },
+    {
+      verification: "The container's NVIDIA driver matches the host's",
+      // The driver step's check sees the right version; the verification, after it, another.
+      exec: thenFails(
+        DRIVER_QUERY,
+        { stdout: "580.76.05\n580.76.05\n" },
+        { stdout: "580.65.06\n580.65.06\n" },
+      ),
+      message: /user-space driver 580\.65\.06, but the host's kernel module is 580\.76\.05/,
+    },
+  ],
+  afterFirstRun: async (s) => {
+    // Proxmox's own device entries, not raw lxc.* lines; the container restarted once for them.
+    const config = (await s.fake.state()).containers["901"].config;
+    assert.deepEqual(config, GPU_DEVICES);
+    const lifecycle = (await s.mutatingCalls()).filter((argv) => argv[0] !== "push");
+    assert.deepEqual(lifecycle.slice(0, 3), [
+      ["set", "901", ...Object.entries(GPU_DEVICES).flatMap(([key, dev]) => [`--${key}`, dev])],
+      ["shutdown", "901", "--timeout", "60"],
+      ["start", "901"],
+    ]);
+  },
+});
+
+Deno.test("901: a host without the NVIDIA driver fails with exit 8 before any change", async (t) => {
+  for (const args of [["901"], ["--dry-run", "901"]]) {
+    await t.step(args.join(" "), async () => {
+      await using s = await ContainerScenario.of({ ctid: "901", hostRoot: HOSTS.noDriver });
+      const run = await s.run(args);
+      assertExit(run, 8);
+      assert.match(
+        run.stderr,
+        /The host has no NVIDIA driver loaded \(.*no_nvidia_driver\/proc\/driver\/nvidia\/version missing\): install the NVIDIA driver on the Proxmox host first/,
+      );
+      assert.deepEqual(await s.callLines(), ["pct status 901", "pct listsnapshot 901"]);
+    });
+  }
+});
+
+Deno.test("901: a config asking for another driver than the host's fails with exit 8 before any change", async () => {
+  await using s = await ContainerScenario.of({
+    ctid: "901",
+    config: configText({}, {
+      nvidia_driver_version: "580.76.06",
+      nvidia_runfile_url:
+        "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.06/NVIDIA-Linux-x86_64-580.76.06.run",
+    }),
+  });
+  const run = await s.run();
+  assertExit(run, 8);
+  assert.match(
+    run.stderr,
+    /The config asks for NVIDIA driver 580\.76\.06, but the host's kernel module is 580\.76\.05/,
+  );
+  assert.deepEqual(await s.callLines(), ["pct status 901", "pct listsnapshot 901"]);
+});
+
+Deno.test("901: config errors name the file, the CTID and the field, before any pct call", async (t) => {
+  const cases: [string, string, RegExp][] = [
+    [
+      "no nvidia_runfile_url at the top level",
+      configText({}, { nvidia_runfile_url: undefined }),
+      /container 901\b.*:\d+:\d+: top level: missing field nvidia_runfile_url/,
+    ],
+    [
+      "no nvidia_driver_version at the top level",
+      configText({}, { nvidia_driver_version: undefined }),
+      /container 901\b.*: top level: missing field nvidia_driver_version/,
+    ],
+    [
+      "a runfile URL for another version",
+      configText({}, { nvidia_driver_version: "580.82.07" }),
+      /container 901\b.*: nvidia_runfile_url: ".*580\.76\.05\.run" is not the installer of nvidia_driver_version \(580\.82\.07\)/,
+    ],
+    [
+      'gpu_assignment "none"',
+      configText({ "901": { name: "BaseTemplateGPU", gpu_assignment: "none" } }),
+      /lxc_configs\["901"\]\.gpu_assignment: found "none": container 901 passes NVIDIA GPUs through/,
+    ],
+  ];
+  for (const [name, config, message] of cases) {
+    await t.step(name, async () => {
+      await using s = await ContainerScenario.of({ ctid: "901", config });
+      const run = await s.run();
+      assertExit(run, 2);
+      assert.match(run.stderr, message);
+      assert.ok(run.stderr.includes(s.configFile), "the message names the file");
+      assert.deepEqual(await s.calls(), []);
+    });
+  }
+});

@@ -1,0 +1,57 @@
+/**
+ * The compiled executable of 902 (BaseTemplateDocker) against the fake pct and a simulated
+ * clone of 900 with `nesting=1`: first run, re-run, dry run, each verification failing, and a
+ * container without nesting.
+ */
+
+import assert from "node:assert/strict";
+import { assertExit, ContainerScenario, containerTests, thenFails } from "./_harness.ts";
+import { literally } from "../fake_pct/fake_pct.ts";
+
+const NESTING = { container: { config: { features: "nesting=1" } } };
+
+containerTests({
+  ctid: "902",
+  snapshot: "docker-snapshot",
+  fresh: NESTING,
+  finished: { clonedFrom: "902" },
+  verificationFailures: [
+    {
+      verification: "docker info runs",
+      // The engine step's check still gets an answer; the verification, after it, none.
+      exec: thenFails(literally("docker info"), { stdout: "Server:\n" }, {
+        exit: 1,
+        stderr: "ERROR: error during connect: Cannot connect to the Docker daemon\n",
+      }),
+      message: /In container 902: docker info .*Cannot connect to the Docker daemon/,
+    },
+    {
+      verification: "docker run --rm hello-world succeeds",
+      exec: [{
+        match: literally("docker run --rm hello-world"),
+        exit: 125,
+        stderr: "docker: Error response from daemon: failed to create task for container: " +
+          "failed to create shim task: OCI runtime create failed\n",
+      }],
+      message: /OCI runtime create failed/,
+    },
+  ],
+});
+
+Deno.test("902: a container without nesting=1 fails with exit 8 before any change", async () => {
+  await using s = await ContainerScenario.of({
+    ctid: "902",
+    container: { config: { features: "keyctl=1" } },
+  });
+  const run = await s.run();
+  assertExit(run, 8);
+  assert.match(
+    run.stderr,
+    /Container 902 does not have the feature nesting=1 \(its features are "keyctl=1"\), which Docker needs: .*pct set 902 --features nesting=1/,
+  );
+  assert.deepEqual(await s.callLines(), [
+    "pct status 902",
+    "pct listsnapshot 902",
+    "pct config 902",
+  ]);
+});
