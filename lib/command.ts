@@ -10,6 +10,7 @@ import { constants } from "node:os";
 import { Readable } from "node:stream";
 import { $ } from "./deps.ts";
 import type { Log } from "./logging.ts";
+import { isSecretName } from "./secrets.ts";
 
 /** What a finished command returned. */
 export interface CommandResult {
@@ -77,15 +78,22 @@ export function displayCommand(argv: readonly string[]): string {
 const LOCALE_VARIABLE = /^(LANG|LANGUAGE|LC_[A-Z]+)$/;
 
 /**
+ * The environment commands run with, in two parts.
+ *
+ * Secrets (`HF_TOKEN`, ...) are left out: `pct exec` hands the caller's environment to every
+ * process in the container, and no command needs them (the steps that do write them into a
+ * root-only file).
+ *
  * zx runs every command through bash, and bash prints `warning: setlocale: LC_ALL: cannot change
- * locale` into the command's stderr when the orchestrator's `LC_ALL=en_US.UTF-8` is not
- * generated on the host. So bash starts without the locale variables and `env` hands them, unchanged,
- * to the command itself.
+ * locale` into the command's stderr when the orchestrator's `LC_ALL=en_US.UTF-8` is not generated
+ * on the host. So bash starts without the locale variables and `env` hands them, unchanged, to
+ * the command itself.
  */
-function localeSplit(): { shellEnv: Record<string, string>; localePrefix: string[] } {
+function childEnvironment(): { shellEnv: Record<string, string>; localePrefix: string[] } {
   const shellEnv: Record<string, string> = {};
   const localePrefix: string[] = [];
   for (const [name, value] of Object.entries(Deno.env.toObject())) {
+    if (isSecretName(name)) continue;
     if (LOCALE_VARIABLE.test(name)) localePrefix.push(`${name}=${value}`);
     else shellEnv[name] = value;
   }
@@ -105,7 +113,7 @@ function timeoutPrefix(timeoutMs: number | undefined): string[] {
 /** Runs commands with zx, without echoing them (logging is the caller's, via `log`). */
 export const zxRunner: CommandRunner = async (argv, options = {}) => {
   const started = performance.now();
-  const { shellEnv, localePrefix } = localeSplit();
+  const { shellEnv, localePrefix } = childEnvironment();
   // `exec`: bash replaces itself with the command, so no shell lingers between us and it.
   const command = ["exec", ...localePrefix, ...timeoutPrefix(options.timeoutMs), ...argv];
   const output = await $({

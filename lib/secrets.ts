@@ -28,10 +28,24 @@ export function registerSecret(value: string | undefined): void {
   if (trimmed && trimmed.length >= 6) knownSecrets.add(trimmed);
 }
 
+/**
+ * Whether an environment variable's name says it holds a secret (`HF_TOKEN`, `DB_PASSWORD`).
+ *
+ * @example
+ * ```ts
+ * import { isSecretName } from "./secrets.ts";
+ * isSecretName("HF_TOKEN"); // true
+ * isSecretName("LXC_CONFIG_FILE"); // false
+ * ```
+ */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
 /** Registers the value of every environment variable whose name says it is a secret. */
 export function registerSecretsFromEnv(env: Record<string, string | undefined>): void {
   for (const [name, value] of Object.entries(env)) {
-    if (SECRET_NAME.test(name)) registerSecret(value);
+    if (isSecretName(name)) registerSecret(value);
   }
 }
 

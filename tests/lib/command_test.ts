@@ -247,3 +247,19 @@ Deno.test("loggingRunner over zxRunner logs a real failure", async () => {
   assert.match(log.entries[1][1], /^sh -c "echo broken >&2; exit 3" \(exit 3, \d+ ms\)$/);
   assert.deepEqual(log.entries[2], ["info", "stderr: broken"]);
 });
+
+Deno.test("zxRunner keeps secrets out of the command's environment", async () => {
+  Deno.env.set("HF_TOKEN", "hf_NotForChildren0123456789");
+  Deno.env.set("PHOENIX_COMMAND_TEST_PLAIN", "plain");
+  try {
+    const ran = await zxRunner([
+      "sh",
+      "-c",
+      'printf "%s|%s" "${HF_TOKEN:-unset}" "$PHOENIX_COMMAND_TEST_PLAIN"',
+    ]);
+    assert.equal(ran.stdout, "unset|plain");
+  } finally {
+    Deno.env.delete("HF_TOKEN");
+    Deno.env.delete("PHOENIX_COMMAND_TEST_PLAIN");
+  }
+});
