@@ -5,8 +5,6 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import {
   cloneSourceOf,
   containerConfig,
@@ -21,31 +19,19 @@ import {
 import { LxcConfigFileSchema } from "../../lib/config/schema.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { throwsWith } from "../support/assertions.ts";
-
-const REAL_CONFIGS = fileURLToPath(new URL("../../../shared/real-configs/", import.meta.url));
-const AVAILABLE = existsSync(REAL_CONFIGS);
-const CONFIG_FILE = /^phoenix_lxc_configs\.(?!schema\.)(.+)\.json$/;
-
-/** The generations, oldest first, by the suffix of their file name. */
-const GENERATIONS = [
-  "ff11a70_earliest_root",
-  "185f0ab_first_is_template",
-  "fe8c1c1_last_is_template",
-  "40a78ef_first_clone_from_ctid",
-  "6707799_last_old_path",
-  "0385ea2_main_head",
-  "35c465b_latest_rootesting",
-];
-
-function path(generation: string): string {
-  return `${REAL_CONFIGS}phoenix_lxc_configs.${generation}.json`;
-}
+import {
+  GENERATIONS,
+  presentGenerations,
+  REAL_CONFIGS_ABSENT,
+  REAL_CONFIGS_AVAILABLE,
+  realConfigPath,
+} from "../support/real_configs.ts";
 
 /** Registers a test that needs the real configs; ignored, saying why, when they are absent. */
 function realTest(name: string, fn: () => void | Promise<void>): void {
   Deno.test({
-    name: AVAILABLE ? name : `${name} (skipped: ../shared/real-configs is absent)`,
-    ignore: !AVAILABLE,
+    name: REAL_CONFIGS_AVAILABLE ? name : `${name} ${REAL_CONFIGS_ABSENT}`,
+    ignore: !REAL_CONFIGS_AVAILABLE,
     fn,
   });
 }
@@ -60,15 +46,14 @@ function entryOf(loaded: LoadedConfig, ctid: string) {
 }
 
 realTest("real configs: ../shared/real-configs holds the seven known generations", () => {
-  const found = [...Deno.readDirSync(REAL_CONFIGS)]
-    .map((entry) => CONFIG_FILE.exec(entry.name)?.[1])
+  const found = presentGenerations()
     .filter((generation) => generation !== undefined);
   assert.deepEqual(found.sort(), [...GENERATIONS].sort());
 });
 
 for (const generation of GENERATIONS) {
   realTest(`real config ${generation}: loads, and every entry validates`, async () => {
-    const loaded = await loadConfigFile(path(generation));
+    const loaded = await loadConfigFile(realConfigPath(generation));
     const ctids = Object.keys(loaded.data.lxc_configs);
     assert.ok(ctids.length >= 4);
     for (const ctid of ctids) containerConfig(loaded, ctid);
@@ -77,7 +62,7 @@ for (const generation of GENERATIONS) {
 }
 
 realTest("real config ff11a70: flag-string features, one index per GPU, a null model", async () => {
-  const loaded = await loadConfigFile(path("ff11a70_earliest_root"));
+  const loaded = await loadConfigFile(realConfigPath("ff11a70_earliest_root"));
   assert.equal(loaded.data.nvidia_driver_version, "580.76.05");
   assert.equal(loaded.data.nvidia_runfile_url, undefined);
   const first = entryOf(loaded, "900");
@@ -99,7 +84,7 @@ realTest("real config ff11a70: flag-string features, one index per GPU, a null m
 realTest(
   "real config 185f0ab: empty features, is_template and clone_from_template_ctid",
   async () => {
-    const loaded = await loadConfigFile(path("185f0ab_first_is_template"));
+    const loaded = await loadConfigFile(realConfigPath("185f0ab_first_is_template"));
     const base = entryOf(loaded, "900");
     assert.equal(base.features, "");
     assert.deepEqual(featuresOf(base), []);
@@ -118,7 +103,7 @@ realTest(
 );
 
 realTest("real config fe8c1c1: the reference hierarchy with its snapshots", async () => {
-  const loaded = await loadConfigFile(path("fe8c1c1_last_is_template"));
+  const loaded = await loadConfigFile(realConfigPath("fe8c1c1_last_is_template"));
   assert.equal(loaded.data.nvidia_driver_version, "580.76.06");
   const hierarchy = Object.fromEntries(
     Object.keys(loaded.data.lxc_configs).map((ctid) => {
@@ -141,7 +126,7 @@ realTest("real config fe8c1c1: the reference hierarchy with its snapshots", asyn
 realTest(
   "real config 40a78ef: feature lists, clone_from_ctid, and 950 without a model",
   async () => {
-    const loaded = await loadConfigFile(path("40a78ef_first_clone_from_ctid"));
+    const loaded = await loadConfigFile(realConfigPath("40a78ef_first_clone_from_ctid"));
     const base = entryOf(loaded, "900");
     assert.equal(isTemplate(base), undefined);
     assert.equal(snapshotNameOf(base, "unused"), "base-snapshot");
@@ -156,7 +141,7 @@ realTest(
 );
 
 realTest("real config 6707799: vllm_gpu_memory_utilization and vllm_max_model_len", async () => {
-  const loaded = await loadConfigFile(path("6707799_last_old_path"));
+  const loaded = await loadConfigFile(realConfigPath("6707799_last_old_path"));
   assert.deepEqual(vllmSettingsOf(containerConfig(loaded, "950")), {
     model: "cpatonn/Qwen3-Coder-30B-A3B-Instruct-AWQ-4bit",
     tensorParallelSize: 2,
@@ -169,7 +154,7 @@ realTest("real config 6707799: vllm_gpu_memory_utilization and vllm_max_model_le
 });
 
 realTest('real config 0385ea2: unsorted CTIDs, "0, 1", engine config, final-form', async () => {
-  const loaded = await loadConfigFile(path("0385ea2_main_head"));
+  const loaded = await loadConfigFile(realConfigPath("0385ea2_main_head"));
   assert.deepEqual(
     Object.keys(loaded.data.lxc_configs),
     ["101", "102", "103", "801", "802", "900", "901", "910", "911", "912", "914", "917"],
@@ -195,7 +180,7 @@ realTest('real config 0385ea2: unsorted CTIDs, "0, 1", engine config, final-form
 realTest(
   "real config 35c465b: templates without a snapshot name, dhcp, template_file",
   async () => {
-    const loaded = await loadConfigFile(path("35c465b_latest_rootesting"));
+    const loaded = await loadConfigFile(realConfigPath("35c465b_latest_rootesting"));
     const base = entryOf(loaded, "900");
     assert.equal(isTemplate(base), true);
     assert.equal(base.template_snapshot_name, undefined);

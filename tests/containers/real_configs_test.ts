@@ -12,30 +12,20 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { gpuIndicesOf } from "../../lib/config/read_config.ts";
 import type { ContainerEntry } from "../../lib/config/schema.ts";
 import { assertExit, ContainerScenario, type ContainerScenarioOptions, HOSTS } from "./_harness.ts";
 import { DRIVER_VERSION } from "./_simulated_container.ts";
 import { hostTree } from "../support/host_tree.ts";
+import {
+  GENERATIONS,
+  presentGenerations,
+  REAL_CONFIGS_ABSENT,
+  REAL_CONFIGS_AVAILABLE,
+  realConfigPath,
+} from "../support/real_configs.ts";
 
-const REAL_CONFIGS = fileURLToPath(new URL("../../../shared/real-configs/", import.meta.url));
-const AVAILABLE = existsSync(REAL_CONFIGS);
-const CONFIG_FILE = /^phoenix_lxc_configs\.(?!schema\.)(.+)\.json$/;
 const SHIPPED = ["900", "901", "902", "903", "910", "920", "950"];
-
-/** The generations known when this test was written, for the names of ignored tests. */
-const KNOWN_GENERATIONS = [
-  "ff11a70_earliest_root",
-  "185f0ab_first_is_template",
-  "fe8c1c1_last_is_template",
-  "40a78ef_first_clone_from_ctid",
-  "6707799_last_old_path",
-  "0385ea2_main_head",
-  "35c465b_latest_rootesting",
-];
 
 /**
  * Where a real config lacks something the container needs: generation → CTID → the field the
@@ -83,13 +73,10 @@ interface RealConfig {
 }
 
 function realConfigs(): RealConfig[] {
-  if (!AVAILABLE) return [];
-  return [...Deno.readDirSync(REAL_CONFIGS)].flatMap((entry) => {
-    const generation = CONFIG_FILE.exec(entry.name)?.[1];
-    if (!generation) return [];
-    const file = join(REAL_CONFIGS, entry.name);
-    return [{ generation, file, data: JSON.parse(Deno.readTextFileSync(file)) }];
-  }).sort((a, b) => a.generation.localeCompare(b.generation));
+  return presentGenerations().map((generation) => {
+    const file = realConfigPath(generation);
+    return { generation, file, data: JSON.parse(Deno.readTextFileSync(file)) };
+  });
 }
 
 /** A host with the driver the config names (GPUs 0 and 1), made when it is not the fixture's. */
@@ -235,10 +222,10 @@ for (const c of cases) {
 }
 
 Deno.test({
-  name: AVAILABLE
+  name: REAL_CONFIGS_AVAILABLE
     ? "real configs: every listed exception is a shipped CTID of a real config"
-    : `real configs (${KNOWN_GENERATIONS.join(", ")}) (skipped: ../shared/real-configs is absent)`,
-  ignore: !AVAILABLE,
+    : `real configs (${GENERATIONS.join(", ")}) ${REAL_CONFIGS_ABSENT}`,
+  ignore: !REAL_CONFIGS_AVAILABLE,
   fn: () => {
     for (const [generation, ctids] of Object.entries(EXCEPTIONS)) {
       const config = configs.find((c) => c.generation === generation);
