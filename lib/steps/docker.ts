@@ -353,24 +353,42 @@ export function dockerContainer<S>(spec: DockerContainerSpec<S>): Step<S> {
         return;
       }
       if (current.exists) await ctx.container.run(["docker", "rm", "-f", spec.name]);
-      await ctx.container.run([
-        "docker",
-        "run",
-        "-d",
-        "--name",
-        spec.name,
-        "--restart",
-        full.restart,
-        ...full.ports.flatMap((port) => ["-p", port]),
-        ...full.volumes.flatMap((volume) => ["-v", volume]),
-        ...full.runOptions,
-        "--label",
-        `${SPEC_LABEL}=${digest}`,
-        full.image,
-        ...full.args,
-      ], { timeoutMs: 60 * 60_000 });
+      await ctx.container.run(dockerRunArgv(full, digest), { timeoutMs: 60 * 60_000 });
     },
   };
+}
+
+/**
+ * The `docker run -d` that creates the container of a resolved spec, labelled with its digest.
+ *
+ * @example
+ * ```ts
+ * import { dockerRunArgv } from "./docker.ts";
+ * dockerRunArgv({
+ *   name: "web", image: "nginx:1.27", ports: ["80:80"], restart: "always",
+ *   volumes: [], runOptions: [], args: [],
+ * }, "ab12");
+ * // ["docker", "run", "-d", "--name", "web", "--restart", "always", "-p", "80:80",
+ * //  "--label", "phoenix-setup.spec=ab12", "nginx:1.27"]
+ * ```
+ */
+export function dockerRunArgv(spec: ResolvedDockerContainerSpec, digest: string): string[] {
+  return [
+    "docker",
+    "run",
+    "-d",
+    "--name",
+    spec.name,
+    "--restart",
+    spec.restart,
+    ...spec.ports.flatMap((port) => ["-p", port]),
+    ...spec.volumes.flatMap((volume) => ["-v", volume]),
+    ...spec.runOptions,
+    "--label",
+    `${SPEC_LABEL}=${digest}`,
+    spec.image,
+    ...spec.args,
+  ];
 }
 
 /**

@@ -21,7 +21,11 @@ import {
   type FakeFile,
   literally,
 } from "../fake_pct/fake_pct.ts";
-import { dockerSpecDigest, type ResolvedDockerContainerSpec } from "../../lib/steps/docker.ts";
+import {
+  dockerRunArgv,
+  dockerSpecDigest,
+  type ResolvedDockerContainerSpec,
+} from "../../lib/steps/docker.ts";
 
 /** The NVIDIA driver of the host fixture `gpu_580.76.05`. */
 export const DRIVER_VERSION = "580.76.05";
@@ -370,22 +374,7 @@ async function simulateDockerContainer(
   });
   check(inspect, { exit: 1, stdout: "[]\n", stderr: `Error: No such container: ${spec.name}\n` });
   action(
-    literally([
-      "docker",
-      "run",
-      "-d",
-      "--name",
-      spec.name,
-      "--restart",
-      spec.restart,
-      ...spec.ports.flatMap((port) => ["-p", port]),
-      ...spec.volumes.flatMap((volume) => ["-v", volume]),
-      ...spec.runOptions,
-      "--label",
-      `phoenix-setup.spec=${digest}`,
-      spec.image,
-      ...spec.args,
-    ]),
+    literally(dockerRunArgv(spec, digest)),
     { when: image, set: [container], stdout: `${digest.slice(0, 64)}\n` },
   );
   action(literally(["docker", "rm", "-f", spec.name]), { unset: [container] });
