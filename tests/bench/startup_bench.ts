@@ -60,7 +60,11 @@ await Deno.remove(dir, { recursive: true });
 
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 console.log(`executable: ${executable} (${size.toFixed(1)} MiB)`);
-console.log(`start-up (--version), 20 runs: median ${ms(percentile(startups, 0.5))}, p90 ${ms(percentile(startups, 0.9))}`);
+console.log(
+  `start-up (--version), 20 runs: median ${ms(percentile(startups, 0.5))}, p90 ${
+    ms(percentile(startups, 0.9))
+  }`,
+);
 console.log(
   `idempotent template re-run, 10 runs: median ${ms(percentile(reruns, 0.5))}, p90 ${
     ms(percentile(reruns, 0.9))
@@ -68,6 +72,10 @@ console.log(
 );
 const overhead = percentile(reruns, 0.5) - calls * percentile(pctAlone, 0.5);
 console.log(
-  `one fake pct call: median ${ms(percentile(pctAlone, 0.5))}; re-run time outside pct: about ${ms(overhead)}`,
+  `one fake pct call: median ${ms(percentile(pctAlone, 0.5))}; re-run time outside pct: about ${
+    ms(overhead)
+  }`,
 );
-console.log(`on a host where pct takes 300 ms a call, the re-run takes about ${ms(overhead + calls * 300)}`);
+console.log(
+  `on a host where pct takes 300 ms a call, the re-run takes about ${ms(overhead + calls * 300)}`,
+);
