@@ -19,11 +19,12 @@ import { readLogSettings, readSettings } from "./lib/environment.ts";
 import { SetupError } from "./lib/errors.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
 import { exitScript } from "./lib/exit_script.ts";
-import { performContainerSpecificSetup, type PowerState } from "./lib/flow.ts";
+import { performContainerSpecificSetup } from "./lib/flow.ts";
 import { InContainer } from "./lib/in_container.ts";
 import { acquireLock, type HeldLock } from "./lib/lock.ts";
 import { type Log, setupLogging } from "./lib/logging.ts";
 import { Pct } from "./lib/pct.ts";
+import { type PowerState, untouchedPowerState } from "./lib/power_state.ts";
 import { registerSecretsFromEnv } from "./lib/secrets.ts";
 import { type Invocation, validateInputs } from "./lib/validate_inputs.ts";
 import { VERSION } from "./lib/version.ts";
@@ -113,13 +114,13 @@ export async function main<S>(
       log,
       env,
       hostRoot: settings.hostRoot,
+      power: untouchedPowerState(),
     };
-    const power: PowerState = { stoppedByUs: false, startedByUs: false };
     // The first signal wins; a second one while cleaning up changes nothing.
     let interruption: Promise<never> | undefined;
     for (const [signal, code] of SIGNALS) {
       const listener = () => {
-        interruption ??= interrupted(signal, code, ctx, power).then(() =>
+        interruption ??= interrupted(signal, code, ctx).then(() =>
           finish(code, { failedDuring: `an interruption (${signal})` })
         );
       };
@@ -135,7 +136,6 @@ export async function main<S>(
       snapshotName: config.snapshotName,
       dryRun: parsed.dryRun,
       shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
-      power,
     });
     return await finish(ExitCode.Success, { outcome });
   } catch (error) {
@@ -158,8 +158,8 @@ async function interrupted<S>(
   signal: string,
   code: ExitCode,
   ctx: SetupContext<S>,
-  power: PowerState,
 ): Promise<void> {
+  const power: PowerState = ctx.power;
   ctx.log.warn(
     `Received ${signal}; stopping the setup of container ${ctx.ctid} (exit code ${code})`,
   );

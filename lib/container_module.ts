@@ -9,6 +9,7 @@
 import type { Log } from "./logging.ts";
 import type { InContainer } from "./in_container.ts";
 import type { Pct } from "./pct.ts";
+import type { PowerState } from "./power_state.ts";
 import type { ContainerConfig } from "./config/read_config.ts";
 
 /** Everything a step sees. `S` is the module's settings, derived from the config. */
@@ -27,6 +28,12 @@ export interface SetupContext<S> {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The host's root directory; `/` on a real host, a fixture tree in tests (PHOENIX_HOST_ROOT). */
   readonly hostRoot: string;
+  /**
+   * What this run has done to the container's power state. A step that stops or starts the
+   * container records it here (`markStopped`, `markStarted`), so a failure or a signal puts the
+   * container back as it was found.
+   */
+  readonly power: PowerState;
 }
 
 /** One idempotent unit of setup. */

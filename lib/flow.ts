@@ -15,6 +15,7 @@ import type { ContainerModule, SetupContext } from "./container_module.ts";
 import { SetupError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import type { ContainerStatus } from "./pct.ts";
+import { markStarted, markStopped } from "./power_state.ts";
 import { runSteps, runVerification } from "./run_steps.ts";
 
 /** How a successful run ended. */
@@ -23,17 +24,6 @@ export type Outcome =
   | { readonly kind: "already-complete"; readonly snapshot: string }
   | { readonly kind: "completed" }
   | { readonly kind: "dry-run" };
-
-/**
- * What this run has done to the container's power state, shared with the signal handler so an
- * interrupted run can put things back.
- */
-export interface PowerState {
-  /** The run shut the container down and has not started it again yet. */
-  stoppedByUs: boolean;
-  /** The container was stopped when found and the run started it. */
-  startedByUs: boolean;
-}
 
 /** Everything the flows need. */
 export interface SetupRun<S> {
@@ -46,7 +36,6 @@ export interface SetupRun<S> {
   readonly dryRun: boolean;
   /** Seconds `pct shutdown` may take before the run gives up. */
   readonly shutdownTimeoutSeconds: number;
-  readonly power: PowerState;
 }
 
 function lifecycleError(message: string, phase: string, cause: unknown): SetupError {
@@ -63,7 +52,7 @@ async function ensureRunning<S>(run: SetupRun<S>): Promise<void> {
   } catch (error) {
     throw lifecycleError(`Cannot start container ${run.ctx.ctid}`, "start", error);
   }
-  run.power.startedByUs = true;
+  markStarted(run.ctx.power);
 }
 
 /**
@@ -73,9 +62,9 @@ async function ensureRunning<S>(run: SetupRun<S>): Promise<void> {
  */
 export async function restorePowerState<S>(
   ctx: SetupContext<S>,
-  power: PowerState,
   timeoutSeconds: number,
 ): Promise<void> {
+  const power = ctx.power;
   try {
     if (power.stoppedByUs) {
       ctx.log.warn(`Starting container ${ctx.ctid} again, as it was running when this run began`);
@@ -101,7 +90,7 @@ async function stepsAndVerification<S>(run: SetupRun<S>): Promise<void> {
     await runSteps(run.module.steps, run.ctx, { dryRun: false });
     await runVerification(run.module.verification, run.ctx);
   } catch (error) {
-    await restorePowerState(run.ctx, run.power, run.shutdownTimeoutSeconds);
+    await restorePowerState(run.ctx, run.shutdownTimeoutSeconds);
     throw error;
   }
 }
@@ -129,15 +118,6 @@ async function dryRun<S>(run: SetupRun<S>, snapshot?: string): Promise<Outcome> 
 /** `pct status`, or `undefined` when pct cannot answer (the caller decides what that means). */
 function statusOrUnknown<S>(ctx: SetupContext<S>): Promise<ContainerStatus | undefined> {
   return ctx.pct.status(ctx.ctid).catch(() => undefined);
-}
-
-/**
- * Records that the container is now stopped: if this run had started it, that is how it was
- * found (nothing to undo); otherwise this run stopped it and must start it again on failure.
- */
-function markStopped(power: PowerState): void {
-  power.stoppedByUs = !power.startedByUs;
-  power.startedByUs = false;
 }
 
 async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
@@ -169,20 +149,20 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
     // A timed-out shutdown leaves it running; anything else may not: find out and put it back.
     // When pct cannot say, assume stopped: a needless start fails harmlessly, a missed one
     // leaves the template down.
-    if (await statusOrUnknown(ctx) !== "running") markStopped(run.power);
-    await restorePowerState(ctx, run.power, run.shutdownTimeoutSeconds);
+    if (await statusOrUnknown(ctx) !== "running") markStopped(ctx.power);
+    await restorePowerState(ctx, run.shutdownTimeoutSeconds);
     throw lifecycleError(
       `Container ${ctid} did not shut down within ${run.shutdownTimeoutSeconds} s`,
       "shutdown",
       error,
     );
   }
-  markStopped(run.power);
+  markStopped(ctx.power);
   const after = await statusOrUnknown(ctx);
   if (after !== "stopped") {
     // Never snapshot a container that may still be running.
-    if (after === "running") run.power.stoppedByUs = false;
-    await restorePowerState(ctx, run.power, run.shutdownTimeoutSeconds);
+    if (after === "running") ctx.power.stoppedByUs = false;
+    await restorePowerState(ctx, run.shutdownTimeoutSeconds);
     throw lifecycleError(
       `Container ${ctid} reports '${after ?? "unknown (pct status failed)"}' after its shutdown`,
       "shutdown",
@@ -193,7 +173,7 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
   try {
     await ctx.pct.snapshot(ctid, snapshot);
   } catch (error) {
-    await restorePowerState(ctx, run.power, run.shutdownTimeoutSeconds);
+    await restorePowerState(ctx, run.shutdownTimeoutSeconds);
     throw new SetupError(
       `Cannot take snapshot '${snapshot}' of ${ctid}: ${(error as Error).message}`,
       ExitCode.Snapshot,
@@ -212,7 +192,9 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
       error,
     );
   }
-  run.power.stoppedByUs = false;
+  // Running, as the pattern wants it, so nothing is left to undo (not markStarted: a template
+  // found stopped must not be shut down again if the final check fails).
+  ctx.power.stoppedByUs = false;
   const final = await statusOrUnknown(ctx);
   if (final !== "running") {
     throw lifecycleError(

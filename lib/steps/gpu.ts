@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { SetupContext, Step } from "../container_module.ts";
 import { SetupError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
+import { markStarted, markStopped } from "../power_state.ts";
 import { hostNvidiaDevices, hostNvidiaDriverVersion } from "./nvidia.ts";
 
 /**
@@ -177,7 +178,10 @@ async function restartForDevices<S>(ctx: SetupContext<S>, timeoutSeconds: number
   ctx.log.info(`Restarting container ${ctx.ctid} so that its new devices appear inside`);
   try {
     await ctx.pct.shutdown(ctx.ctid, { timeoutSeconds });
+    // Recorded so that a failed start, or a signal in between, starts it again.
+    markStopped(ctx.power);
     await ctx.pct.start(ctx.ctid);
+    markStarted(ctx.power);
   } catch (error) {
     throw new SetupError(
       `Cannot restart container ${ctx.ctid} after changing its devices: ${

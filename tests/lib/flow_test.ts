@@ -8,12 +8,7 @@ import {
 } from "../../lib/container_module.ts";
 import { SetupError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
-import {
-  performContainerSpecificSetup,
-  type PowerState,
-  restorePowerState,
-  type SetupRun,
-} from "../../lib/flow.ts";
+import { performContainerSpecificSetup, restorePowerState, type SetupRun } from "../../lib/flow.ts";
 import {
   type ExecRule,
   type FakeContainer,
@@ -95,7 +90,7 @@ function scenario(options: Scenario = {}) {
     exec: options.exec,
   });
   const ctx: TestContext<undefined> = testContext(model.run, { ctid: CTID });
-  const power: PowerState = { stoppedByUs: false, startedByUs: false };
+  const power = ctx.power;
   const run: SetupRun<undefined> = {
     module: testModule(kind),
     ctx,
@@ -103,7 +98,6 @@ function scenario(options: Scenario = {}) {
     snapshotName: kind === "template" ? (options.snapshotName ?? SNAPSHOT) : undefined,
     dryRun: options.dryRun ?? false,
     shutdownTimeoutSeconds: TIMEOUT,
-    power,
   };
   return { model, ctx, power, run, container: model.container(CTID) };
 }
@@ -520,23 +514,23 @@ Deno.test("standard flow with a failing step on a running container: left runnin
 
 Deno.test("restorePowerState starts a container this run shut down", async () => {
   const { model, ctx } = scenario({ status: "stopped" });
-  const power = { stoppedByUs: true, startedByUs: false };
-  await restorePowerState(ctx, power, TIMEOUT);
+  Object.assign(ctx.power, { stoppedByUs: true, startedByUs: false });
+  await restorePowerState(ctx, TIMEOUT);
   assert.deepEqual(model.argvs(), [["start", CTID]]);
-  assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+  assert.deepEqual(ctx.power, { stoppedByUs: false, startedByUs: false });
 });
 
 Deno.test("restorePowerState force-stops a container this run started", async () => {
   const { model, ctx } = scenario({ status: "running" });
-  const power = { stoppedByUs: false, startedByUs: true };
-  await restorePowerState(ctx, power, 10);
+  Object.assign(ctx.power, { stoppedByUs: false, startedByUs: true });
+  await restorePowerState(ctx, 10);
   assert.deepEqual(model.argvs(), [["shutdown", CTID, "--timeout", "10", "--forceStop", "1"]]);
-  assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+  assert.deepEqual(ctx.power, { stoppedByUs: false, startedByUs: false });
 });
 
 Deno.test("restorePowerState does nothing when the run changed nothing", async () => {
   const { model, ctx } = scenario();
-  await restorePowerState(ctx, { stoppedByUs: false, startedByUs: false }, TIMEOUT);
+  await restorePowerState(ctx, TIMEOUT);
   assert.deepEqual(model.calls(), []);
   assert.deepEqual(ctx.log.entries, []);
 });
@@ -544,9 +538,9 @@ Deno.test("restorePowerState does nothing when the run changed nothing", async (
 Deno.test("restorePowerState logs, never throws, when pct fails", async () => {
   const { model, ctx } = scenario({ status: "stopped" });
   model.failNext("start", { stderr: "CT is locked (rollback)\n" });
-  const power = { stoppedByUs: true, startedByUs: false };
-  await restorePowerState(ctx, power, TIMEOUT);
-  assert.equal(power.stoppedByUs, true, "still stopped by this run");
+  Object.assign(ctx.power, { stoppedByUs: true, startedByUs: false });
+  await restorePowerState(ctx, TIMEOUT);
+  assert.equal(ctx.power.stoppedByUs, true, "still stopped by this run");
   assert.deepEqual(ctx.log.messages("error"), [
     `Could not restore container ${CTID}'s power state: pct start ${CTID} failed with exit code ` +
     `255: CT is locked (rollback); check it with 'pct status ${CTID}'`,

@@ -201,6 +201,24 @@ Deno.test("gpuPassthrough reports a failed restart with the lifecycle code", asy
   );
 });
 
+Deno.test("gpuPassthrough records a restart that stopped the container but could not start it", async () => {
+  const pct = stepPct({ status: "running", config: { ...ALL_FOR_GPU_0 } });
+  delete pct.container(STEP_CTID).config.dev3;
+  pct.failNext("start", { stderr: "CT is locked (mounted)" });
+  const ctx = stepContext(pct, { hostRoot });
+  await rejectsWith(runSteps([gpuPassthrough([0])], ctx, { dryRun: false }), SetupError);
+  assert.equal(pct.container(STEP_CTID).status, "stopped");
+  // What the flow's failure path and the signal handler read to start it again.
+  assert.deepEqual(ctx.power, { stoppedByUs: true, startedByUs: false });
+});
+
+Deno.test("gpuPassthrough leaves the power record clean after a successful restart", async () => {
+  const pct = stepPct({ status: "running", config: { hostname: "gpu" } });
+  const ctx = stepContext(pct, { hostRoot });
+  await runSteps([gpuPassthrough([0])], ctx, { dryRun: false });
+  assert.deepEqual(ctx.power, { stoppedByUs: false, startedByUs: false });
+});
+
 Deno.test("gpuPassthrough fails before any pct call on a host without the driver", async () => {
   const pct = stepPct();
   await assert.rejects(

@@ -9,6 +9,7 @@ import { type CommandRunner, loggingRunner } from "../../lib/command.ts";
 import type { SetupContext } from "../../lib/container_module.ts";
 import { InContainer } from "../../lib/in_container.ts";
 import { Pct } from "../../lib/pct.ts";
+import { untouchedPowerState } from "../../lib/power_state.ts";
 import { RecordingLog } from "./recording_log.ts";
 
 /** What {@linkcode testContext} can be told; everything has a default. */
@@ -43,5 +44,6 @@ export function testContext<S = undefined>(
     env: options.env ?? {},
     // A unit test must not read the machine it runs on as if it were the Proxmox host.
     hostRoot: options.hostRoot ?? "/nonexistent-host-root",
+    power: untouchedPowerState(),
   };
 }
