@@ -87,6 +87,9 @@ lxcTest("status, start, exec and a clean shutdown behave like pct", async (lab) 
   );
 
   assertExit(await lab.pct(["start", "950"]), 0, "start again");
+  // The boot script clears the earlier clean-shutdown marker; stopping before it ran would
+  // leave that marker and make the kill look clean.
+  await lab.waitForBoot("950");
   const stop = await lab.pct(["stop", "950"]);
   assertExit(stop, 0, "pct stop");
   assert.equal(await lab.status("950"), "stopped");
