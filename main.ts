@@ -99,7 +99,7 @@ export async function main<S>(
       `phoenix-setup ${VERSION}: ${parsed.dryRun ? "dry run of the " : ""}setup of ` +
         `${module.kind === "template" ? "template" : "container"} ${ctid} (${module.description})`,
     );
-    const config = await loadModuleConfig(module, settings.configFile);
+    const config = await loadModuleConfig(module, settings.configFile, env);
     log.info(
       `Configuration: ${settings.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
     );

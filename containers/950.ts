@@ -26,6 +26,8 @@ import {
 } from "../lib/steps/mod.ts";
 
 interface Settings {
+  /** The content of the root-only environment file (holds the token, if any). */
+  readonly environmentFile: string;
   /** The text of `vllm.service`. */
   readonly unit: string;
   /** `/health` as seen from inside the container. */
@@ -49,7 +51,7 @@ const UNIT_WORD = /^[A-Za-z0-9._\/:@+=-]+$/;
 /** MLX weights are for Apple silicon; vLLM cannot load them (the old scripts' mistake). */
 const MLX = /(^|[\/_.-])mlx([\/_.-]|$)/i;
 
-function checkedSettings(config: ContainerConfig): Settings {
+function checkedSettings(config: ContainerConfig): Omit<Settings, "environmentFile"> {
   const vllm = vllmSettingsOf(config);
   const modelField = config.entry.vllm_engine_config?.ModelConfig?.model !== undefined
     ? ["vllm_engine_config", "ModelConfig", "model"]
@@ -176,12 +178,15 @@ export default defineContainer<Settings>({
   ctid: "950",
   kind: "standard",
   description: "vLLM OpenAI-compatible server for the configured model, as a systemd service",
-  settings: checkedSettings,
+  settings: (config, env) => ({
+    ...checkedSettings(config),
+    environmentFile: environmentFile(huggingFaceToken(env)),
+  }),
   steps: [
     fileInContainer<Settings>({
       name: `Give vLLM the Hugging Face token (${ENV_FILE}, root only)`,
       path: ENV_FILE,
-      content: (ctx) => environmentFile(huggingFaceToken(ctx.env)),
+      content: (ctx) => ctx.settings.environmentFile,
       secret: true,
       onChange: (ctx) => restartIfActive(ctx, UNIT),
     }),

@@ -33,6 +33,7 @@ const SNAPSHOT_NAME = /^[a-z][a-z0-9_-]{1,39}$/i;
 export async function loadModuleConfig<S>(
   module: ContainerModule<S>,
   file: string,
+  env: Readonly<Record<string, string | undefined>>,
 ): Promise<ModuleConfig<S>> {
   const loaded = await loadConfigFile(file);
   const config = containerConfig(loaded, module.ctid);
@@ -58,7 +59,7 @@ export async function loadModuleConfig<S>(
     }
   }
   return {
-    settings: module.settings(config),
+    settings: module.settings(config, env),
     snapshotName,
     hostname: typeof config.entry.name === "string" ? config.entry.name : undefined,
   };

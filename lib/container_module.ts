@@ -68,10 +68,11 @@ export interface ContainerModule<S = unknown> {
   /** Snapshot name used when the config entry has no `template_snapshot_name` (templates). */
   readonly defaultSnapshotName?: string;
   /**
-   * Derives the settings from the config entry, validating every field the module needs.
-   * Throws a `ConfigError` naming file, CTID and field; runs before any pct call.
+   * Derives the settings from the config entry (and, for host-side inputs such as a token file,
+   * the environment), validating everything the module needs. Throws a `ConfigError` naming
+   * file, CTID and field; runs before any pct call.
    */
-  settings(config: ContainerConfig): S;
+  settings(config: ContainerConfig, env: Readonly<Record<string, string | undefined>>): S;
   /** The steps, in order. */
   readonly steps: readonly Step<S>[];
   /** The checks of the finished container, run after the steps. */

@@ -122,7 +122,7 @@ Deno.test("950: the Hugging Face token reaches the service through a root-only f
     const run = await s.run(["950"], { env: { HF_TOKEN: token, HF_TOKEN_FILE: tokenFile } });
     assertExit(run, 2);
     assert.match(run.stderr, /Both HF_TOKEN and HF_TOKEN_FILE are set/);
-    assert.deepEqual(await s.mutatingCalls(), []);
+    assert.deepEqual(await s.calls(), [], "read with the config, before any pct call");
   });
 
   await t.step("an unreadable HF_TOKEN_FILE: exit 2 before anything changes", async () => {
@@ -133,7 +133,7 @@ Deno.test("950: the Hugging Face token reaches the service through a root-only f
       run.stderr,
       /Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE/,
     );
-    assert.deepEqual(await s.mutatingCalls(), []);
+    assert.deepEqual(await s.calls(), [], "read with the config, before any pct call");
   });
 });
 

@@ -95,7 +95,7 @@ function world(): InMemoryPct {
 
 Deno.test("library steps compose into a module; a re-run makes no change", async () => {
   const pct = world();
-  const settings = module.settings({} as never);
+  const settings = module.settings({} as never, {});
   const ctx = stepContext(pct, { hostRoot: HOST_FIXTURES.gpu580, settings });
   assert.deepEqual(await runSteps(module.steps, ctx, { dryRun: false }), { ran: 5, skipped: 0 });
   await runVerification(module.verification, ctx);
