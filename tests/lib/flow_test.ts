@@ -61,6 +61,14 @@ const FIRST_RUN_EXECS = [
 ];
 
 const SHUTDOWN = ["shutdown", CTID, "--timeout", String(TIMEOUT)];
+
+/** The warning of a run that puts a container it shut down back up. */
+const STARTED_AGAIN = `Starting container ${CTID} again, as it was running when this run began`;
+
+/** The pct calls after `listsnapshot` and the steps' execs: the shutdown and what followed. */
+function callsAfterSteps(model: InMemoryPct): string[][] {
+  return model.argvs().slice(FIRST_RUN_EXECS.length + 1);
+}
 const FORCE_SHUTDOWN = [...SHUTDOWN, "--forceStop", "1"];
 
 interface Scenario {
@@ -273,7 +281,7 @@ Deno.test("template whose shutdown times out: left running, ExitCode.Lifecycle, 
       `${TIMEOUT} failed with exit code 255: container did not stop`,
   );
   assert.ok(error.cause instanceof CommandError);
-  assert.deepEqual(model.argvs().slice(FIRST_RUN_EXECS.length + 1), [SHUTDOWN, ["status", CTID]]);
+  assert.deepEqual(callsAfterSteps(model), [SHUTDOWN, ["status", CTID]]);
   assert.equal(container.status, "running");
   assert.deepEqual(snapshotNames(container), []);
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
@@ -289,7 +297,7 @@ Deno.test("template whose failed shutdown did stop the container: started again"
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "shutdown");
-  assert.deepEqual(model.argvs().slice(FIRST_RUN_EXECS.length + 1), [
+  assert.deepEqual(callsAfterSteps(model), [
     SHUTDOWN,
     ["status", CTID],
     ["start", CTID],
@@ -297,11 +305,7 @@ Deno.test("template whose failed shutdown did stop the container: started again"
   assert.equal(container.status, "running");
   assert.deepEqual(snapshotNames(container), []);
   assert.equal(power.stoppedByUs, false);
-  assert.ok(
-    ctx.log.messages("warn").includes(
-      `Starting container ${CTID} again, as it was running when this run began`,
-    ),
-  );
+  assert.ok(ctx.log.messages("warn").includes(STARTED_AGAIN));
 });
 
 Deno.test("template whose failed shutdown leaves it running, on a container it started: force-stopped", async () => {
@@ -322,7 +326,7 @@ Deno.test("template whose power state cannot be restored still reports the shutd
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "shutdown");
-  assert.deepEqual(model.argvs().slice(FIRST_RUN_EXECS.length + 1), [
+  assert.deepEqual(callsAfterSteps(model), [
     SHUTDOWN,
     ["status", CTID],
     ["start", CTID],
@@ -356,7 +360,7 @@ Deno.test("template whose snapshot fails: started again, ExitCode.Snapshot", asy
     `Cannot take snapshot '${SNAPSHOT}' of ${CTID}: pct snapshot ${CTID} ${SNAPSHOT} failed ` +
       "with exit code 255: snapshot feature is not available",
   );
-  assert.deepEqual(model.argvs().slice(FIRST_RUN_EXECS.length + 1), [
+  assert.deepEqual(callsAfterSteps(model), [
     SHUTDOWN,
     ["status", CTID],
     ["snapshot", CTID, SNAPSHOT],
@@ -365,11 +369,7 @@ Deno.test("template whose snapshot fails: started again, ExitCode.Snapshot", asy
   assert.equal(container.status, "running");
   assert.deepEqual(snapshotNames(container), []);
   assert.equal(power.stoppedByUs, false);
-  assert.ok(
-    ctx.log.messages("warn").includes(
-      `Starting container ${CTID} again, as it was running when this run began`,
-    ),
-  );
+  assert.ok(ctx.log.messages("warn").includes(STARTED_AGAIN));
 });
 
 Deno.test("template whose start after the snapshot fails: ExitCode.Lifecycle, snapshot kept", async () => {
