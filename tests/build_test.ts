@@ -133,3 +133,46 @@ Deno.test("build: an executable embeds its own container module and no other", a
   const stat = await Deno.stat(await compiledExecutable("920"));
   assert.equal(stat.mode! & 0o777, 0o755);
 });
+
+Deno.test("build: the command line builds one CTID and installs it into a directory", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = join(dir, "dist");
+  const bin = join(dir, "bin");
+  const build = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "build.ts", "--ctid", "920", "--out", out, "--install", bin],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const said = new TextDecoder().decode(build.stdout) + new TextDecoder().decode(build.stderr);
+  assert.equal(build.code, 0, said);
+  assert.match(
+    said,
+    /Built .*phoenix_hypervisor_setup_920\.sh \(\d+\.\d MiB, \d+ ms\) with the runtime from /,
+  );
+  assert.match(said, new RegExp(`Installed ${bin}/phoenix_hypervisor_setup_920\\.sh`));
+  assert.deepEqual([...Deno.readDirSync(bin)].map((e) => e.name), [
+    "phoenix_hypervisor_setup_920.sh",
+  ]);
+  assert.match(
+    await Deno.readTextFile(join(out, "SHA256SUMS")),
+    /^[0-9a-f]{64}  phoenix_hypervisor_setup_920\.sh\n$/,
+  );
+  const version = await new Deno.Command(join(bin, "phoenix_hypervisor_setup_920.sh"), {
+    args: ["--version"],
+    stdout: "piped",
+  }).output();
+  assert.equal(version.code, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("build: an unknown --ctid is refused", async () => {
+  const build = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "build.ts", "--ctid", "999"],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(build.code, 1);
+  assert.match(new TextDecoder().decode(build.stderr), /No container module containers\/999\.ts/);
+});
