@@ -194,6 +194,10 @@ export async function compileExecutable(
     ...EXECUTABLE_PERMISSIONS,
     "--config",
     join(ROOT, "deno.json"),
+    // deno.json says `"lock": false` (see the README's toolchain notes); the lock is named here.
+    "--lock",
+    join(ROOT, "deno.lock"),
+    "--frozen",
     "--output",
     output,
     entry,
