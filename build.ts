@@ -38,19 +38,19 @@ const FALLBACK_DENORT = {
 } as const;
 
 /**
- * Permissions compiled into every executable. No network: probes run inside the container
- * through `pct exec`. Run is limited to bash, the shell zx starts every command with; read,
- * write and env stay open because their paths come from the orchestrator's environment; zx needs
- * the uid and gid to find bash (without them it silently has no shell).
+ * Permissions compiled into every executable: all of them, and never a prompt.
+ *
+ * The narrower set these executables used to have (`--allow-run=bash --allow-read --allow-write
+ * --allow-env`) does not work on a real host, and cannot be made to: Deno 2 wants "all access"
+ * (`--allow-all`, with no `--deny-*` flag either) to read anything under `/proc` (the NVIDIA
+ * driver's version) or to write to `/dev/stderr` or `/dev/full` (a `MAIN_LOG_FILE`), whatever the
+ * `--allow-read`/`--allow-write` lists say; and restricted run permission makes Deno refuse, and
+ * zx then hang forever on, any command whose environment holds `LD_*` or `DYLD_*`. Nor would the
+ * narrow set protect anything: the program runs as root and starts bash, which can do all that
+ * root can. What keeps a run within bounds is the code: argv-only commands, the environment of
+ * `lib/command_environment.ts`, and no network use of its own (probes run inside the container).
  */
-export const EXECUTABLE_PERMISSIONS: readonly string[] = [
-  "--allow-run=bash",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys=uid,gid",
-  "--no-prompt",
-];
+export const EXECUTABLE_PERMISSIONS: readonly string[] = ["--allow-all", "--no-prompt"];
 
 /** Where the runtime for `deno compile` comes from. */
 export type DenortSource =

@@ -118,11 +118,8 @@ Deno.test("build: --install copies atomically with mode 0755 and replaces an old
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("build: executables get no network permission and run only bash", () => {
-  assert.ok(
-    !EXECUTABLE_PERMISSIONS.some((p) => p.startsWith("--allow-net") || p === "--allow-all"),
-  );
-  assert.ok(EXECUTABLE_PERMISSIONS.includes("--allow-run=bash"));
+Deno.test("build: executables get all permissions and never prompt (Deno asks all access for /proc)", () => {
+  assert.deepEqual(EXECUTABLE_PERMISSIONS, ["--allow-all", "--no-prompt"]);
 });
 
 Deno.test("build: an executable embeds its own container module and no other", async () => {
