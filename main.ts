@@ -10,21 +10,24 @@
 
 import process from "node:process";
 import { parseArguments, usage } from "./lib/arguments.ts";
-import { type CommandRunner, loggingRunner, zxRunner } from "./lib/command.ts";
+import { type CommandRunner, createCommandRunner, loggingRunner } from "./lib/command.ts";
+import { commandEnvironment } from "./lib/command_environment.ts";
 import { checkContainerExists } from "./lib/container_exists.ts";
 import type { ContainerModule, SetupContext } from "./lib/container_module.ts";
 import { loadModuleConfig } from "./lib/container_config.ts";
 import { executableNameFor } from "./lib/ctid.ts";
-import { readLogSettings, readSettings } from "./lib/environment.ts";
+import { DEFAULTS, dryRunRequestedBy, readLogSettings, readSettings } from "./lib/environment.ts";
+import { formatDuration } from "./lib/duration.ts";
 import { SetupError } from "./lib/errors.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
 import { exitScript } from "./lib/exit_script.ts";
-import { performContainerSpecificSetup } from "./lib/flow.ts";
+import { performContainerSpecificSetup, restorePowerState } from "./lib/flow.ts";
 import { InContainer } from "./lib/in_container.ts";
 import { acquireLock, type HeldLock } from "./lib/lock.ts";
 import { type Log, setupLogging } from "./lib/logging.ts";
 import { Pct } from "./lib/pct.ts";
-import { type PowerState, untouchedPowerState } from "./lib/power_state.ts";
+import { untouchedPowerState } from "./lib/power_state.ts";
+import { RunSupervisor } from "./lib/run_supervisor.ts";
 import { registerSecretsFromEnv } from "./lib/secrets.ts";
 import { type Invocation, validateInputs } from "./lib/validate_inputs.ts";
 import { VERSION } from "./lib/version.ts";
@@ -39,6 +42,12 @@ export interface MainOptions {
 }
 
 const SIGNALS = [["SIGINT", ExitCode.Interrupted], ["SIGTERM", ExitCode.Terminated]] as const;
+
+/** How long the running commands get to end after the signal is passed on, before SIGKILL. */
+const COMMAND_GRACE_MS = 10_000;
+
+/** How long the setup gets to unwind once its commands have ended. */
+const UNWIND_GRACE_MS = 5_000;
 
 /**
  * Runs the setup of `module`'s container and exits with the pattern's exit code.
@@ -78,13 +87,58 @@ export async function main<S>(
 
   registerSecretsFromEnv(env);
   const log = await setupLogging({ source: name, ...readLogSettings(env) });
+  const supervisor = new RunSupervisor();
+  const run = options.runner ?? createCommandRunner({ env: commandEnvironment(env), supervisor });
   let lock: HeldLock | undefined;
-  const listeners: [Deno.Signal, () => void][] = [];
+  let ctx: SetupContext<S> | undefined;
+  let shutdownTimeoutSeconds: number = DEFAULTS.shutdownTimeoutSeconds;
   const finish = (code: ExitCode, ending: Parameters<typeof exitScript>[2]) => {
+    clearTimeout(watchdog);
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     lock?.release();
     return exitScript(code, subject, ending, log, exit);
   };
+
+  // A signal or the watchdog stops the run: the first one wins and owns the cleanup.
+  let stopping: Promise<never> | undefined;
+  let cleanupStage = "";
+  const setupDone = Promise.withResolvers<void>();
+  const stop = (reason: string, code: ExitCode, forward: Deno.Signal, message: string) => {
+    if (stopping) {
+      log.warn(`${reason} received while stopping; still ${cleanupStage}`);
+      return;
+    }
+    stopping = (async () => {
+      supervisor.stop(reason);
+      log.warn(`${message}; it was waiting for: ${supervisor.describe()}`);
+      cleanupStage = `waiting for: ${supervisor.describe()}`;
+      supervisor.signalAll(forward);
+      if (!await supervisor.settle(COMMAND_GRACE_MS)) {
+        log.warn(
+          `Still running ${COMMAND_GRACE_MS / 1000} s after ${forward}: ` +
+            `${supervisor.describe()}; killing it`,
+        );
+        supervisor.signalAll("SIGKILL");
+        await supervisor.settle(COMMAND_GRACE_MS);
+      }
+      cleanupStage = "waiting for the setup to unwind";
+      await Promise.race([setupDone.promise, delay(UNWIND_GRACE_MS)]);
+      supervisor.reopen();
+      if (ctx) {
+        cleanupStage = `restoring container ${module.ctid}'s power state`;
+        await restorePowerState(ctx, shutdownTimeoutSeconds);
+      }
+      cleanupStage = "releasing the lock";
+      return await finish(code, { failedDuring: `an interruption (${reason})` });
+    })();
+  };
+  const listeners: [Deno.Signal, () => void][] = SIGNALS.map(([signal, code]) => {
+    const listener = () =>
+      stop(signal, code, signal, `Received ${signal}; stopping the setup of container ${module.ctid} (exit code ${code})`);
+    Deno.addSignalListener(signal, listener);
+    return [signal, listener];
+  });
+  let watchdog: number | undefined;
 
   try {
     if (usageError || !parsed) {
@@ -94,19 +148,30 @@ export async function main<S>(
     const invocation = options.invocation ?? { argv0: process.argv0, execPath: Deno.execPath() };
     validateInputs(parsed.ctid, module.ctid, invocation);
     const settings = readSettings(env);
+    shutdownTimeoutSeconds = settings.shutdownTimeoutSeconds;
+    const dryRunBy = parsed.dryRun ? "--dry-run" : dryRunRequestedBy(env);
+    watchdog = setTimeout(() =>
+      stop(
+        "the watchdog",
+        ExitCode.Watchdog,
+        "SIGTERM",
+        `The run has taken longer than PHOENIX_RUN_TIMEOUT ` +
+          `(${formatDuration(settings.runTimeoutSeconds * 1000)}); stopping it`,
+      ), settings.runTimeoutSeconds * 1000);
     const ctid = module.ctid;
     log.info(
-      `phoenix-setup ${VERSION}: ${parsed.dryRun ? "dry run of the " : ""}setup of ` +
-        `${module.kind === "template" ? "template" : "container"} ${ctid} (${module.description})`,
+      `phoenix-setup ${VERSION}: ${dryRunBy ? "dry run of the " : ""}setup of ` +
+        `${module.kind === "template" ? "template" : "container"} ${ctid} (${module.description})` +
+        (dryRunBy ? `; dry run asked for by ${dryRunBy}` : ""),
     );
     const config = await loadModuleConfig(module, settings.configFile, env);
     log.info(
       `Configuration: ${settings.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
     );
-    if (!parsed.dryRun) lock = acquireLock(settings.lockDir, ctid);
+    if (!dryRunBy) lock = acquireLock(settings.lockDir, ctid);
 
-    const pct = new Pct(loggingRunner(options.runner ?? zxRunner, log));
-    const ctx: SetupContext<S> = {
+    const pct = new Pct(loggingRunner(run, log));
+    ctx = {
       ctid,
       settings: config.settings,
       container: new InContainer(pct, ctid),
@@ -116,31 +181,27 @@ export async function main<S>(
       hostRoot: settings.hostRoot,
       power: untouchedPowerState(),
     };
-    // The first signal wins; a second one while cleaning up changes nothing.
-    let interruption: Promise<never> | undefined;
-    for (const [signal, code] of SIGNALS) {
-      const listener = () => {
-        interruption ??= interrupted(signal, code, ctx).then(() =>
-          finish(code, { failedDuring: `an interruption (${signal})` })
-        );
-      };
-      Deno.addSignalListener(signal, listener);
-      listeners.push([signal, listener]);
-    }
-
     const status = await checkContainerExists(pct, ctid);
     const outcome = await performContainerSpecificSetup({
       module,
       ctx,
       status,
       snapshotName: config.snapshotName,
-      dryRun: parsed.dryRun,
+      dryRun: dryRunBy !== undefined,
       shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
     });
-    return await finish(ExitCode.Success, { outcome });
+    setupDone.resolve();
+    return await (stopping ?? finish(ExitCode.Success, { outcome }));
   } catch (error) {
+    setupDone.resolve();
+    // While a signal or the watchdog stops the run, the failure is its consequence.
+    if (stopping) return await stopping;
     return await finish(...describeFailure(error, log));
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Logs why the run failed and picks its exit code and phase. */
@@ -151,24 +212,4 @@ function describeFailure(error: unknown, log: Log): [ExitCode, { failedDuring: s
   }
   log.error(`Unexpected error (a bug; please report it): ${(error as Error)?.stack ?? error}`);
   return [ExitCode.Internal, { failedDuring: "an unexpected error" }];
-}
-
-/** On SIGINT/SIGTERM: say so and start the container again if this run had shut it down. */
-async function interrupted<S>(
-  signal: string,
-  code: ExitCode,
-  ctx: SetupContext<S>,
-): Promise<void> {
-  const power: PowerState = ctx.power;
-  ctx.log.warn(
-    `Received ${signal}; stopping the setup of container ${ctx.ctid} (exit code ${code})`,
-  );
-  if (!power.stoppedByUs) return;
-  ctx.log.warn(`Starting container ${ctx.ctid} again, as this run had shut it down`);
-  try {
-    await ctx.pct.start(ctx.ctid);
-    power.stoppedByUs = false;
-  } catch (error) {
-    ctx.log.error(`Could not start container ${ctx.ctid} again: ${(error as Error).message}`);
-  }
 }

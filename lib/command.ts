@@ -6,11 +6,15 @@
  * @module
  */
 
+import { spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
 import { constants } from "node:os";
+import process from "node:process";
 import { Readable } from "node:stream";
-import { $ } from "./deps.ts";
+import { $, type ProcessOutput } from "./deps.ts";
+import { SetupError } from "./errors.ts";
+import { ExitCode } from "./exit_codes.ts";
 import type { Log } from "./logging.ts";
-import { isSecretName } from "./secrets.ts";
+import type { RunSupervisor } from "./run_supervisor.ts";
 
 /** What a finished command returned. */
 export interface CommandResult {
@@ -25,7 +29,10 @@ export interface CommandResult {
 export interface RunOptions {
   /** Text written to the command's standard input (never logged). */
   readonly input?: string;
-  /** Kill the command after this many milliseconds; it then fails with exit code 124. */
+  /**
+   * Kill the command after this many milliseconds; it then fails with exit code 124. Default
+   * {@linkcode DEFAULT_TIMEOUT_MS}.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -74,89 +81,172 @@ export function displayCommand(argv: readonly string[]): string {
     .join(" ");
 }
 
-/** Locale variables, which bash checks at start-up. */
-const LOCALE_VARIABLE = /^(LANG|LANGUAGE|LC_[A-Z]+)$/;
-
 /**
- * The environment commands run with, in two parts.
- *
- * Secrets (`HF_TOKEN`, ...) are left out: `pct exec` hands the caller's environment to every
- * process in the container, and no command needs them (the steps that do write them into a
- * root-only file).
- *
- * zx runs every command through bash, and bash prints `warning: setlocale: LC_ALL: cannot change
- * locale` into the command's stderr when the orchestrator's `LC_ALL=en_US.UTF-8` is not generated
- * on the host. So bash starts without the locale variables and `env` hands them, unchanged, to
- * the command itself.
+ * The deadline of a command whose caller gives none. Every command gets one: a `pct` that never
+ * answers must not hold the run (and the orchestrator) for ever.
  */
-function childEnvironment(): { shellEnv: Record<string, string>; localePrefix: string[] } {
-  const shellEnv: Record<string, string> = {};
-  const localePrefix: string[] = [];
-  for (const [name, value] of Object.entries(Deno.env.toObject())) {
-    if (isSecretName(name)) continue;
-    if (LOCALE_VARIABLE.test(name)) localePrefix.push(`${name}=${value}`);
-    else shellEnv[name] = value;
+export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+
+/** How long coreutils' `timeout` waits after its TERM before it sends KILL. */
+const KILL_AFTER_SECONDS = 10;
+
+/** A command could not be started at all: no process ever ran. */
+export class CommandStartError extends SetupError {
+  /**
+   * @param argv The command.
+   * @param cause Why it could not start, e.g. too many open files.
+   */
+  constructor(argv: readonly string[], cause: unknown) {
+    super(
+      `Cannot start the command ${displayCommand(argv)}: ${describeStartFailure(cause)}. ` +
+        "Nothing ran; check that the host can run commands (free file descriptors and " +
+        "processes, a working bash) and try again",
+      ExitCode.HostPrerequisite,
+      { phase: "starting a command", cause },
+    );
+    this.name = "CommandStartError";
   }
-  return { shellEnv, localePrefix: localePrefix.length ? ["env", ...localePrefix] : [] };
+}
+
+function describeStartFailure(cause: unknown): string {
+  const error = cause as { code?: string; message?: string };
+  const words: Record<string, string> = {
+    ENOENT: "bash was not found",
+    EACCES: "permission denied",
+    EMFILE: "too many open files",
+    ENFILE: "too many open files on the host",
+    EAGAIN: "the host cannot start more processes",
+    ENOMEM: "not enough memory",
+  };
+  return (error?.code && words[error.code]) ?? "the system refused to start it";
 }
 
 /**
- * A timeout is enforced by coreutils' `timeout`, not by zx: it kills the command's whole process
- * group (pct and the lxc-attach under it), reports 124 as documented, and needs no permission to
- * run `ps` or signal other processes, which the compiled executables do not have.
+ * A timeout is enforced by coreutils' `timeout`: it kills the command's whole process group
+ * (pct and the lxc-attach under it) and reports 124 as documented.
  */
-function timeoutPrefix(timeoutMs: number | undefined): string[] {
-  if (timeoutMs === undefined) return [];
-  return ["timeout", "--kill-after=10", `${Math.max(timeoutMs, 1) / 1000}s`];
+function timeoutPrefix(timeoutMs: number): string[] {
+  return ["timeout", `--kill-after=${KILL_AFTER_SECONDS}`, `${Math.max(timeoutMs, 1) / 1000}s`];
 }
 
-/** Runs commands with zx, without echoing them (logging is the caller's, via `log`). */
-export const zxRunner: CommandRunner = async (argv, options = {}) => {
-  const started = performance.now();
-  const { shellEnv, localePrefix } = childEnvironment();
-  // `exec`: bash replaces itself with the command, so no shell lingers between us and it.
-  const command = ["exec", ...localePrefix, ...timeoutPrefix(options.timeoutMs), ...argv];
-  const output = await $({
-    nothrow: true,
-    quiet: true,
-    verbose: false,
-    env: shellEnv,
-    // stdin always reaches end-of-file: left open, a command that reads it would wait forever.
-    input: options.input || Readable.from([]),
-  })`${command}`;
-  const durationMs = Math.round(performance.now() - started);
-  const timedOut = options.timeoutMs !== undefined && output.exitCode === TIMEOUT_EXIT_CODE &&
-    durationMs >= options.timeoutMs;
+/** How {@linkcode createCommandRunner} runs commands. */
+export interface CommandRunnerOptions {
+  /**
+   * The whole environment of every command. Default: the caller's own (for `build.ts`); a setup
+   * run passes `commandEnvironment(...)`.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Tracks the running commands, so that a signal can stop them. */
+  readonly supervisor?: RunSupervisor;
+}
+
+/**
+ * A runner that runs commands with zx, without echoing them (logging is the caller's, via
+ * {@linkcode loggingRunner}).
+ *
+ * Each command runs under `bash -c 'exec ...'` (zx's shell; `exec`, so no shell lingers), in a
+ * process group of its own, with stdin at end-of-file unless given, and with a deadline: the
+ * caller's `timeoutMs` or {@linkcode DEFAULT_TIMEOUT_MS}. Past the deadline and the kill grace,
+ * the run stops waiting even if the process ignores every signal. A command that cannot be
+ * started throws {@linkcode CommandStartError} at once: zx alone would never settle it.
+ */
+export function createCommandRunner(options: CommandRunnerOptions = {}): CommandRunner {
+  return async (argv, runOptions = {}) => {
+    const timeoutMs = runOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const tracked = options.supervisor?.begin(argv);
+    const started = performance.now();
+    let failedToStart!: (error: unknown) => void;
+    const startFailure = new Promise<never>((_, reject) => failedToStart = reject);
+    let childPid: number | undefined;
+    const spawn = ((command: string, args: string[], spawnOptions: SpawnOptions) => {
+      const child = nodeSpawn(command, args, spawnOptions);
+      childPid = child.pid;
+      if (child.pid === undefined) child.once("error", failedToStart);
+      else tracked?.started(child.pid);
+      return child;
+    }) as typeof nodeSpawn;
+    let deadlineTimer: number | undefined;
+    const pastDeadline = new Promise<"deadline">((resolve) => {
+      deadlineTimer = setTimeout(
+        () => resolve("deadline"),
+        timeoutMs + (KILL_AFTER_SECONDS + 5) * 1000,
+      );
+    });
+    try {
+      const output = await Promise.race([
+        // In a function, so that a spawn that throws at once is reported like one that fails
+        // later.
+        (async () =>
+          await $({
+            nothrow: true,
+            quiet: true,
+            verbose: false,
+            env: { ...(options.env ?? Deno.env.toObject()) },
+            detached: true,
+            spawn,
+            // stdin always reaches end-of-file: left open, a command that reads it would wait.
+            input: runOptions.input || Readable.from([]),
+          })`${["exec", ...timeoutPrefix(timeoutMs), ...argv]}`)(),
+        startFailure,
+        pastDeadline,
+      ]).catch((error) => {
+        throw new CommandStartError(argv, error);
+      });
+      const durationMs = Math.round(performance.now() - started);
+      if (output === "deadline") {
+        killGroup(childPid, "SIGKILL");
+        return {
+          argv,
+          exitCode: TIMEOUT_EXIT_CODE,
+          stdout: "",
+          stderr: `Still running ${durationMs} ms after its ${timeoutMs} ms timeout; killed`,
+          durationMs,
+        };
+      }
+      return resultOf(argv, output, timeoutMs, durationMs);
+    } finally {
+      clearTimeout(deadlineTimer);
+      tracked?.ended();
+    }
+  };
+}
+
+function killGroup(pid: number | undefined, signal: Deno.Signal): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch { /* gone already */ }
+}
+
+function resultOf(
+  argv: readonly string[],
+  output: ProcessOutput,
+  timeoutMs: number,
+  durationMs: number,
+): CommandResult {
   if (output.exitCode !== null) {
-    const note = timedOut ? `Killed after the ${options.timeoutMs} ms timeout` : "";
+    const timedOut = output.exitCode === TIMEOUT_EXIT_CODE && durationMs >= timeoutMs;
     return {
       argv,
       exitCode: output.exitCode,
       stdout: output.stdout,
-      stderr: output.stderr + note,
+      stderr: output.stderr + (timedOut ? `Killed after the ${timeoutMs} ms timeout` : ""),
       durationMs,
     };
   }
-  // No exit code: killed by a signal (reported as a shell would, 128 + n), or never started (127).
-  if (output.signal) {
-    return {
-      argv,
-      exitCode: 128 + (constants.signals[output.signal] ?? 0),
-      stdout: output.stdout,
-      stderr: `${output.stderr}Killed by ${output.signal}`,
-      durationMs,
-    };
-  }
+  // No exit code: killed by a signal (reported as a shell would, 128 + n).
+  const signal = output.signal ?? "an unknown signal";
   return {
     argv,
-    exitCode: 127,
+    exitCode: 128 + (constants.signals[signal as keyof typeof constants.signals] ?? 0),
     stdout: output.stdout,
-    stderr: `${output.stderr}Could not run the command: ${
-      output.message.trim() || "unknown error"
-    }`,
+    stderr: `${output.stderr}Killed by ${signal}`,
     durationMs,
   };
-};
+}
+
+/** Runs commands with zx in the caller's own environment; `build.ts` uses it. */
+export const zxRunner: CommandRunner = createCommandRunner();
 
 /**
  * Wraps a runner so every command is logged with its duration and exit code, and a failed

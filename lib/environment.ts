@@ -15,6 +15,8 @@ export interface Settings {
   readonly lockDir: string;
   readonly hostRoot: string;
   readonly shutdownTimeoutSeconds: number;
+  /** `PHOENIX_RUN_TIMEOUT`: the watchdog's limit for the whole run. */
+  readonly runTimeoutSeconds: number;
 }
 
 /** The defaults, as the orchestrator uses them. */
@@ -24,7 +26,87 @@ export const DEFAULTS = {
   lockDir: "/run/lock/phoenix_hypervisor",
   hostRoot: "/",
   shutdownTimeoutSeconds: 60,
+  runTimeoutSeconds: 4 * 3600,
 } as const;
+
+/** The spellings a yes/no setting accepts, case-insensitively. */
+export const BOOLEAN_SPELLINGS = "true/false, 1/0, yes/no";
+
+/**
+ * Reads a yes/no setting the way the orchestrator's variables are written: `true/false`, `1/0`,
+ * `yes/no`, in any case.
+ *
+ * @returns `value`: what it says, `undefined` when unset or empty; `problem`: a sentence for a
+ *   value that is none of those (then `value` is `undefined`).
+ *
+ * @example
+ * ```ts
+ * import { readBoolean } from "./environment.ts";
+ * readBoolean({ PHOENIX_DRY_RUN: "Yes" }, "PHOENIX_DRY_RUN"); // { value: true }
+ * readBoolean({}, "PHOENIX_DRY_RUN"); // { value: undefined }
+ * ```
+ */
+export function readBoolean(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+): { value: boolean | undefined; problem?: string } {
+  const text = nonEmpty(env[name])?.trim();
+  if (text === undefined) return { value: undefined };
+  if (/^(true|1|yes)$/i.test(text)) return { value: true };
+  if (/^(false|0|no)$/i.test(text)) return { value: false };
+  return {
+    value: undefined,
+    problem: `${name}=${JSON.stringify(text)} is not a yes/no value (expected ${BOOLEAN_SPELLINGS})`,
+  };
+}
+
+/** The variables that make a run a dry run, as the orchestrator's generations spelled them. */
+const DRY_RUN_VARIABLES = ["PHOENIX_DRY_RUN", "DRY_RUN"] as const;
+
+/**
+ * Whether the orchestrator asked for a dry run through its environment (`PHOENIX_DRY_RUN`, or
+ * the older `DRY_RUN`), and which variable did.
+ *
+ * @returns The variable and value that asked for it, or `undefined` for a real run.
+ * @throws {ConfigError} For a value that is not yes/no: guessing could change the host.
+ *
+ * @example
+ * ```ts
+ * import { dryRunRequestedBy } from "./environment.ts";
+ * dryRunRequestedBy({ PHOENIX_DRY_RUN: "true" }); // "PHOENIX_DRY_RUN=true"
+ * dryRunRequestedBy({ DRY_RUN: "false" }); // undefined
+ * ```
+ */
+export function dryRunRequestedBy(
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  for (const name of DRY_RUN_VARIABLES) {
+    const { value, problem } = readBoolean(env, name);
+    if (problem) {
+      throw new ConfigError(`Cannot tell whether to do a dry run: ${problem}`);
+    }
+    if (value) return `${name}=${env[name]}`;
+  }
+  return undefined;
+}
+
+/** Whole seconds from `min` to `max` in variable `name`, or `fallback` when unset. */
+function readSeconds(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+  [min, max]: readonly [number, number],
+): number {
+  const text = nonEmpty(env[name]);
+  if (text === undefined) return fallback;
+  const seconds = Number(text);
+  if (!/^[0-9]+$/.test(text) || seconds < min || seconds > max) {
+    throw new ConfigError(
+      `Cannot use ${name}=${JSON.stringify(text)}: expected whole seconds from ${min} to ${max}`,
+    );
+  }
+  return seconds;
+}
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
@@ -56,16 +138,8 @@ export function readLogSettings(
 export function readyTimeoutOverrideMs(
   env: Readonly<Record<string, string | undefined>>,
 ): number | undefined {
-  const text = nonEmpty(env.PHOENIX_READY_TIMEOUT);
-  if (text === undefined) return undefined;
-  const seconds = Number(text);
-  if (!/^[0-9]+$/.test(text) || seconds < 1 || seconds > 86_400) {
-    throw new ConfigError(
-      `Cannot use PHOENIX_READY_TIMEOUT=${JSON.stringify(text)}: ` +
-        "expected whole seconds from 1 to 86400",
-    );
-  }
-  return seconds * 1000;
+  if (nonEmpty(env.PHOENIX_READY_TIMEOUT) === undefined) return undefined;
+  return readSeconds(env, "PHOENIX_READY_TIMEOUT", 0, [1, 86_400]) * 1000;
 }
 
 /**
@@ -73,19 +147,18 @@ export function readyTimeoutOverrideMs(
  * used, e.g. a non-numeric `PHOENIX_SHUTDOWN_TIMEOUT`.
  */
 export function readSettings(env: Readonly<Record<string, string | undefined>>): Settings {
-  const timeoutText = nonEmpty(env.PHOENIX_SHUTDOWN_TIMEOUT);
-  let shutdownTimeoutSeconds: number = DEFAULTS.shutdownTimeoutSeconds;
-  if (timeoutText !== undefined) {
-    shutdownTimeoutSeconds = Number(timeoutText);
-    if (
-      !/^[0-9]+$/.test(timeoutText) || shutdownTimeoutSeconds < 1 || shutdownTimeoutSeconds > 3600
-    ) {
-      throw new ConfigError(
-        `Cannot use PHOENIX_SHUTDOWN_TIMEOUT=${JSON.stringify(timeoutText)}: ` +
-          "expected whole seconds from 1 to 3600",
-      );
-    }
-  }
+  const shutdownTimeoutSeconds = readSeconds(
+    env,
+    "PHOENIX_SHUTDOWN_TIMEOUT",
+    DEFAULTS.shutdownTimeoutSeconds,
+    [1, 3600],
+  );
+  const runTimeoutSeconds = readSeconds(
+    env,
+    "PHOENIX_RUN_TIMEOUT",
+    DEFAULTS.runTimeoutSeconds,
+    [1, 7 * 86_400],
+  );
   // Read where the probes run; checked here so that a bad value fails before any pct call.
   readyTimeoutOverrideMs(env);
   return {
@@ -94,5 +167,6 @@ export function readSettings(env: Readonly<Record<string, string | undefined>>):
     lockDir: nonEmpty(env.PHOENIX_LOCK_DIR) ?? DEFAULTS.lockDir,
     hostRoot: nonEmpty(env.PHOENIX_HOST_ROOT) ?? DEFAULTS.hostRoot,
     shutdownTimeoutSeconds,
+    runTimeoutSeconds,
   };
 }

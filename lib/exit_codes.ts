@@ -26,6 +26,8 @@ export const ExitCode = {
   Locked: 7,
   /** The host lacks something the container needs (e.g. the NVIDIA driver). */
   HostPrerequisite: 8,
+  /** The watchdog stopped a run that took longer than `PHOENIX_RUN_TIMEOUT`. */
+  Watchdog: 9,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */

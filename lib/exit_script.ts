@@ -41,7 +41,10 @@ export function closingMessage(subject: Subject, ending: Ending): string {
     case "snapshot-created":
       return `Setup for ${who} completed successfully. Snapshot '${outcome.snapshot}' created.`;
     case "already-complete":
-      return `Setup for ${who} already complete: snapshot '${outcome.snapshot}' exists. Nothing to do.`;
+      return outcome.started
+        ? `Setup for ${who} already complete: snapshot '${outcome.snapshot}' exists. ` +
+          "Started the container, which was stopped."
+        : `Setup for ${who} already complete: snapshot '${outcome.snapshot}' exists. Nothing to do.`;
     case "completed":
       return `Setup for ${who} completed.`;
     case "dry-run":

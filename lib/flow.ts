@@ -15,13 +15,19 @@ import type { ContainerModule, SetupContext } from "./container_module.ts";
 import { SetupError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import type { ContainerStatus } from "./pct.ts";
-import { markStarted, markStopped } from "./power_state.ts";
+import { markStarted, markStopped, type PowerState } from "./power_state.ts";
+import { RunStopped } from "./run_supervisor.ts";
 import { runSteps, runVerification } from "./run_steps.ts";
 
 /** How a successful run ended. */
 export type Outcome =
   | { readonly kind: "snapshot-created"; readonly snapshot: string }
-  | { readonly kind: "already-complete"; readonly snapshot: string }
+  | {
+    readonly kind: "already-complete";
+    readonly snapshot: string;
+    /** The complete template was found stopped and this run started it. */
+    readonly started?: boolean;
+  }
   | { readonly kind: "completed" }
   | { readonly kind: "dry-run" };
 
@@ -68,7 +74,14 @@ export async function restorePowerState<S>(
   try {
     if (power.stoppedByUs) {
       ctx.log.warn(`Starting container ${ctx.ctid} again, as it was running when this run began`);
-      await ctx.pct.start(ctx.ctid);
+      try {
+        await ctx.pct.start(ctx.ctid);
+      } catch (error) {
+        // A shutdown counts from the moment it is sent, so it may not have happened (timed out,
+        // interrupted), and `pct start` fails on a running container: then all is well.
+        if (error instanceof RunStopped || await statusOrUnknown(ctx) !== "running") throw error;
+        ctx.log.info(`Container ${ctx.ctid} is running: it had not shut down`);
+      }
       power.stoppedByUs = false;
     } else if (power.startedByUs) {
       ctx.log.warn(
@@ -78,6 +91,9 @@ export async function restorePowerState<S>(
       power.startedByUs = false;
     }
   } catch (error) {
+    // The run is being stopped by a signal or the watchdog, whose cleanup restores the power
+    // state once the running commands have ended.
+    if (error instanceof RunStopped) return;
     ctx.log.error(
       `Could not restore container ${ctx.ctid}'s power state: ${(error as Error).message}; ` +
         `check it with 'pct status ${ctx.ctid}'`,
@@ -120,6 +136,28 @@ function statusOrUnknown<S>(ctx: SetupContext<S>): Promise<ContainerStatus | und
   return ctx.pct.status(ctx.ctid).catch(() => undefined);
 }
 
+/**
+ * A complete template found stopped: every template run ends with the container running, and a
+ * run killed between its snapshot and its start leaves it stopped. This run holds the lock, so no
+ * other run is in the middle of it: start it (the one mutating call of an idempotent re-run).
+ */
+async function startCompleteTemplate<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
+  const { ctx } = run;
+  const why = "template runs end with the container running (a run killed between its " +
+    "snapshot and its start leaves it stopped)";
+  if (run.dryRun) {
+    ctx.log.info(`[dry-run] Would start container ${ctx.ctid}, which is stopped: ${why}`);
+    return { kind: "dry-run" };
+  }
+  ctx.log.warn(`Container ${ctx.ctid} is stopped; starting it: ${why}`);
+  try {
+    await ctx.pct.start(ctx.ctid);
+  } catch (error) {
+    throw lifecycleError(`Cannot start container ${ctx.ctid}`, "start", error);
+  }
+  return { kind: "already-complete", snapshot, started: true };
+}
+
 async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
   const { ctx } = run;
   const ctid = ctx.ctid;
@@ -135,7 +173,8 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
   }
   if (existing.includes(snapshot)) {
     ctx.log.info(`Snapshot '${snapshot}' already exists: template ${ctid} is complete`);
-    return { kind: "already-complete", snapshot };
+    if (run.status === "running") return { kind: "already-complete", snapshot };
+    return await startCompleteTemplate(run, snapshot);
   }
   if (run.dryRun) return dryRun(run, snapshot);
 
@@ -143,13 +182,15 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
   await stepsAndVerification(run);
 
   ctx.log.info(`Shutting down container ${ctid} for a clean snapshot`);
+  const before: PowerState = { ...ctx.power };
+  // A shutdown counts from the moment it is sent: a signal or a failure in the middle must find
+  // the container accounted for, and restoring looks at its real state first.
+  markStopped(ctx.power);
   try {
     await ctx.pct.shutdown(ctid, { timeoutSeconds: run.shutdownTimeoutSeconds });
   } catch (error) {
     // A timed-out shutdown leaves it running; anything else may not: find out and put it back.
-    // When pct cannot say, assume stopped: a needless start fails harmlessly, a missed one
-    // leaves the template down.
-    if (await statusOrUnknown(ctx) !== "running") markStopped(ctx.power);
+    if (await statusOrUnknown(ctx) === "running") Object.assign(ctx.power, before);
     await restorePowerState(ctx, run.shutdownTimeoutSeconds);
     throw lifecycleError(
       `Container ${ctid} did not shut down within ${run.shutdownTimeoutSeconds} s`,
@@ -157,11 +198,10 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
       error,
     );
   }
-  markStopped(ctx.power);
   const after = await statusOrUnknown(ctx);
   if (after !== "stopped") {
     // Never snapshot a container that may still be running.
-    if (after === "running") ctx.power.stoppedByUs = false;
+    if (after === "running") Object.assign(ctx.power, before);
     await restorePowerState(ctx, run.shutdownTimeoutSeconds);
     throw lifecycleError(
       `Container ${ctid} reports '${after ?? "unknown (pct status failed)"}' after its shutdown`,

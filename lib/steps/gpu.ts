@@ -177,9 +177,10 @@ export function gpuPassthrough<S>(
 async function restartForDevices<S>(ctx: SetupContext<S>, timeoutSeconds: number): Promise<void> {
   ctx.log.info(`Restarting container ${ctx.ctid} so that its new devices appear inside`);
   try {
-    await ctx.pct.shutdown(ctx.ctid, { timeoutSeconds });
-    // Recorded so that a failed start, or a signal in between, starts it again.
+    // Recorded before the shutdown is sent, so that a failure or a signal from here on starts it
+    // again (restoring looks at its real state first).
     markStopped(ctx.power);
+    await ctx.pct.shutdown(ctx.ctid, { timeoutSeconds });
     await ctx.pct.start(ctx.ctid);
     markStarted(ctx.power);
   } catch (error) {

@@ -5,9 +5,14 @@ import {
   displayCommand,
   loggingRunner,
   outputTail,
+  CommandStartError,
+  createCommandRunner,
   TIMEOUT_EXIT_CODE,
   zxRunner,
 } from "../../lib/command.ts";
+import { commandEnvironment } from "../../lib/command_environment.ts";
+import { ExitCode } from "../../lib/exit_codes.ts";
+import { RunStopped, RunSupervisor } from "../../lib/run_supervisor.ts";
 import { RecordingLog } from "../support/recording_log.ts";
 import { scriptedRunner } from "../support/scripted_runner.ts";
 
@@ -157,21 +162,6 @@ Deno.test("zxRunner passes the caller's environment to the command", async () =>
   }
 });
 
-Deno.test("zxRunner keeps bash's locale warnings out of stderr but passes the locale on", async () => {
-  const saved = Deno.env.get("LC_ALL");
-  Deno.env.set("LC_ALL", "xx_NO.SUCH-LOCALE");
-  try {
-    const ran = await zxRunner(["sh", "-c", 'printf %s "$LC_ALL"']);
-    assert.equal(ran.exitCode, 0);
-    assert.equal(ran.stdout, "xx_NO.SUCH-LOCALE");
-    assert.equal(ran.stderr, "");
-    assert.deepEqual(ran.argv, ["sh", "-c", 'printf %s "$LC_ALL"']);
-  } finally {
-    if (saved === undefined) Deno.env.delete("LC_ALL");
-    else Deno.env.set("LC_ALL", saved);
-  }
-});
-
 Deno.test("zxRunner leaves a command that finishes in time alone", async () => {
   const ran = await zxRunner(["sh", "-c", "exit 0"], { timeoutMs: 5000 });
   assert.equal(ran.exitCode, 0);
@@ -248,18 +238,106 @@ Deno.test("loggingRunner over zxRunner logs a real failure", async () => {
   assert.deepEqual(log.entries[2], ["info", "stderr: broken"]);
 });
 
-Deno.test("zxRunner keeps secrets out of the command's environment", async () => {
-  Deno.env.set("HF_TOKEN", "hf_NotForChildren0123456789");
-  Deno.env.set("PHOENIX_COMMAND_TEST_PLAIN", "plain");
+const HOSTILE_HOST_ENV = {
+  PATH: "/usr/bin:/bin",
+  HOME: "/root",
+  LD_LIBRARY_PATH: "/usr/local/nvidia/lib64:/usr/local/nvidia/lib",
+  LD_PRELOAD: "/nonexistent/libphoenix-test.so",
+  DYLD_LIBRARY_PATH: "/x",
+  PYTHONPATH: "/host/python",
+  PERL5LIB: "/host/perl",
+  HF_TOKEN: "hf_NotForChildren0123456789",
+  LANG: "en_US.UTF-8",
+  LC_ALL: "en_US.UTF-8",
+};
+
+Deno.test("a setup run's commands get only the chosen environment, whatever the caller has", async () => {
+  const run = createCommandRunner({ env: commandEnvironment(HOSTILE_HOST_ENV) });
+  const ran = await run(["env"], { timeoutMs: 10_000 });
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  assert.equal(ran.stderr, "");
+  const names = ran.stdout.trim().split("\n").map((line) => line.split("=")[0]).sort();
+  // bash adds PWD, SHLVL and _ itself.
+  assert.deepEqual(names.filter((n) => !["PWD", "SHLVL", "_"].includes(n)), [
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "PATH",
+  ]);
+  assert.match(ran.stdout, /^LC_ALL=C\.UTF-8$/m);
+  assert.match(ran.stdout, /^PATH=\/usr\/bin:\/bin$/m);
+});
+
+Deno.test("an LD_* variable in the runner's environment cannot hang a command", async () => {
+  // The environment commandEnvironment() keeps out: under restricted run permission Deno refused
+  // it and zx never settled. Now the executables have all permissions, and the deadline holds.
+  const run = createCommandRunner({ env: { PATH: "/usr/bin:/bin", LD_LIBRARY_PATH: "/x" } });
+  const ran = await run(["true"], { timeoutMs: 10_000 });
+  assert.equal(ran.exitCode, 0, ran.stderr);
+});
+
+Deno.test("a command that cannot be started is a prompt CommandStartError, not a hang", async () => {
+  // A working directory that does not exist makes spawn itself fail: no process ever runs.
+  const cwd = Deno.cwd();
+  const gone = await Deno.makeTempDir();
+  Deno.chdir(gone);
+  await Deno.remove(gone);
+  const started = Date.now();
   try {
-    const ran = await zxRunner([
-      "sh",
-      "-c",
-      'printf "%s|%s" "${HF_TOKEN:-unset}" "$PHOENIX_COMMAND_TEST_PLAIN"',
-    ]);
-    assert.equal(ran.stdout, "unset|plain");
+    const run = createCommandRunner({ env: { PATH: "/usr/bin:/bin" } });
+    const error = await run(["true"]).then(() => undefined, (e) => e);
+    assert.ok(error instanceof CommandStartError, String(error));
+    assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+    assert.match(error.message, /^Cannot start the command true: .*Nothing ran/);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   } finally {
-    Deno.env.delete("HF_TOKEN");
-    Deno.env.delete("PHOENIX_COMMAND_TEST_PLAIN");
+    Deno.chdir(cwd);
   }
 });
+
+Deno.test("every command runs in a process group of its own, which the supervisor signals", async () => {
+  const supervisor = new RunSupervisor();
+  const run = createCommandRunner({ env: { PATH: "/usr/bin:/bin" }, supervisor });
+  // A grandchild that ignores nothing: killing only the direct child would leave it behind.
+  const pidFile = await Deno.makeTempFile();
+  const running = run(["sh", "-c", `sleep 30 & echo $! > ${pidFile}; wait`], { timeoutMs: 60_000 });
+  const deadline = Date.now() + 5000;
+  while ((await Deno.readTextFile(pidFile)).trim() === "" && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const grandchild = Number((await Deno.readTextFile(pidFile)).trim());
+  assert.equal(supervisor.runningCount, 1);
+  assert.match(supervisor.describe(), /^sh -c .* \(running for \d+ ms\)$/);
+  supervisor.signalAll("SIGTERM");
+  assert.equal(await supervisor.settle(5000), true);
+  const ran = await running;
+  assert.equal(ran.exitCode, 143);
+  assert.equal(supervisor.runningCount, 0);
+  assert.match(supervisor.describe(), /^no command \(the last one, sh -c .*, ended \d+ ms ago\)$/);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await isAlive(grandchild), false, "the grandchild outlived the signal");
+  await Deno.remove(pidFile);
+});
+
+Deno.test("a stopped supervisor refuses new commands until reopened", async () => {
+  const supervisor = new RunSupervisor();
+  const run = createCommandRunner({ env: { PATH: "/usr/bin:/bin" }, supervisor });
+  supervisor.stop("SIGTERM");
+  await assert.rejects(run(["true"]), (error: Error) => {
+    assert.ok(error instanceof RunStopped);
+    assert.equal(error.message, "Not starting true: the run is being stopped (SIGTERM)");
+    return true;
+  });
+  supervisor.reopen();
+  assert.equal((await run(["true"])).exitCode, 0);
+});
+
+/** Whether `pid` runs: a zombie (ended, not yet reaped by init) does not. */
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}

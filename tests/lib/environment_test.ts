@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
   DEFAULTS,
+  dryRunRequestedBy,
+  readBoolean,
   readLogSettings,
   readSettings,
   readyTimeoutOverrideMs,
@@ -23,6 +25,7 @@ Deno.test("the defaults are the orchestrator's", () => {
     lockDir: "/run/lock/phoenix_hypervisor",
     hostRoot: "/",
     shutdownTimeoutSeconds: 60,
+    runTimeoutSeconds: 14_400,
   });
 });
 
@@ -34,6 +37,7 @@ Deno.test("readSettings uses the defaults for an empty environment", () => {
     lockDir: "/run/lock/phoenix_hypervisor",
     hostRoot: "/",
     shutdownTimeoutSeconds: 60,
+    runTimeoutSeconds: 14_400,
   });
 });
 
@@ -46,6 +50,7 @@ Deno.test("readSettings takes every override from the environment", () => {
       PHOENIX_LOCK_DIR: "/tmp/locks",
       PHOENIX_HOST_ROOT: "/tmp/host",
       PHOENIX_SHUTDOWN_TIMEOUT: "120",
+      PHOENIX_RUN_TIMEOUT: "600",
     }),
     {
       configFile: "/tmp/configs.json",
@@ -54,6 +59,7 @@ Deno.test("readSettings takes every override from the environment", () => {
       lockDir: "/tmp/locks",
       hostRoot: "/tmp/host",
       shutdownTimeoutSeconds: 120,
+      runTimeoutSeconds: 600,
     },
   );
 });
@@ -142,6 +148,51 @@ Deno.test("readSettings refuses a PHOENIX_READY_TIMEOUT that is not whole second
       configError({ PHOENIX_READY_TIMEOUT: value }).message,
       `Cannot use PHOENIX_READY_TIMEOUT=${JSON.stringify(value)}: expected whole seconds from 1 ` +
         "to 86400",
+    );
+  }
+});
+
+Deno.test("readBoolean accepts true/false, 1/0, yes/no in any case, and says what else is wrong", () => {
+  for (const text of ["true", "TRUE", "1", "yes", "Yes", " yes "]) {
+    assert.deepEqual(readBoolean({ X: text }, "X"), { value: true }, text);
+  }
+  for (const text of ["false", "False", "0", "no", "NO"]) {
+    assert.deepEqual(readBoolean({ X: text }, "X"), { value: false }, text);
+  }
+  assert.deepEqual(readBoolean({}, "X"), { value: undefined });
+  assert.deepEqual(readBoolean({ X: "  " }, "X"), { value: undefined });
+  assert.deepEqual(readBoolean({ X: "maybe" }, "X"), {
+    value: undefined,
+    problem: 'X="maybe" is not a yes/no value (expected true/false, 1/0, yes/no)',
+  });
+});
+
+Deno.test("dryRunRequestedBy: PHOENIX_DRY_RUN or the older DRY_RUN, naming the one that asked", () => {
+  assert.equal(dryRunRequestedBy({}), undefined);
+  assert.equal(dryRunRequestedBy({ PHOENIX_DRY_RUN: "false", DRY_RUN: "no" }), undefined);
+  assert.equal(dryRunRequestedBy({ PHOENIX_DRY_RUN: "true" }), "PHOENIX_DRY_RUN=true");
+  assert.equal(dryRunRequestedBy({ DRY_RUN: "1" }), "DRY_RUN=1");
+  assert.equal(dryRunRequestedBy({ PHOENIX_DRY_RUN: "false", DRY_RUN: "YES" }), "DRY_RUN=YES");
+});
+
+Deno.test("dryRunRequestedBy refuses a value it cannot read: guessing could change the host", () => {
+  assert.throws(() => dryRunRequestedBy({ PHOENIX_DRY_RUN: "y" }), (error: Error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(
+      error.message,
+      'Cannot tell whether to do a dry run: PHOENIX_DRY_RUN="y" is not a yes/no value ' +
+        "(expected true/false, 1/0, yes/no)",
+    );
+    return true;
+  });
+});
+
+Deno.test("a bad PHOENIX_RUN_TIMEOUT is a ConfigError quoting the value", () => {
+  for (const value of ["0", "-1", "1h", "604801"]) {
+    assert.equal(
+      configError({ PHOENIX_RUN_TIMEOUT: value }).message,
+      `Cannot use PHOENIX_RUN_TIMEOUT=${JSON.stringify(value)}: ` +
+        "expected whole seconds from 1 to 604800",
     );
   }
 });

@@ -119,6 +119,7 @@ Deno.test("ExitCode values are the documented, stable ones", () => {
     Snapshot: 6,
     Locked: 7,
     HostPrerequisite: 8,
+    Watchdog: 9,
     Internal: 70,
     Interrupted: 130,
     Terminated: 143,

@@ -163,19 +163,48 @@ Deno.test("template run is idempotent: a second run only lists the snapshots", a
   assert.deepEqual(second.model.argvs(), [["listsnapshot", CTID]]);
 });
 
-Deno.test("template already complete: only pct listsnapshot, whatever the power state", async () => {
-  for (const status of ["running", "stopped"] as const) {
-    const { model, ctx, power, run } = scenario({ status, snapshots: ["base-snapshot", SNAPSHOT] });
-    assert.deepEqual(await performContainerSpecificSetup(run), {
-      kind: "already-complete",
-      snapshot: SNAPSHOT,
-    });
-    assert.deepEqual(model.argvs(), [["listsnapshot", CTID]]);
-    assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
-    assert.deepEqual(ctx.log.entries, [
-      ["info", `Snapshot '${SNAPSHOT}' already exists: template ${CTID} is complete`],
-    ]);
-  }
+Deno.test("template already complete and running: only pct listsnapshot", async () => {
+  const { model, ctx, power, run } = scenario({ snapshots: ["base-snapshot", SNAPSHOT] });
+  assert.deepEqual(await performContainerSpecificSetup(run), {
+    kind: "already-complete",
+    snapshot: SNAPSHOT,
+  });
+  assert.deepEqual(model.argvs(), [["listsnapshot", CTID]]);
+  assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+  assert.deepEqual(ctx.log.entries, [
+    ["info", `Snapshot '${SNAPSHOT}' already exists: template ${CTID} is complete`],
+  ]);
+});
+
+Deno.test("template already complete but stopped (killed before its start): started, and says why", async () => {
+  const { model, ctx, power, run, container } = scenario({
+    status: "stopped",
+    snapshots: ["base-snapshot", SNAPSHOT],
+  });
+  assert.deepEqual(await performContainerSpecificSetup(run), {
+    kind: "already-complete",
+    snapshot: SNAPSHOT,
+    started: true,
+  });
+  assert.deepEqual(model.argvs(), [["listsnapshot", CTID], ["start", CTID]]);
+  assert.equal(container.status, "running");
+  // Running as every template run ends: nothing for a later failure to undo.
+  assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+  assert.deepEqual(ctx.log.messages("warn"), [
+    `Container ${CTID} is stopped; starting it: template runs end with the container running ` +
+    "(a run killed between its snapshot and its start leaves it stopped)",
+  ]);
+});
+
+Deno.test("template already complete but stopped, in a dry run: says it would start it", async () => {
+  const { model, ctx, run } = scenario({
+    status: "stopped",
+    snapshots: [SNAPSHOT],
+    dryRun: true,
+  });
+  assert.deepEqual(await performContainerSpecificSetup(run), { kind: "dry-run" });
+  assert.deepEqual(model.argvs(), [["listsnapshot", CTID]]);
+  assert.match(ctx.log.messages("info").join("\n"), /\[dry-run\] Would start container 920/);
 });
 
 Deno.test("template whose snapshot name is only a suffix of an existing one is not complete", async () => {
@@ -318,11 +347,12 @@ Deno.test("template whose failed shutdown leaves it running, on a container it s
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
 });
 
-Deno.test("template whose power state cannot be restored still reports the shutdown failure", async () => {
+Deno.test("template whose status is unknown after a failed shutdown: start tried, running found", async () => {
   const { model, ctx, run } = scenario();
   model.failNext("shutdown", { stderr: "container did not stop\n" });
   model.failNext("status", { stderr: "got timeout\n" });
-  // Status unknown: the flow assumes it stopped and tries to start it, which pct refuses.
+  // Status unknown: the flow assumes it stopped and starts it; pct refuses (it runs), and a
+  // second look says so: nothing to restore, and the shutdown failure is what is reported.
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "shutdown");
@@ -330,10 +360,24 @@ Deno.test("template whose power state cannot be restored still reports the shutd
     SHUTDOWN,
     ["status", CTID],
     ["start", CTID],
+    ["status", CTID],
   ]);
+  assert.deepEqual(ctx.log.messages("error"), []);
+  assert.ok(ctx.log.messages("info").includes(`Container ${CTID} is running: it had not shut down`));
+});
+
+Deno.test("template whose power state cannot be restored still reports the shutdown failure", async () => {
+  const { model, ctx, run } = scenario();
+  model.failNext("shutdown", { stderr: "container did not stop\n" });
+  model.failNext("status", { stderr: "got timeout\n" });
+  model.failNext("start", { stderr: "CT is locked (snapshot)\n" });
+  model.failNext("status", { stderr: "got timeout\n" });
+  const error = await setupError(performContainerSpecificSetup(run));
+  assert.equal(error.exitCode, ExitCode.Lifecycle);
+  assert.equal(error.phase, "shutdown");
   assert.deepEqual(ctx.log.messages("error"), [
     `Could not restore container ${CTID}'s power state: pct start ${CTID} failed with exit code ` +
-    `255: CT ${CTID} already running; check it with 'pct status ${CTID}'`,
+    `255: CT is locked (snapshot); check it with 'pct status ${CTID}'`,
   ]);
 });
 
