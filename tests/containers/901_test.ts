@@ -5,11 +5,14 @@
  */
 
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { REAL_HOSTS_AVAILABLE, realHostTree } from "../support/host_tree.ts";
 import {
   assertExit,
   configText,
   ContainerScenario,
   containerTests,
+  HIERARCHY,
   HOSTS,
   thenFails,
 } from "./_harness.ts";
@@ -121,4 +124,55 @@ Deno.test("901: config errors name the file, the CTID and the field, before any 
       assert.deepEqual(await s.calls(), []);
     });
   }
+});
+
+Deno.test({
+  name: "901: PHOENIX_HOST_ROOT unset, on this host without the NVIDIA driver: exit 8, in our words" +
+    (existsSync("/proc/driver/nvidia/version") ? " (skipped: this host has the NVIDIA driver)" : ""),
+  ignore: existsSync("/proc/driver/nvidia/version"),
+  fn: async () => {
+    await using s = await ContainerScenario.of({ ctid: "901", hostRoot: null });
+    const run = await s.run();
+    assertExit(run, 8);
+    assert.match(
+      run.stderr,
+      /The host has no NVIDIA driver loaded \(\/proc\/driver\/nvidia\/version missing\): install the NVIDIA driver on the Proxmox host first/,
+    );
+    assert.doesNotMatch(run.stdout + run.stderr, /Requires|--allow|permission/i);
+    assert.deepEqual(await s.callLines(), ["pct status 901", "pct listsnapshot 901"]);
+  },
+});
+
+Deno.test({
+  name: "901 on the real H200 host's capture: driver 580.159.04, exactly its four device nodes" +
+    (REAL_HOSTS_AVAILABLE ? "" : " (skipped: ../shared/real-hosts is absent)"),
+  ignore: !REAL_HOSTS_AVAILABLE,
+  fn: async () => {
+    const host = await realHostTree("nvidia-h200");
+    try {
+      await using s = await ContainerScenario.of({
+        ctid: "901",
+        hostRoot: host.root,
+        config: configText({ "901": { ...HIERARCHY["901"], gpu_assignment: "0" } }, {
+          nvidia_driver_version: "580.159.04",
+          nvidia_runfile_url:
+            "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.159.04/NVIDIA-Linux-x86_64-580.159.04.run",
+        }),
+        simulation: { driverVersion: "580.159.04", gpus: 1 },
+      });
+      const run = await s.run();
+      assertExit(run, 0);
+      // No /dev/nvidia-modeset on this data-centre GPU, and /dev/nvidia-caps is not passed.
+      assert.ok((await s.callLines()).includes(
+        "pct set 901 --dev0 /dev/nvidia0 --dev1 /dev/nvidiactl --dev2 /dev/nvidia-uvm " +
+          "--dev3 /dev/nvidia-uvm-tools",
+      ), (await s.callLines()).join("\n"));
+      assert.ok(
+        (await s.execs()).some((argv) => argv.join(" ").includes("NVIDIA-Linux-x86_64-580.159.04.run")),
+        "the runfile of the host's version is installed",
+      );
+    } finally {
+      await host.cleanup();
+    }
+  },
 });

@@ -127,8 +127,8 @@ export interface ContainerScenarioOptions {
   readonly failures?: FailureRule[];
   /** What the simulation runs (driver version, Docker containers, served models). */
   readonly simulation?: SimulationOptions;
-  /** The host fixture tree; default the GPU host. */
-  readonly hostRoot?: string;
+  /** The host fixture tree; default the GPU host; `null` leaves PHOENIX_HOST_ROOT unset (`/`). */
+  readonly hostRoot?: string | null;
   /** More environment for every run. */
   readonly env?: Record<string, string>;
 }
@@ -160,7 +160,10 @@ export class ContainerScenario extends Scenario {
         failures: options.failures,
       },
       options.config ?? configText(),
-      { PHOENIX_HOST_ROOT: options.hostRoot ?? HOSTS.gpu580, ...options.env },
+      {
+        ...options.hostRoot !== null && { PHOENIX_HOST_ROOT: options.hostRoot ?? HOSTS.gpu580 },
+        ...options.env,
+      },
     );
     const scenario = new ContainerScenario(base.fake, base.dir, base.ctid, base.extraEnv);
     scenario.sim = sim;

@@ -60,13 +60,18 @@ export class Scenario implements AsyncDisposable {
     };
   }
 
-  /** Runs the compiled executable for this CTID (or `path`) with `args` (default: the CTID). */
+  /**
+   * Runs the compiled executable for this CTID (or `path`) with `args` (default: the CTID);
+   * `wrapper` is a command that runs it (e.g. `prlimit --nofile=20`).
+   */
   async run(
     args: readonly string[] = [this.ctid],
-    options: { path?: string; env?: Record<string, string> } = {},
+    options: { path?: string; env?: Record<string, string>; wrapper?: readonly string[] } = {},
   ): Promise<Run> {
     const path = options.path ?? await compiledExecutable(this.ctid);
-    const result = await runExecutable(path, args, this.env(options.env));
+    const result = await runExecutable(path, args, this.env(options.env), {
+      wrapper: options.wrapper,
+    });
     // No runtime warning may reach the orchestrator's console (zx's DEP0190, Deno notices).
     assert.doesNotMatch(result.stderr + result.stdout, /DEP0190|DeprecationWarning|Warning:/);
     return result;

@@ -24,12 +24,14 @@ import {
   type FakePctState,
   type FakePctStateInput,
   normalizeState,
+  type PctProcess,
+  processesFile,
   readState,
   withStateLock,
   writeState,
 } from "./state.ts";
 
-export { literally } from "./state.ts";
+export { literally, type PctProcess } from "./state.ts";
 export type * from "./state.ts";
 
 /** The fake program the wrapper runs. */
@@ -125,6 +127,17 @@ export class FakePct implements AsyncDisposable {
   /** The argv (without `pct`) of every call so far, in order. */
   async calls(): Promise<string[][]> {
     const text = await Deno.readTextFile(callsFile(this.dir));
+    return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+  }
+
+  /** Every `pct` process so far: its pid, argv and the names of its environment variables. */
+  async processes(): Promise<PctProcess[]> {
+    let text = "";
+    try {
+      text = await Deno.readTextFile(processesFile(this.dir));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
     return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
   }
 

@@ -5,7 +5,8 @@
  * does so.
  *
  * Every call first appends its argv as one JSON array line to `$FAKE_PCT_DIR/calls.jsonl`, so a
- * test can assert the exact calls even of those that fail.
+ * test can assert the exact calls even of those that fail, and its pid, argv and the names of its
+ * environment variables to `$FAKE_PCT_DIR/processes.jsonl`.
  *
  * Exit codes of the fake itself: 99 when it cannot work at all (`FAKE_PCT_DIR` unset, an internal
  * error); its message then starts with `fake pct:`.
@@ -14,7 +15,14 @@
  */
 
 import { callReadsStdin, handlePct, type Outcome } from "./handle_pct.ts";
-import { callsFile, readState, withStateLock, writeState } from "./state.ts";
+import {
+  callsFile,
+  type PctProcess,
+  processesFile,
+  readState,
+  withStateLock,
+  writeState,
+} from "./state.ts";
 
 /** Exit code when the fake itself cannot work (not something real pct does). */
 const FAKE_BROKEN_EXIT = 99;
@@ -29,6 +37,12 @@ async function main(): Promise<void> {
     });
   }
   await Deno.writeTextFile(callsFile(dir), JSON.stringify(Deno.args) + "\n", { append: true });
+  const process: PctProcess = {
+    pid: Deno.pid,
+    argv: Deno.args,
+    env: Object.keys(Deno.env.toObject()).sort(),
+  };
+  await Deno.writeTextFile(processesFile(dir), JSON.stringify(process) + "\n", { append: true });
   let outcome: Outcome;
   try {
     outcome = await handle(dir, Deno.args);

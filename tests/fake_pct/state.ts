@@ -263,6 +263,24 @@ export function callsFile(dir: string): string {
   return `${dir}/calls.jsonl`;
 }
 
+/**
+ * The process log inside a fake's directory: one {@linkcode PctProcess} per line, so a test can
+ * check what environment reached `pct` and whether a `pct` process outlived its caller.
+ */
+export function processesFile(dir: string): string {
+  return `${dir}/processes.jsonl`;
+}
+
+/** One `pct` process, as the fake recorded it when it started. */
+export interface PctProcess {
+  /** The process id of the fake's own process (the `pct` the caller started). */
+  readonly pid: number;
+  /** The argv after `pct`. */
+  readonly argv: readonly string[];
+  /** The names of the environment variables it received, sorted. */
+  readonly env: readonly string[];
+}
+
 /** Reads the state. Safe without the lock: writes are atomic. */
 export async function readState(dir: string): Promise<FakePctState> {
   return JSON.parse(await Deno.readTextFile(stateFile(dir)));

@@ -13,6 +13,7 @@ import {
 import { commandEnvironment } from "../../lib/command_environment.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import { RunStopped, RunSupervisor } from "../../lib/run_supervisor.ts";
+import { isAlive } from "../support/processes.ts";
 import { RecordingLog } from "../support/recording_log.ts";
 import { scriptedRunner } from "../support/scripted_runner.ts";
 
@@ -331,13 +332,3 @@ Deno.test("a stopped supervisor refuses new commands until reopened", async () =
   supervisor.reopen();
   assert.equal((await run(["true"])).exitCode, 0);
 });
-
-/** Whether `pid` runs: a zombie (ended, not yet reaped by init) does not. */
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}

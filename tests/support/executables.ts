@@ -53,16 +53,17 @@ export interface Run {
 
 /**
  * Runs `path` with `args` and exactly `env` (plus a minimal PATH/HOME when not given), stdin
- * closed, like the orchestrator would.
+ * closed, like the orchestrator would; through `wrapper` (`prlimit ...`) when given.
  */
 export async function runExecutable(
   path: string,
   args: readonly string[],
   env: Record<string, string>,
-  options: { argv0?: string; signal?: AbortSignal } = {},
+  options: { argv0?: string; signal?: AbortSignal; wrapper?: readonly string[] } = {},
 ): Promise<Run> {
-  const command = new Deno.Command(path, {
-    args: [...args],
+  const [program, ...programArgs] = [...options.wrapper ?? [], path, ...args];
+  const command = new Deno.Command(program, {
+    args: programArgs,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: "/root", ...env },
     clearEnv: true,
     stdin: "null",
