@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mutatingCalls } from "../fake_pct/calls.ts";
-import { FakePct, type FakePctStateInput } from "../fake_pct/fake_pct.ts";
+import { FakePct, type FakePctStateInput, type PctProcess } from "../fake_pct/fake_pct.ts";
 import { compiledExecutable, type Run, runExecutable } from "../support/executables.ts";
 
 /** The orchestrator's log line format. */
@@ -75,6 +75,39 @@ export class Scenario implements AsyncDisposable {
     // No runtime warning may reach the orchestrator's console (zx's DEP0190, Deno notices).
     assert.doesNotMatch(result.stderr + result.stdout, /DEP0190|DeprecationWarning|Warning:/);
     return result;
+  }
+
+  /**
+   * Starts the compiled executable for this CTID with `args`, like {@linkcode run} but without
+   * waiting: for tests that signal it while it runs.
+   */
+  async spawn(
+    args: readonly string[] = [this.ctid],
+    options: { env?: Record<string, string> } = {},
+  ): Promise<Deno.ChildProcess> {
+    return new Deno.Command(await compiledExecutable(this.ctid), {
+      args: [...args],
+      env: this.env(options.env),
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  }
+
+  /**
+   * Waits until a `pct` process matching `wanted` has started (at most 30 s), and returns it.
+   *
+   * @throws {Error} When none started in time.
+   */
+  async waitForPct(wanted: (argv: readonly string[]) => boolean): Promise<PctProcess> {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const found = (await this.fake.processes()).find((p) => wanted(p.argv));
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error("The awaited pct call never came");
   }
 
   /** The pct calls so far, as argv without `pct`. */

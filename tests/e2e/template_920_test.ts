@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
+import { isAlive } from "../support/processes.ts";
 import { ContainerScenario, finishedFlags } from "../containers/_harness.ts";
 import { LOG_LINE, Scenario } from "./_scenario.ts";
 
@@ -470,24 +471,15 @@ Deno.test("920: SIGTERM after the shutdown starts the template again and exits 1
   await using s = await fresh920({
     failures: [{ command: "snapshot", stderr: "interrupted", delayMs: 8000 }],
   });
-  const child = new Deno.Command(await compiledExecutable("920"), {
-    args: ["920"],
-    env: s.env(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const deadline = Date.now() + 20_000;
-  while (!(await s.calls()).some((c) => c[0] === "snapshot") && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const child = await s.spawn();
+  const snapshot = await s.waitForPct((argv) => argv[0] === "snapshot");
   child.kill("SIGTERM");
   const output = await child.output();
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 143, stderr);
   assert.match(stderr, /Received SIGTERM; stopping the setup of container 920/);
   assert.match(stderr, /failed during an interruption \(SIGTERM\)\. Exit code 143\./);
+  assert.equal(await isAlive(snapshot.pid), false, "the pct snapshot outlived the run");
   assert.deepEqual((await s.calls()).at(-1), ["start", "920"]);
   assert.equal((await s.fake.state()).containers["920"].status, "running");
   await assert.rejects(Deno.stat(join(s.dir, "lock", "phoenix_hypervisor_setup_920.lock")));

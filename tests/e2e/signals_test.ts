@@ -1,0 +1,137 @@
+/**
+ * Signals and kills against the compiled 920 executable and the fake pct (issue 9): the running
+ * `pct` child is stopped before anything else happens, the power state is restored, the lock is
+ * released only then, and a re-run repairs what a SIGKILL left. Each `pct` the fake ran is a real
+ * process that really keeps running until it is signalled.
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
+import { assertExit, ContainerScenario } from "../containers/_harness.ts";
+import { isAlive } from "../support/processes.ts";
+
+const PIP_INSTALL = "^/opt/vllm/bin/pip install --no-input vllm$";
+
+function scenario(
+  options: { exec?: ExecRule[]; failures?: FailureRule[]; status?: "running" | "stopped" } = {},
+) {
+  return ContainerScenario.of({ ctid: "920", ...options });
+}
+
+function lockFile(s: ContainerScenario): string {
+  return join(s.dir, "lock", "phoenix_hypervisor_setup_920.lock");
+}
+
+async function outputOf(child: Deno.ChildProcess) {
+  const output = await child.output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+Deno.test("SIGTERM/SIGINT during pip install: the pct child is stopped first, then the lock is released", async (t) => {
+  for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+    await t.step(signal, async () => {
+      await using s = await scenario({
+        exec: [{ match: PIP_INSTALL, set: ["vllm"], delayMs: 120_000 }],
+      });
+      const child = await s.spawn();
+      const pip = await s.waitForPct((argv) => argv.includes("install") && argv.includes("vllm"));
+      child.kill(signal);
+      const run = await outputOf(child);
+      assertExit(run, code);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `Received ${signal}; stopping the setup of container 920 \\(exit code ${code}\\); ` +
+            "it was waiting for: pct exec 920 -- /opt/vllm/bin/pip install --no-input vllm " +
+            "\\(running for [\\d.]+ (ms|s)\\)",
+        ),
+      );
+      assert.equal(await isAlive(pip.pid), false, "the pip install outlived the run");
+      // Nothing ran after the interrupted command: no shutdown, no snapshot.
+      assert.deepEqual((await s.calls()).at(-1), pip.argv);
+      assert.deepEqual(await s.mutatingCalls(), []);
+      assert.equal((await s.fake.state()).containers["920"].status, "running");
+      assert.equal(existsSync(lockFile(s)), false);
+    });
+  }
+});
+
+Deno.test("SIGTERM during a slow pct shutdown that did stop the container: started again", async () => {
+  await using s = await scenario({
+    failures: [{ command: "shutdown", stderr: "interrupted", effect: "apply", delayMs: 120_000 }],
+  });
+  const child = await s.spawn();
+  const shutdown = await s.waitForPct((argv) => argv[0] === "shutdown");
+  assert.equal((await s.fake.state()).containers["920"].status, "stopped");
+  child.kill("SIGTERM");
+  const run = await outputOf(child);
+  assertExit(run, 143);
+  assert.equal(await isAlive(shutdown.pid), false);
+  assert.match(run.stderr, /Starting container 920 again, as it was running when this run began/);
+  assert.deepEqual((await s.calls()).slice(-2), [["shutdown", "920", "--timeout", "60"], [
+    "start",
+    "920",
+  ]]);
+  assert.equal((await s.fake.state()).containers["920"].status, "running");
+  assert.equal(existsSync(lockFile(s)), false);
+});
+
+Deno.test("SIGTERM during a slow pct shutdown that had not stopped it yet: found running, left so", async () => {
+  await using s = await scenario({
+    failures: [{ command: "shutdown", stderr: "interrupted", delayMs: 120_000 }],
+  });
+  const child = await s.spawn();
+  await s.waitForPct((argv) => argv[0] === "shutdown");
+  child.kill("SIGTERM");
+  const run = await outputOf(child);
+  assertExit(run, 143);
+  assert.match(run.stdout, /Container 920 is running: it had not shut down/);
+  assert.doesNotMatch(run.stderr, /Could not restore/);
+  assert.deepEqual((await s.calls()).slice(-2), [["start", "920"], ["status", "920"]]);
+  assert.equal((await s.fake.state()).containers["920"].status, "running");
+});
+
+Deno.test("a second SIGTERM during the cleanup says what the run is still doing, and changes nothing", async () => {
+  await using s = await scenario({
+    failures: [
+      { command: "shutdown", stderr: "interrupted", effect: "apply", delayMs: 120_000 },
+      // The start that puts the template back is slow, but works.
+      { command: "start", exit: 0, stderr: "", effect: "apply", delayMs: 3000 },
+    ],
+  });
+  const child = await s.spawn();
+  await s.waitForPct((argv) => argv[0] === "shutdown");
+  child.kill("SIGTERM");
+  await s.waitForPct((argv) => argv[0] === "start");
+  child.kill("SIGTERM");
+  const run = await outputOf(child);
+  assertExit(run, 143);
+  assert.match(
+    run.stderr,
+    /SIGTERM received while stopping; still restoring container 920's power state/,
+  );
+  assert.equal((await s.fake.state()).containers["920"].status, "running");
+  assert.equal(existsSync(lockFile(s)), false);
+});
+
+Deno.test("a template killed between its snapshot and its start: the re-run starts it, and says why", async () => {
+  await using s = await scenario({ status: "stopped" });
+  await s.fake.update((state) => {
+    state.containers["920"].snapshots.push({ name: "vllm-base-snapshot", flags: [] });
+  });
+  const run = await s.run();
+  assertExit(run, 0);
+  assert.deepEqual(await s.calls(), [["status", "920"], ["listsnapshot", "920"], ["start", "920"]]);
+  assert.match(
+    run.stderr,
+    /Container 920 is stopped; starting it: template runs end with the container running/,
+  );
+  assert.match(run.stdout, /already complete: snapshot 'vllm-base-snapshot' exists\. Started the container, which was stopped\./);
+  assert.equal((await s.fake.state()).containers["920"].status, "running");
+});
