@@ -18,7 +18,12 @@ import {
   type InMemoryPct,
   literally,
 } from "../fake_pct/in_memory.ts";
-import { HOST_FIXTURES, hostTree } from "../support/host_tree.ts";
+import {
+  HOST_FIXTURES,
+  hostTree,
+  REAL_HOSTS_AVAILABLE,
+  realHostTree,
+} from "../support/host_tree.ts";
 import { STEP_CTID, stepContext, stepPct } from "../support/step_container.ts";
 
 const RUNFILE_URL =
@@ -320,4 +325,25 @@ Deno.test("nvidiaHostDriver passes on the configured host driver and fails early
     isHostPrerequisite(/The host has no NVIDIA driver loaded/),
   );
   assert.deepEqual(pct.argvs(), [], "it reads the host only");
+});
+
+Deno.test({
+  name: "the real H200 host's capture: driver 580.159.04 (open module), exactly its four device nodes" +
+    (REAL_HOSTS_AVAILABLE ? "" : " (skipped: ../shared/real-hosts is absent)"),
+  ignore: !REAL_HOSTS_AVAILABLE,
+  fn: async () => {
+    const host = await realHostTree("nvidia-h200");
+    try {
+      assert.equal(await hostNvidiaDriverVersion(host.root), "580.159.04");
+      // No /dev/nvidia-modeset on this data-centre GPU; /dev/nvidia-caps/ is not a GPU device.
+      assert.deepEqual(await hostNvidiaDevices(host.root), [
+        "/dev/nvidia0",
+        "/dev/nvidiactl",
+        "/dev/nvidia-uvm",
+        "/dev/nvidia-uvm-tools",
+      ]);
+    } finally {
+      await host.cleanup();
+    }
+  },
 });
