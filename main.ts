@@ -10,7 +10,12 @@
 
 import process from "node:process";
 import { parseArguments, usage } from "./lib/arguments.ts";
-import { type CommandRunner, createCommandRunner, loggingRunner } from "./lib/command.ts";
+import {
+  type CommandRunner,
+  createCommandRunner,
+  displayCommand,
+  loggingRunner,
+} from "./lib/command.ts";
 import { commandEnvironment } from "./lib/command_environment.ts";
 import { checkContainerExists } from "./lib/container_exists.ts";
 import type { ContainerModule, SetupContext } from "./lib/container_module.ts";
@@ -23,6 +28,12 @@ import { ExitCode } from "./lib/exit_codes.ts";
 import { exitScript } from "./lib/exit_script.ts";
 import { performContainerSpecificSetup, restorePowerState } from "./lib/flow.ts";
 import { InContainer } from "./lib/in_container.ts";
+import {
+  leftoverCommands,
+  leftoverCommandsFile,
+  processStartTime,
+  recordRunningCommands,
+} from "./lib/leftover_commands.ts";
 import { acquireLock, type HeldLock } from "./lib/lock.ts";
 import { type Log, setupLogging } from "./lib/logging.ts";
 import { Pct } from "./lib/pct.ts";
@@ -168,7 +179,10 @@ export async function main<S>(
     log.info(
       `Configuration: ${settings.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
     );
-    if (!dryRunBy) lock = acquireLock(settings.lockDir, ctid);
+    if (!dryRunBy) {
+      lock = acquireLock(settings.lockDir, ctid);
+      guardAgainstLeftovers(supervisor, leftoverCommandsFile(settings.lockDir, ctid), ctid);
+    }
 
     const pct = new Pct(loggingRunner(run, log));
     ctx = {
@@ -198,6 +212,37 @@ export async function main<S>(
     if (stopping) return await stopping;
     return await finish(...describeFailure(error, log));
   }
+}
+
+/**
+ * Refuses to work on the container while a command of an earlier, killed run still runs there,
+ * then records this run's own running commands for a later run to check.
+ */
+function guardAgainstLeftovers(supervisor: RunSupervisor, file: string, ctid: string): void {
+  const leftovers = leftoverCommands(file);
+  if (leftovers.length > 0) {
+    const first = leftovers[0];
+    throw new SetupError(
+      `A command started by an earlier run for container ${ctid}, which was killed, is still ` +
+        `running: ${first.command} (process group ${first.pgid}). Wait for it to end, or stop ` +
+        `it with 'kill -TERM -- -${first.pgid}', then run again`,
+      ExitCode.Locked,
+      { phase: "locking" },
+    );
+  }
+  supervisor.observe((running) =>
+    recordRunningCommands(
+      file,
+      running.flatMap(({ pid, argv }) => {
+        const startTime = processStartTime(pid);
+        return startTime === undefined ? [] : [{
+          pgid: pid,
+          startTime,
+          command: displayCommand(argv),
+        }];
+      }),
+    )
+  );
 }
 
 function delay(ms: number): Promise<void> {

@@ -38,16 +38,38 @@ interface Entry {
   readonly ended: Promise<void>;
 }
 
+/** A started command, as observers see it. */
+export interface RunningCommand {
+  /** Its process group id. */
+  readonly pid: number;
+  readonly argv: readonly string[];
+}
+
 /** Tracks a run's running commands; one per run. */
 export class RunSupervisor {
   readonly #running = new Set<Entry>();
   #stopping: string | undefined;
   #last: { argv: readonly string[]; at: number } | undefined;
+  #observer: ((running: RunningCommand[]) => void) | undefined;
   readonly #now: () => number;
 
   /** @param now The clock (injected by tests). */
   constructor(now: () => number = Date.now) {
     this.#now = now;
+  }
+
+  /**
+   * Calls `observer` with the started commands whenever one starts or ends (the run records
+   * them beside its lock, for a later run to find if this one is killed).
+   */
+  observe(observer: (running: RunningCommand[]) => void): void {
+    this.#observer = observer;
+  }
+
+  #changed(): void {
+    this.#observer?.(
+      [...this.#running].flatMap((e) => e.pid === undefined ? [] : [{ pid: e.pid, argv: e.argv }]),
+    );
   }
 
   /** Why the run is being stopped, or `undefined` while it runs normally. */
@@ -66,10 +88,14 @@ export class RunSupervisor {
     const entry: Entry = { argv, since: this.#now(), ended: new Promise((r) => end = r) };
     this.#running.add(entry);
     return {
-      started: (pid) => entry.pid = pid,
+      started: (pid) => {
+        entry.pid = pid;
+        this.#changed();
+      },
       ended: () => {
         if (!this.#running.delete(entry)) return;
         this.#last = { argv, at: this.#now() };
+        if (entry.pid !== undefined) this.#changed();
         end();
       },
     };

@@ -135,3 +135,40 @@ Deno.test("a template killed between its snapshot and its start: the re-run star
   assert.match(run.stdout, /already complete: snapshot 'vllm-base-snapshot' exists\. Started the container, which was stopped\./);
   assert.equal((await s.fake.state()).containers["920"].status, "running");
 });
+
+Deno.test("SIGKILL during pip install: the next run refuses while that pip still runs, and goes on once it ended", async () => {
+  await using s = await scenario({
+    // Only the first pip install hangs; the re-run's works.
+    exec: [{ match: PIP_INSTALL, delayMs: 120_000, exit: 1, times: 1 }],
+  });
+  const child = await s.spawn();
+  const pip = await s.waitForPct((argv) => argv.includes("install") && argv.includes("vllm"));
+  child.kill("SIGKILL");
+  await child.output();
+  // Nothing could stop the pip install: it runs on, in a process group of its own.
+  assert.equal(await isAlive(pip.pid), true);
+
+  const refused = await s.run();
+  assertExit(refused, 7);
+  assert.match(
+    refused.stderr,
+    /A command started by an earlier run for container 920, which was killed, is still running: pct exec 920 -- \/opt\/vllm\/bin\/pip install --no-input vllm \(process group (\d+)\)\. Wait for it to end, or stop it with 'kill -TERM -- -\1', then run again/,
+  );
+  assert.deepEqual(await s.mutatingCalls(), []);
+  const group = Number(/process group (\d+)/.exec(refused.stderr)![1]);
+
+  Deno.kill(-group, "SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (await isAlive(pip.pid) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await s.fake.clearCalls();
+  const rerun = await s.run();
+  assertExit(rerun, 0);
+  assert.deepEqual((await s.mutatingCalls()).map((argv) => argv[0]), [
+    "shutdown",
+    "snapshot",
+    "start",
+  ]);
+  assert.equal(existsSync(lockFile(s)), false);
+});
