@@ -172,3 +172,64 @@ Deno.test("SIGKILL during pip install: the next run refuses while that pip still
   ]);
   assert.equal(existsSync(lockFile(s)), false);
 });
+
+/** The points where a SIGKILL can land, each made slow so that the kill lands there. */
+const KILL_POINTS: { name: string; slow: (argv: readonly string[]) => boolean; rules: Parameters<typeof scenario>[0] }[] = [
+  {
+    name: "pct status (before any change)",
+    slow: (argv) => argv[0] === "status",
+    rules: { failures: [slowSuccess("status")] },
+  },
+  {
+    name: "a read-only check in the container",
+    slow: (argv) => argv[0] === "exec",
+    rules: { failures: [slowSuccess("exec")] },
+  },
+  {
+    name: "a step's action (pip install)",
+    slow: (argv) => argv.includes("install") && argv.includes("vllm"),
+    rules: { exec: [{ match: PIP_INSTALL, delayMs: 2000, exit: 1, times: 1 }] },
+  },
+  {
+    name: "pct shutdown",
+    slow: (argv) => argv[0] === "shutdown",
+    rules: { failures: [slowSuccess("shutdown")] },
+  },
+  {
+    name: "pct snapshot",
+    slow: (argv) => argv[0] === "snapshot",
+    rules: { failures: [slowSuccess("snapshot")] },
+  },
+  {
+    name: "the final pct start",
+    slow: (argv) => argv[0] === "start",
+    rules: { failures: [slowSuccess("start")] },
+  },
+];
+
+/** `pct <command>` does its work, then takes 2 s to say so; once. */
+function slowSuccess(command: string): FailureRule {
+  return { command, exit: 0, stderr: "", effect: "apply", delayMs: 2000, times: 1 };
+}
+
+Deno.test("a SIGKILL at any point: once what it left running has ended, a re-run finishes the template", async (t) => {
+  for (const point of KILL_POINTS) {
+    await t.step(point.name, async () => {
+      await using s = await scenario(point.rules);
+      const child = await s.spawn();
+      const slow = await s.waitForPct(point.slow);
+      child.kill("SIGKILL");
+      await child.output();
+      const deadline = Date.now() + 10_000;
+      while (await isAlive(slow.pid) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const rerun = await s.run();
+      assertExit(rerun, 0);
+      const container = (await s.fake.state()).containers["920"];
+      assert.equal(container.status, "running");
+      assert.deepEqual(container.snapshots.map((x) => x.name), ["vllm-base-snapshot"]);
+      assert.deepEqual([...Deno.readDirSync(join(s.dir, "lock"))], [], "no lock or record left");
+    });
+  }
+});
