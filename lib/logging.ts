@@ -10,6 +10,7 @@
  */
 
 import { configure, dispose, getFileSink, getLogger, type LogRecord, type Sink } from "./deps.ts";
+import { describeIoError } from "./io_errors.ts";
 import { redact } from "./secrets.ts";
 
 /** The orchestrator's level names, by LogTape level. */
@@ -39,6 +40,8 @@ export interface LoggingOptions {
   readonly logFile?: string;
   /** Whether DEBUG lines are written. */
   readonly debug: boolean;
+  /** A problem with the logging settings themselves, logged as a warning once logging works. */
+  readonly warning?: string;
 }
 
 function pad(n: number): string {
@@ -92,7 +95,7 @@ export async function setupLogging(options: LoggingOptions): Promise<Log> {
       });
     } catch (error) {
       fileProblem = `Cannot append to log file ${JSON.stringify(options.logFile)}: ${
-        (error as Error).message
+        describeIoError(error)
       }; logging to the console only (set MAIN_LOG_FILE to a writable path)`;
     }
   }
@@ -110,6 +113,7 @@ export async function setupLogging(options: LoggingOptions): Promise<Log> {
     ],
   });
   const log = createLog();
+  if (options.warning) log.warn(options.warning);
   if (fileProblem) log.warn(fileProblem);
   return log;
 }
