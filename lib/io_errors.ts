@@ -22,7 +22,7 @@
 const ERRORS: Readonly<Record<string, readonly [number, string]>> = {
   EPERM: [1, "operation not permitted"],
   ENOENT: [2, "no such file or directory"],
-  EIO: [5, "input/output error"],
+  EIO: [5, "an input/output error"],
   EBADF: [9, "bad file descriptor"],
   EAGAIN: [11, "resource temporarily unavailable"],
   ENOMEM: [12, "out of memory"],

@@ -248,7 +248,7 @@ Deno.test("unreadable files and unwritable logs are said in our words, never Den
     assertExit(run, 0);
     assert.match(
       run.stderr,
-      /Cannot append to log file "\/proc\/phoenix\/setup\.log": no such file or directory; logging to the console only/,
+      /Cannot append to log file "\/proc\/phoenix\/setup\.log": its directory does not exist; logging to the console only/,
     );
     noDenoText(run);
   });

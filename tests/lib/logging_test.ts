@@ -263,7 +263,7 @@ Deno.test("setupLogging goes on with the console when the log file cannot be ope
     assert.equal(source, SOURCE);
     assert.equal(
       message,
-      `Cannot append to log file ${JSON.stringify(file)}: no such file or directory; logging ` +
+      `Cannot append to log file ${JSON.stringify(file)}: its directory does not exist; logging ` +
         "to the console only (set MAIN_LOG_FILE to a writable path)",
       "in our words, not Deno's",
     );

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { compiledExecutable } from "../../support/executables.ts";
-import type { LxcLab } from "./harness.ts";
+import { LAB_NODE, type LxcLab } from "./harness.ts";
 
 /** The test-only modules, by CTID. */
 export type TestCtid = "801" | "802" | "803" | "804";
@@ -27,7 +27,7 @@ export const LXC_CONFIGS = {
 export const SHUTDOWN_TIMEOUT = 5;
 
 /** The node name `pct` puts in its error messages. */
-export const NODE = "pve-test";
+export const NODE = LAB_NODE;
 
 /** One orchestrator log line: `YYYY-MM-DD HH:MM:SS [LEVEL] <source>: <message>`. */
 const LOG_LINE =
@@ -122,7 +122,6 @@ export class SetupBench {
       env: {
         ...this.lab.env(),
         HOME: "/root",
-        PCT_NODE: NODE,
         LXC_CONFIG_FILE: this.configFile,
         MAIN_LOG_FILE: logFile,
         PHOENIX_LOCK_DIR: this.lockDir,

@@ -278,6 +278,9 @@ const ROOTFS_FILES: ReadonlyArray<{ path: string; mode: number; text: string }> 
   { path: "www/index.html", mode: 0o644, text: "ok\n" },
 ];
 
+/** The node name the lab's `pct` puts in its error messages (unless `PCT_NODE` says another). */
+export const LAB_NODE = "pve-test";
+
 /**
  * A private LXC path with its own container name prefix, plus a `bin/` directory holding the
  * `pct` stand-in. Everything it makes is removed by {@linkcode LxcLab.destroy}; prefer
@@ -329,7 +332,21 @@ export class LxcLab {
     const lab = new LxcLab(root, `phx${id}-`);
     await Deno.mkdir(lab.lxcPath);
     await Deno.mkdir(lab.binDir);
-    await Deno.symlink(PCT_STAND_IN, `${lab.binDir}/pct`);
+    // A wrapper that knows its lab, as real pct knows its node: the executables give `pct` only
+    // the environment they choose (PATH, HOME, TZ, locale), so PCT_LXC_* from the caller would
+    // not reach it.
+    await Deno.writeTextFile(
+      `${lab.binDir}/pct`,
+      [
+        "#!/bin/sh",
+        `: "\${PCT_LXC_PREFIX:=${lab.prefix}}" "\${PCT_LXC_PATH:=${lab.lxcPath}}"` +
+        ` "\${PCT_NODE:=${LAB_NODE}}"`,
+        "export PCT_LXC_PREFIX PCT_LXC_PATH PCT_NODE",
+        `exec ${PCT_STAND_IN} "$@"`,
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
     await Deno.writeTextFile(`${root}/owner.pid`, `${Deno.pid}\n`);
     return lab;
   }
