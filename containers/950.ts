@@ -150,7 +150,8 @@ function huggingFaceToken(env: Readonly<Record<string, string | undefined>>): st
       token = Deno.readTextFileSync(file).trim();
     } catch (error) {
       throw new ConfigError(
-        `Cannot read the Hugging Face token from ${file} (HF_TOKEN_FILE): ` +
+        // Not naming the path: HF_TOKEN_FILE's value is masked like any *TOKEN* variable's.
+        "Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: " +
           describeIoError(error),
         { cause: error },
       );
