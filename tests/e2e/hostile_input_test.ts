@@ -14,7 +14,7 @@ import { isAlive } from "../support/processes.ts";
 
 const VENV = "^python3 -m venv /opt/vllm$";
 /** Deno's own wording of an I/O error, which must never reach a user. */
-const DENO_TEXT = /\(os error \d+\)|readfile '|open '|mkdir '|stat '|RangeError|    at /;
+const DENO_TEXT = /\(os error \d+\)|readfile '|open '|mkdir '|stat '|RangeError| {4}at /;
 
 function template(options: { exec?: ExecRule[]; config?: string } = {}) {
   return ContainerScenario.of({ ctid: "920", ...options });
