@@ -69,7 +69,16 @@ function errnoOf(c: Libc): number {
   return location === null ? 0 : new Deno.UnsafePointerView(location).getInt32();
 }
 
-/** The lock file of container `ctid` in `dir`. */
+/**
+ * The lock file of container `ctid` in `dir`.
+ *
+ * @example
+ * ```ts
+ * import { lockFile } from "./lock.ts";
+ * lockFile("/run/lock/phoenix_hypervisor", "950");
+ * // "/run/lock/phoenix_hypervisor/phoenix_hypervisor_setup_950.lock"
+ * ```
+ */
 export function lockFile(dir: string, ctid: string): string {
   return `${dir}/phoenix_hypervisor_setup_${ctid}.lock`;
 }
@@ -135,7 +144,8 @@ function lockIn(
     }
     const previous = readHolder(path);
     writeHolder(c, dir, path, fd);
-    if (previous && previous.pid !== Deno.pid) {
+    // A run that ends normally removes the file: a note in it is a killed run's.
+    if (previous) {
       log.warn(
         `Took over the lock ${path} of an earlier run for container ${ctid} (pid ` +
           `${previous.pid}), which ended without releasing it (killed?)`,
