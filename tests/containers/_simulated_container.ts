@@ -420,7 +420,11 @@ export const GPU_DEVICES: Readonly<Record<string, string>> = {
   dev4: "/dev/nvidia-uvm-tools",
 };
 
+/** `/etc/locale.gen` as the `locales` package ships it: every locale commented out. */
+const LOCALE_GEN_SHIPPED = "# de_DE.UTF-8 UTF-8\n# en_US.UTF-8 UTF-8\n";
+
 const DEFAULT_LOCALE: Record<string, FakeFile> = {
+  "/etc/locale.gen": { content: "# de_DE.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n", mode: "0644" },
   "/etc/default/locale": { content: "LANG=en_US.UTF-8\n", mode: "0644" },
 };
 
@@ -435,7 +439,11 @@ export function templateState(
   const docker = [installed("docker"), "enabled:docker.service", "active:docker.service"];
   switch (template) {
     case null:
-      return { flags: [], files: {}, config: {} };
+      return {
+        flags: [],
+        files: { "/etc/locale.gen": { content: LOCALE_GEN_SHIPPED, mode: "0644" } },
+        config: {},
+      };
     case "900":
       return { flags: base, files: { ...DEFAULT_LOCALE }, config: {} };
     case "901":
