@@ -309,12 +309,12 @@ export async function simulatedContainer(
     when: "venv",
     set: ["pip:vllm"],
   });
-  check(literally("readlink /usr/local/bin/vllm"), {
+  check(literally("readlink /usr/bin/vllm"), {
     when: "vllm-on-path",
     stdout: "/opt/vllm/bin/vllm\n",
   });
-  check(literally("readlink /usr/local/bin/vllm"), { exit: 1 });
-  action(literally("ln -sfn /opt/vllm/bin/vllm /usr/local/bin/vllm"), { set: ["vllm-on-path"] });
+  check(literally("readlink /usr/bin/vllm"), { exit: 1 });
+  action(literally("ln -sfn /opt/vllm/bin/vllm /usr/bin/vllm"), { set: ["vllm-on-path"] });
   check(literally("vllm --version"), { when: "vllm-on-path", stdout: "0.11.0\n" });
   check(literally("vllm --version"), notFound("vllm"));
 

@@ -16,7 +16,6 @@ import {
   assertExit,
   assertLogged,
   describe,
-  lifecycleCalls,
   pctCalls,
   SetupBench,
   type SetupRun,
@@ -82,6 +81,11 @@ async function runningContainer(
 
 function runSetup(bench: SetupBench, ctid: string, env?: Record<string, string>) {
   return bench.run(ctid, { shutdownTimeout: SHUTDOWN_TIMEOUT, killAfterMs: KILL_AFTER_MS, env });
+}
+
+/** The container-level pct calls of a run: neither commands inside it nor file pushes. */
+function lifecycleCalls(run: SetupRun): string[] {
+  return pctCalls(run).filter((call) => !/^pct (exec|push) /.test(call));
 }
 
 /** The template flow's container-level calls for a container found running. */
