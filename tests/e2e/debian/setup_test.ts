@@ -364,3 +364,66 @@ debianTest("a template found stopped is started, set up, snapshotted and left ru
   const version = await lab.pct(["exec", "920", "--", "vllm", "--version"]);
   assert.equal(version.stdout, "0.0.0+stub\n", version.stderr);
 });
+
+/**
+ * Makes a local image named `hello-world` in the container's Docker (Docker Hub is unreachable):
+ * the host's static busybox, saying hello.
+ */
+async function localHelloWorldImage(lab: LxcLab, ctid: string): Promise<void> {
+  const dir = await Deno.makeTempDir({ dir: lab.root });
+  await Deno.copyFile("/bin/busybox", `${dir}/busybox`);
+  const tarball = `${lab.rootfs(ctid)}/root/hello-world.tar`;
+  const packed = await lab.attach(ctid, ["true"]).then(() =>
+    new Deno.Command("tar", { args: ["-C", dir, "-cf", tarball, "busybox"] }).output()
+  );
+  assert.equal(packed.code, 0, new TextDecoder().decode(packed.stderr));
+  await attachOutput(lab, ctid, [
+    "docker",
+    "import",
+    "--change",
+    'CMD ["/busybox", "echo", "Hello from Docker!"]',
+    "/root/hello-world.tar",
+    "hello-world:latest",
+  ]);
+}
+
+debianTest("902: Docker Engine from the local repository runs in a nesting container", async (
+  bench,
+  lab,
+  image,
+) => {
+  await runningContainer(lab, image, "902", { docker: true });
+  const set = await lab.pct(["set", "902", "--features", "nesting=1"]);
+  assert.equal(set.code, 0, set.stderr);
+
+  // Docker Hub is unreachable here: the engine is installed and answers, only the pull fails.
+  const first = await runSetup(bench, "902");
+  assertExit(first, 4);
+  assertLogged(first, "INFO", 'Step 1/1 "Install Docker Engine": done');
+  assert.match(
+    first.stderr,
+    /Verification "docker run --rm hello-world succeeds" failed: .*docker run --rm hello-world failed/,
+  );
+  assert.deepEqual(await lab.snapshots("902"), []);
+  assert.deepEqual(await packageStates(lab, "902", ["docker.io"]), {
+    "docker.io": "install ok installed",
+  });
+  const docker = await unitProperties(lab, "902", "docker.service", [
+    "ActiveState",
+    "UnitFileState",
+  ]);
+  assert.deepEqual(docker, { ActiveState: "active", UnitFileState: "enabled" });
+
+  // With the image made locally, a re-run skips the installed engine and finishes the template.
+  await localHelloWorldImage(lab, "902");
+  const second = await runSetup(bench, "902");
+  assertExit(second, 0);
+  assertLogged(second, "INFO", 'Step 1/1 "Install Docker Engine": already done, skipping');
+  const calls = templateCalls("902", "docker-snapshot");
+  // The engine's check reads the container's features first.
+  assert.deepEqual(lifecycleCalls(second), [...calls.slice(0, 2), "pct config 902", ...calls.slice(2)]);
+  assert.equal(await lab.status("902"), "running");
+  await waitForSystemd(lab, "902");
+  const hello = await attachOutput(lab, "902", ["docker", "run", "--rm", "hello-world"]);
+  assert.equal(hello, "Hello from Docker!\n");
+});
