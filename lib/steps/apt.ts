@@ -28,7 +28,9 @@ export const APT_TRANSIENT_ERRORS: readonly RegExp[] = [
  * directory is not there (`Failed to fetch file:/srv/repo/./Packages  File not found - ...`), as
  * when a local repository's mount is missing. Waiting does not make it appear.
  */
-export const APT_PERMANENT_ERRORS: readonly RegExp[] = [/Failed to fetch file:\S*\s+File not found/];
+export const APT_PERMANENT_ERRORS: readonly RegExp[] = [
+  /Failed to fetch file:\S*\s+File not found/,
+];
 
 const APT_GET = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"] as const;
 const UPDATE_TIMEOUT_MS = 10 * 60_000;

@@ -49,7 +49,9 @@ export function enableLocaleLine(text: string | undefined, line: string): string
   const lines = (text ?? "").split("\n");
   if (lines.at(-1) === "") lines.pop();
   if (lines.some((l) => l.trim() === line)) return text ?? `${line}\n`;
-  const commented = lines.findIndex((l) => /^#\s*/.test(l) && l.replace(/^#\s*/, "").trim() === line);
+  const commented = lines.findIndex((l) =>
+    /^#\s*/.test(l) && l.replace(/^#\s*/, "").trim() === line
+  );
   if (commented >= 0) lines[commented] = line;
   else lines.push(line);
   return `${lines.join("\n")}\n`;
@@ -71,8 +73,10 @@ function lists(text: string | undefined, line: string): boolean {
  * ```
  */
 export function listedLocaleName(locale: string): string {
-  return locale.replace(/\.([^@]+)/, (_, codeset: string) =>
-    `.${codeset.toLowerCase().replaceAll("-", "")}`);
+  return locale.replace(
+    /\.([^@]+)/,
+    (_, codeset: string) => `.${codeset.toLowerCase().replaceAll("-", "")}`,
+  );
 }
 
 /**
@@ -92,7 +96,9 @@ export function listedLocaleName(locale: string): string {
  */
 export function localeGenerated<S>(locale: string): Step<S> {
   if (!LOCALE.test(locale)) {
-    throw new TypeError(`Cannot generate locale "${locale}": expected a name such as "en_US.UTF-8"`);
+    throw new TypeError(
+      `Cannot generate locale "${locale}": expected a name such as "en_US.UTF-8"`,
+    );
   }
   const line = localeGenLine(locale);
   const listed = listedLocaleName(locale);

@@ -17,8 +17,13 @@ const SHIPPED = "# This file lists locales that you wish to have built.\n" +
 const localeList: ExecRule = {
   match: "^locale -a$",
   reply: (_argv, container: FakeContainer) => ({
-    stdout: ["C", "C.utf8", "POSIX", ...container.flags.filter((f) => f.startsWith("locale:"))
-      .map((f) => f.slice("locale:".length))].join("\n") + "\n",
+    stdout: [
+      "C",
+      "C.utf8",
+      "POSIX",
+      ...container.flags.filter((f) => f.startsWith("locale:"))
+        .map((f) => f.slice("locale:".length)),
+    ].join("\n") + "\n",
   }),
 };
 

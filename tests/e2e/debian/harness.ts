@@ -20,7 +20,7 @@
  * @module
  */
 
-import { type LxcLab, lxcSupport, type LxcSupport, run } from "../lxc/harness.ts";
+import { type LxcLab, type LxcSupport, lxcSupport, run } from "../lxc/harness.ts";
 import { BUILD_TOOLS, type DebianImage, hostDebianMirror } from "./image.ts";
 
 /** Where the local apt repository appears inside a container (`/etc/apt/sources.list`). */
@@ -217,7 +217,9 @@ export async function attachOutput(
   const result = await lab.attach(ctid, argv, { timeoutMs: 120_000 });
   if (result.code !== 0) {
     throw new Error(
-      `In container ${ctid}: ${argv.join(" ")} exited ${result.code}\n${result.stdout}${result.stderr}`,
+      `In container ${ctid}: ${
+        argv.join(" ")
+      } exited ${result.code}\n${result.stdout}${result.stderr}`,
     );
   }
   return result.stdout;

@@ -220,6 +220,8 @@ async function buildImage(outDir: string): Promise<void> {
   ], { timeoutMs: 30 * 60_000 });
   if (result.code !== 0) {
     const tail = `${result.stdout}${result.stderr}`.trim().split("\n").slice(-20).join("\n");
-    throw new Error(`Cannot build the Debian test image: build_image.sh exited ${result.code}\n${tail}`);
+    throw new Error(
+      `Cannot build the Debian test image: build_image.sh exited ${result.code}\n${tail}`,
+    );
   }
 }

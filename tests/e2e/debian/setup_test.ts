@@ -152,52 +152,59 @@ debianTest("the base image leaves 900 real work: no en_US locale, no jq, htop, v
   assert.notEqual((await lab.attach("900", ["touch", "/srv/repo/x"])).code, 0, "read-only");
 });
 
-debianTest("900: a first run installs the tools, generates en_US.UTF-8, snapshots, restarts", async (
-  bench,
-  lab,
-  image,
-) => {
-  await runningContainer(lab, image, "900");
-  const run = await runSetup(bench, "900");
-  assertExit(run, 0);
-  assert.ok(
-    run.stdout.includes(
-      "Setup for container/template 900 completed successfully. Snapshot 'base-snapshot' created.",
-    ),
-    describe(run),
-  );
-  assertLogged(run, "INFO", 'Step 3/4 "Generate the en_US.UTF-8 locale": done');
-  assert.deepEqual(lifecycleCalls(run), templateCalls("900", "base-snapshot"));
+debianTest(
+  "900: a first run installs the tools, generates en_US.UTF-8, snapshots, restarts",
+  async (
+    bench,
+    lab,
+    image,
+  ) => {
+    await runningContainer(lab, image, "900");
+    const run = await runSetup(bench, "900");
+    assertExit(run, 0);
+    assert.ok(
+      run.stdout.includes(
+        "Setup for container/template 900 completed successfully. Snapshot 'base-snapshot' created.",
+      ),
+      describe(run),
+    );
+    assertLogged(run, "INFO", 'Step 3/4 "Generate the en_US.UTF-8 locale": done');
+    assert.deepEqual(lifecycleCalls(run), templateCalls("900", "base-snapshot"));
 
-  assert.equal(await lab.status("900"), "running");
-  await waitForSystemd(lab, "900");
-  const states = await packageStates(lab, "900", ALL_TOOLS);
-  assert.deepEqual(
-    Object.entries(states).filter(([, s]) => s !== "install ok installed"),
-    [],
-    "every tool installed",
-  );
-  assert.ok((await localeList(lab, "900")).includes("en_US.utf8"));
-  assert.match(await lab.readFile("900", "/etc/locale.gen"), /^en_US\.UTF-8 UTF-8$/m);
-  assert.equal(await lab.readFile("900", "/etc/default/locale"), "LANG=en_US.UTF-8\n");
-  // A login shell gets the locale, and it really works.
-  const login = await lab.attach("900", ["bash", "-lc", ". /etc/default/locale; export LANG; locale"]);
-  assert.match(login.stdout, /^LC_CTYPE="en_US\.UTF-8"$/m, login.stdout + login.stderr);
-  assert.doesNotMatch(login.stderr, /Cannot set/);
+    assert.equal(await lab.status("900"), "running");
+    await waitForSystemd(lab, "900");
+    const states = await packageStates(lab, "900", ALL_TOOLS);
+    assert.deepEqual(
+      Object.entries(states).filter(([, s]) => s !== "install ok installed"),
+      [],
+      "every tool installed",
+    );
+    assert.ok((await localeList(lab, "900")).includes("en_US.utf8"));
+    assert.match(await lab.readFile("900", "/etc/locale.gen"), /^en_US\.UTF-8 UTF-8$/m);
+    assert.equal(await lab.readFile("900", "/etc/default/locale"), "LANG=en_US.UTF-8\n");
+    // A login shell gets the locale, and it really works.
+    const login = await lab.attach("900", [
+      "bash",
+      "-lc",
+      ". /etc/default/locale; export LANG; locale",
+    ]);
+    assert.match(login.stdout, /^LC_CTYPE="en_US\.UTF-8"$/m, login.stdout + login.stderr);
+    assert.doesNotMatch(login.stderr, /Cannot set/);
 
-  // The snapshot was taken after the steps, from the stopped container.
-  assert.deepEqual((await lab.snapshots("900")).map((s) => s.name), ["base-snapshot"]);
-  assert.equal(
-    await lab.readSnapshotFile("900", "base-snapshot", "/etc/default/locale"),
-    "LANG=en_US.UTF-8\n",
-  );
-  assert.match(
-    await lab.readSnapshotFile("900", "base-snapshot", "/var/lib/dpkg/status"),
-    /^Package: jq$/m,
-  );
+    // The snapshot was taken after the steps, from the stopped container.
+    assert.deepEqual((await lab.snapshots("900")).map((s) => s.name), ["base-snapshot"]);
+    assert.equal(
+      await lab.readSnapshotFile("900", "base-snapshot", "/etc/default/locale"),
+      "LANG=en_US.UTF-8\n",
+    );
+    assert.match(
+      await lab.readSnapshotFile("900", "base-snapshot", "/var/lib/dpkg/status"),
+      /^Package: jq$/m,
+    );
 
-  await assertIdleRerun(bench, lab, "900");
-});
+    await assertIdleRerun(bench, lab, "900");
+  },
+);
 
 debianTest("920: vLLM installed with real pip, `vllm --version` works through pct exec", async (
   bench,
@@ -268,79 +275,88 @@ async function servedModels(lab: LxcLab): Promise<string[]> {
   return JSON.parse(body).data.map((m: { id: string }) => m.id);
 }
 
-debianTest("950: vllm.service enabled and active under real systemd; re-runs keep it, a new model restarts it once", async (
-  bench,
-  lab,
-  image,
-) => {
-  await runningContainer(lab, image, "950");
-  await asClonedFrom920(lab);
-  await bench.writeConfig(config950(MODEL));
-  const token = "hf_realDebianTierToken0123456789";
+debianTest(
+  "950: vllm.service enabled and active under real systemd; re-runs keep it, a new model restarts it once",
+  async (
+    bench,
+    lab,
+    image,
+  ) => {
+    await runningContainer(lab, image, "950");
+    await asClonedFrom920(lab);
+    await bench.writeConfig(config950(MODEL));
+    const token = "hf_realDebianTierToken0123456789";
 
-  const run = await runSetup(bench, "950", { HF_TOKEN: token });
-  assertExit(run, 0);
-  assert.match(run.stdout, /Setup for container 950 completed\./);
-  assert.deepEqual(lifecycleCalls(run), ["pct status 950"]);
-  assert.ok(!run.stdout.includes(token) && !run.stderr.includes(token), "token never printed");
-  assert.ok(!run.log.some((e) => e.message.includes(token)), "token never logged");
+    const run = await runSetup(bench, "950", { HF_TOKEN: token });
+    assertExit(run, 0);
+    assert.match(run.stdout, /Setup for container 950 completed\./);
+    assert.deepEqual(lifecycleCalls(run), ["pct status 950"]);
+    assert.ok(!run.stdout.includes(token) && !run.stderr.includes(token), "token never printed");
+    assert.ok(!run.log.some((e) => e.message.includes(token)), "token never logged");
 
-  const first = await unitProperties(lab, "950", "vllm.service", [
-    "ActiveState",
-    "UnitFileState",
-    "MainPID",
-  ]);
-  assert.equal(first.ActiveState, "active");
-  assert.equal(first.UnitFileState, "enabled");
-  assert.match(first.MainPID, /^[1-9]\d*$/);
-  assert.deepEqual(await servedModels(lab), [MODEL]);
-  assert.equal(
-    (await attachOutput(lab, "950", ["stat", "-c", "%a %U", "/etc/vllm/vllm.env"])).trim(),
-    "600 root",
-  );
-  assert.equal(await lab.readFile("950", "/etc/vllm/vllm.env"), `# The Hugging Face token vLLM downloads gated models with.\nHF_TOKEN=${token}\n`);
+    const first = await unitProperties(lab, "950", "vllm.service", [
+      "ActiveState",
+      "UnitFileState",
+      "MainPID",
+    ]);
+    assert.equal(first.ActiveState, "active");
+    assert.equal(first.UnitFileState, "enabled");
+    assert.match(first.MainPID, /^[1-9]\d*$/);
+    assert.deepEqual(await servedModels(lab), [MODEL]);
+    assert.equal(
+      (await attachOutput(lab, "950", ["stat", "-c", "%a %U", "/etc/vllm/vllm.env"])).trim(),
+      "600 root",
+    );
+    assert.equal(
+      await lab.readFile("950", "/etc/vllm/vllm.env"),
+      `# The Hugging Face token vLLM downloads gated models with.\nHF_TOKEN=${token}\n`,
+    );
 
-  // A re-run: nothing changes, the server keeps running as it was.
-  const again = await runSetup(bench, "950", { HF_TOKEN: token });
-  assertExit(again, 0);
-  assert.ok(!pctCalls(again).some((c) => / systemctl (restart|enable|daemon-reload)/.test(c)));
-  assert.ok(!pctCalls(again).some((c) => c.startsWith("pct push ")), describe(again));
-  const kept = await unitProperties(lab, "950", "vllm.service", ["MainPID"]);
-  assert.equal(kept.MainPID, first.MainPID, "same server process");
+    // A re-run: nothing changes, the server keeps running as it was.
+    const again = await runSetup(bench, "950", { HF_TOKEN: token });
+    assertExit(again, 0);
+    assert.ok(!pctCalls(again).some((c) => / systemctl (restart|enable|daemon-reload)/.test(c)));
+    assert.ok(!pctCalls(again).some((c) => c.startsWith("pct push ")), describe(again));
+    const kept = await unitProperties(lab, "950", "vllm.service", ["MainPID"]);
+    assert.equal(kept.MainPID, first.MainPID, "same server process");
 
-  // Another model in the config: the unit changes and the server restarts once.
-  await bench.writeConfig(config950(OTHER_MODEL));
-  const changed = await runSetup(bench, "950", { HF_TOKEN: token });
-  assertExit(changed, 0);
-  assert.deepEqual(
-    pctCalls(changed).filter((c) => / systemctl restart /.test(c)),
-    ["pct exec 950 -- systemctl restart vllm.service"],
-  );
-  const restarted = await unitProperties(lab, "950", "vllm.service", ["ActiveState", "MainPID"]);
-  assert.equal(restarted.ActiveState, "active");
-  assert.notEqual(restarted.MainPID, first.MainPID, "a new server process");
-  assert.deepEqual(await servedModels(lab), [OTHER_MODEL]);
-});
+    // Another model in the config: the unit changes and the server restarts once.
+    await bench.writeConfig(config950(OTHER_MODEL));
+    const changed = await runSetup(bench, "950", { HF_TOKEN: token });
+    assertExit(changed, 0);
+    assert.deepEqual(
+      pctCalls(changed).filter((c) => / systemctl restart /.test(c)),
+      ["pct exec 950 -- systemctl restart vllm.service"],
+    );
+    const restarted = await unitProperties(lab, "950", "vllm.service", ["ActiveState", "MainPID"]);
+    assert.equal(restarted.ActiveState, "active");
+    assert.notEqual(restarted.MainPID, first.MainPID, "a new server process");
+    assert.deepEqual(await servedModels(lab), [OTHER_MODEL]);
+  },
+);
 
-debianTest("a step that cannot reach the apt repository: exit 3, no snapshot, still running", async (
-  bench,
-  lab,
-  image,
-) => {
-  const boot = await runningContainer(lab, image, "900", { aptRepository: false });
-  const run = await runSetup(bench, "900");
-  assertExit(run, 3);
-  // Not retried: a missing local repository does not come back by waiting.
-  assert.match(
-    run.stderr,
-    /\[ERROR\] .*Step 1\/4 "Upgrade the installed packages" failed: In container 900: apt-get update failed with exit code 100: E: Failed to fetch file:\/srv\/repo\/.*File not found/,
-  );
-  assert.doesNotMatch(run.stderr, /retrying/);
-  assert.deepEqual(lifecycleCalls(run), ["pct status 900", "pct listsnapshot 900"]);
-  assert.deepEqual(await lab.snapshots("900"), []);
-  assert.equal(await lab.status("900"), "running");
-  assert.equal(await lab.bootId("900"), boot, "never stopped");
-});
+debianTest(
+  "a step that cannot reach the apt repository: exit 3, no snapshot, still running",
+  async (
+    bench,
+    lab,
+    image,
+  ) => {
+    const boot = await runningContainer(lab, image, "900", { aptRepository: false });
+    const run = await runSetup(bench, "900");
+    assertExit(run, 3);
+    // Not retried: a missing local repository does not come back by waiting.
+    assert.match(
+      run.stderr,
+      /\[ERROR\] .*Step 1\/4 "Upgrade the installed packages" failed: In container 900: apt-get update failed with exit code 100: E: Failed to fetch file:\/srv\/repo\/.*File not found/,
+    );
+    assert.doesNotMatch(run.stderr, /retrying/);
+    assert.deepEqual(lifecycleCalls(run), ["pct status 900", "pct listsnapshot 900"]);
+    assert.deepEqual(await lab.snapshots("900"), []);
+    assert.equal(await lab.status("900"), "running");
+    assert.equal(await lab.bootId("900"), boot, "never stopped");
+  },
+);
 
 debianTest("a template found stopped is started, set up, snapshotted and left running", async (
   bench,
@@ -421,7 +437,11 @@ debianTest("902: Docker Engine from the local repository runs in a nesting conta
   assertLogged(second, "INFO", 'Step 1/1 "Install Docker Engine": already done, skipping');
   const calls = templateCalls("902", "docker-snapshot");
   // The engine's check reads the container's features first.
-  assert.deepEqual(lifecycleCalls(second), [...calls.slice(0, 2), "pct config 902", ...calls.slice(2)]);
+  assert.deepEqual(lifecycleCalls(second), [
+    ...calls.slice(0, 2),
+    "pct config 902",
+    ...calls.slice(2),
+  ]);
   assert.equal(await lab.status("902"), "running");
   await waitForSystemd(lab, "902");
   const hello = await attachOutput(lab, "902", ["docker", "run", "--rm", "hello-world"]);
