@@ -317,12 +317,12 @@ export async function simulatedContainer(
     when: "venv",
     set: ["pip:vllm"],
   });
-  check(literally("readlink /usr/local/bin/vllm"), {
+  check(literally("readlink /usr/bin/vllm"), {
     when: "vllm-on-path",
     stdout: "/opt/vllm/bin/vllm\n",
   });
-  check(literally("readlink /usr/local/bin/vllm"), { exit: 1 });
-  action(literally("ln -sfn /opt/vllm/bin/vllm /usr/local/bin/vllm"), { set: ["vllm-on-path"] });
+  check(literally("readlink /usr/bin/vllm"), { exit: 1 });
+  action(literally("ln -sfn /opt/vllm/bin/vllm /usr/bin/vllm"), { set: ["vllm-on-path"] });
   check(literally("vllm --version"), { when: "vllm-on-path", stdout: "0.11.0\n" });
   check(literally("vllm --version"), notFound("vllm"));
 
@@ -428,7 +428,11 @@ export const GPU_DEVICES: Readonly<Record<string, string>> = {
   dev4: "/dev/nvidia-uvm-tools",
 };
 
+/** `/etc/locale.gen` as the `locales` package ships it: every locale commented out. */
+const LOCALE_GEN_SHIPPED = "# de_DE.UTF-8 UTF-8\n# en_US.UTF-8 UTF-8\n";
+
 const DEFAULT_LOCALE: Record<string, FakeFile> = {
+  "/etc/locale.gen": { content: "# de_DE.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n", mode: "0644" },
   "/etc/default/locale": { content: "LANG=en_US.UTF-8\n", mode: "0644" },
 };
 
@@ -443,7 +447,11 @@ export function templateState(
   const docker = [installed("docker"), "enabled:docker.service", "active:docker.service"];
   switch (template) {
     case null:
-      return { flags: [], files: {}, config: {} };
+      return {
+        flags: [],
+        files: { "/etc/locale.gen": { content: LOCALE_GEN_SHIPPED, mode: "0644" } },
+        config: {},
+      };
     case "900":
       return { flags: base, files: { ...DEFAULT_LOCALE }, config: {} };
     case "901":

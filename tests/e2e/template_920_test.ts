@@ -47,10 +47,10 @@ const CHECKS_AND_ACTIONS = [
   ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
   ["exec", "920", "--", "/opt/vllm/bin/pip", "install", "--no-input", "vllm"],
   ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
-  ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
-  ["exec", "920", "--", "mkdir", "-p", "/usr/local/bin"],
-  ["exec", "920", "--", "ln", "-sfn", "/opt/vllm/bin/vllm", "/usr/local/bin/vllm"],
-  ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
+  ["exec", "920", "--", "readlink", "/usr/bin/vllm"],
+  ["exec", "920", "--", "mkdir", "-p", "/usr/bin"],
+  ["exec", "920", "--", "ln", "-sfn", "/opt/vllm/bin/vllm", "/usr/bin/vllm"],
+  ["exec", "920", "--", "readlink", "/usr/bin/vllm"],
   ["exec", "920", "--", "vllm", "--version"],
 ];
 
@@ -178,7 +178,7 @@ Deno.test("920: --dry-run runs only checks, prints the plan and changes nothing"
     ["exec", "920", "--", "dpkg-query", "-W", "-f=${Status}\\n", "python3-venv", "python3-pip"],
     ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
     ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
-    ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
+    ["exec", "920", "--", "readlink", "/usr/bin/vllm"],
   ]);
   assert.deepEqual(
     [...(await s.fake.state()).containers["920"].flags].sort(),
