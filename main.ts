@@ -88,7 +88,10 @@ export async function main<S>(
     usageError = error;
   }
   if (parsed?.action === "help") {
-    console.log(`${usage(name, module.ctid)}\n\n${module.description}`);
+    console.log(
+      `${usage(name, module.ctid)}\n\n${module.description}` +
+        (module.plan ? `\n\n${module.plan}` : ""),
+    );
     return exit(ExitCode.Success);
   }
   if (parsed?.action === "version") {
