@@ -56,9 +56,7 @@ export function readBoolean(
   if (/^(false|0|no)$/i.test(text)) return { value: false };
   return {
     value: undefined,
-    problem: `${name}=${
-      JSON.stringify(text)
-    } is not a yes/no value (expected ${BOOLEAN_SPELLINGS})`,
+    problem: `${name}=${JSON.stringify(text)} is not a yes/no value (expected ${BOOLEAN_SPELLINGS})`,
   };
 }
 
