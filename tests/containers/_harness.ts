@@ -175,16 +175,7 @@ export class ContainerScenario extends Scenario {
    * between runs (the private host directory of a pushed file) replaced by `<host temp>`.
    */
   async callLines(): Promise<string[]> {
-    return (await this.calls()).map((argv) =>
-      displayCommand([
-        "pct",
-        ...argv.map((arg, i) =>
-          argv[0] === "push" && i === 2
-            ? arg.replace(/^.*\/phoenix-push-[^/]+/, "<host temp>")
-            : arg
-        ),
-      ])
-    );
+    return callLines(await this.calls());
   }
 
   /** The commands run inside the container (after `pct exec <CTID> --`). */
@@ -205,6 +196,21 @@ export class ContainerScenario extends Scenario {
   async flags(): Promise<string[]> {
     return [...(await this.fake.state()).containers[this.ctid].flags].sort();
   }
+}
+
+/**
+ * pct calls as the log shows them, one line each, with the one part that differs between runs
+ * (the private host directory of a pushed file) replaced by `<host temp>`.
+ */
+export function callLines(calls: readonly (readonly string[])[]): string[] {
+  return calls.map((argv) =>
+    displayCommand([
+      "pct",
+      ...argv.map((arg, i) =>
+        argv[0] === "push" && i === 2 ? arg.replace(/^.*\/phoenix-push-[^/]+/, "<host temp>") : arg
+      ),
+    ])
+  );
 }
 
 /** Asserts the exit code, showing the output when it differs. */
