@@ -419,18 +419,19 @@ async function cli(args: string[]): Promise<number> {
   let targets: readonly BuildTarget[];
   if (values.config !== undefined) {
     const selection = await selectFromConfig(values.config);
-    const choices = selection.choices.filter((c) =>
-      values.ctid === undefined || c.ctid === values.ctid
-    );
-    if (choices.length === 0) {
+    if (values.ctid !== undefined && !selection.choices.some((c) => c.ctid === values.ctid)) {
       console.error(`${values.config} has no entry for container ${values.ctid}`);
       return 1;
     }
     console.log(`Containers of ${values.config}:`);
-    for (const choice of choices) console.log(`  ${describeChoice(choice)}`);
+    for (const choice of selection.choices) console.log(`  ${describeChoice(choice)}`);
     targets = selection.targets.filter((t) => values.ctid === undefined || t.ctid === values.ctid);
     if (targets.length === 0) {
-      console.error("Nothing to build");
+      console.error(
+        values.ctid === undefined
+          ? "Nothing to build"
+          : `Nothing to build for container ${values.ctid} (see above)`,
+      );
       return 1;
     }
   } else {
