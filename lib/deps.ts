@@ -19,7 +19,6 @@ export {
   type LogRecord,
   type Sink,
 } from "npm:@logtape/logtape@2.4.2";
-export { getFileSink } from "npm:@logtape/file@2.3.10";
 export {
   findNodeAtLocation,
   type Node,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { configure, dispose, getFileSink, getLogger, type LogRecord, type Sink } from "./deps.ts";
+import { configure, dispose, getLogger, type LogRecord, type Sink } from "./deps.ts";
 import { redact } from "./secrets.ts";
 
 /** The orchestrator's level names, by LogTape level. */
@@ -76,6 +76,53 @@ function consoleSink(source: string): Sink {
   };
 }
 
+/** Plain words for why the log file cannot be written. */
+function describeWriteError(error: unknown): string {
+  const code = (error as { code?: string })?.code;
+  const words: Record<string, string> = {
+    ENOSPC: "no space left on the device",
+    EACCES: "permission denied",
+    EROFS: "the file system is read-only",
+    EISDIR: "it is a directory",
+    ENOENT: "its directory does not exist",
+    EIO: "an input/output error",
+  };
+  if (code && words[code]) return words[code];
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.NotFound) return "its directory does not exist";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
+  return (error as Error)?.message ?? String(error);
+}
+
+/**
+ * A sink that appends each line to the orchestrator's log file as it is logged, with one write
+ * (so lines of concurrent writers do not interleave) and no fsync (which `/dev/null` and pipes
+ * refuse). A file that stops taking lines (a full disk) is reported once on the console, and the
+ * run goes on logging there: losing the file log must not stop a setup.
+ *
+ * @throws When the file cannot be opened at all.
+ */
+function fileSink(path: string, source: string): Sink & Disposable {
+  const file = Deno.openSync(path, { append: true, create: true });
+  const encoder = new TextEncoder();
+  let broken = false;
+  const sink = (record: LogRecord) => {
+    if (broken) return;
+    try {
+      const bytes = encoder.encode(formatLine(record, source) + "\n");
+      for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+    } catch (error) {
+      broken = true;
+      console.error(
+        `${formatTimestamp(Date.now())} [WARN] ${source}: Cannot write to log file ` +
+          `${JSON.stringify(path)}: ${describeWriteError(error)}; logging to the console only ` +
+          "from here on (set MAIN_LOG_FILE to a writable path)",
+      );
+    }
+  };
+  return Object.assign(sink, { [Symbol.dispose]: () => file.close() });
+}
+
 /**
  * Configures the sinks. When the log file cannot be opened the run goes on with the console only,
  * and says so: losing the file log must not stop a setup.
@@ -85,14 +132,11 @@ export async function setupLogging(options: LoggingOptions): Promise<Log> {
   let fileProblem: string | undefined;
   if (options.logFile) {
     try {
-      // Opened eagerly so an unwritable path is found here, not on the first line.
-      sinks.file = getFileSink(options.logFile, {
-        formatter: (record) => formatLine(record, options.source) + "\n",
-        bufferSize: 0,
-      });
+      // Opened eagerly so an unusable path is found here, not on the first line.
+      sinks.file = fileSink(options.logFile, options.source);
     } catch (error) {
       fileProblem = `Cannot append to log file ${JSON.stringify(options.logFile)}: ${
-        (error as Error).message
+        describeWriteError(error)
       }; logging to the console only (set MAIN_LOG_FILE to a writable path)`;
     }
   }

@@ -141,3 +141,26 @@ function orchestratorEnvironment(s: ContainerScenario): Record<string, string> {
     HYPERVISOR_CONFIG_FILE: join(s.dir, "phoenix_hypervisor_config.json"),
   };
 }
+
+Deno.test("MAIN_LOG_FILE as a device (/dev/stderr, /dev/null, /dev/full): the run goes on, in our words", async (t) => {
+  for (const device of ["/dev/stderr", "/dev/null", "/dev/full"]) {
+    await t.step(device, async () => {
+      await using s = await ContainerScenario.of({ ctid: "920" });
+      const run = await s.run(["--dry-run", "920"], { env: { MAIN_LOG_FILE: device } });
+      assertExit(run, 0);
+      const said = run.stdout + run.stderr;
+      assert.doesNotMatch(said, /Requires|--allow|Failed to emit|os error|flushBuffer/);
+      if (device === "/dev/full") {
+        assert.match(
+          run.stderr,
+          /\[WARN\] phoenix_hypervisor_setup_920\.sh: Cannot write to log file "\/dev\/full": no space left on the device; logging to the console only from here on/,
+        );
+      } else {
+        assert.doesNotMatch(said, /\[WARN\]/);
+      }
+      if (device === "/dev/stderr") {
+        assert.match(run.stderr, /\[INFO\] .*Dry run for container\/template 920 finished/);
+      }
+    });
+  }
+});
