@@ -86,23 +86,41 @@ export interface Composition {
   readonly application?: string;
 }
 
+/** Why a module does not fit an entry: the field that says so, and what differs. */
+export interface Misfit {
+  /** The entry's field that asks for something else (`[]`: the entry as a whole). */
+  readonly field: readonly string[];
+  /** What differs, in words. */
+  readonly text: string;
+}
+
 /**
  * Why `composition` does not fit `entry`, or `undefined` when it does.
  *
  * @param ordered Compare the features in order (a module composed from the entry), rather than
  *   as sets (a hand-written module).
+ *
+ * @example
+ * ```ts
+ * import { misfit } from "./composition.ts";
+ * misfit({ ctid: "900", kind: "template", features: ["base_setup"] }, { features: ["docker"] }, false)
+ *   ?.text; // 'the entry lists the features ["docker"], but this module sets up ["base_setup"]'
+ * ```
  */
 export function misfit(
   composition: Composition,
   entry: ContainerEntry,
   ordered: boolean,
-): string | undefined {
+): Misfit | undefined {
   const shape = entryShape(entry);
   if (shape.kind !== undefined && shape.kind !== composition.kind) {
-    return `the entry describes a ${shape.kind} (${
-      entry.is_template !== undefined ? `is_template: ${entry.is_template}` : "it has " +
-        "template_snapshot_name"
-    }), but this module sets up a ${composition.kind}`;
+    const field = entry.is_template !== undefined ? "is_template" : "template_snapshot_name";
+    return {
+      field: [field],
+      text: `the entry describes a ${shape.kind} (${
+        field === "is_template" ? `is_template: ${entry.is_template}` : "it has " + field
+      }), but this module sets up a ${composition.kind}`,
+    };
   }
   if (shape.listsFeatures) {
     const same = ordered
@@ -110,16 +128,22 @@ export function misfit(
       : shape.features.length === composition.features.length &&
         shape.features.every((f) => composition.features.includes(f));
     if (!same) {
-      return `the entry lists the features ${JSON.stringify(shape.features)}, but this module ` +
-        `sets up ${JSON.stringify(composition.features)}`;
+      return {
+        field: ["features"],
+        text: `the entry lists the features ${JSON.stringify(shape.features)}, but this module ` +
+          `sets up ${JSON.stringify(composition.features)}`,
+      };
     }
   }
   const wanted = shape.applications.join(", ") || undefined;
   if (wanted !== composition.application) {
-    return `the entry asks for ${wanted ? `the application ${wanted}` : "no application"}, ` +
-      `but this module ${
-        composition.application ? `runs ${composition.application}` : "runs no application"
-      }`;
+    return {
+      field: [],
+      text: `the entry asks for ${wanted ? `the application ${wanted}` : "no application"}, ` +
+        `but this module ${
+          composition.application ? `runs ${composition.application}` : "runs no application"
+        }`,
+    };
   }
   return undefined;
 }
@@ -223,8 +247,8 @@ export function composeContainer(spec: CompositionSpec): ComposedModule {
       if (problem !== undefined) {
         throw entryConfigError(
           config,
-          problem.includes("features") && config.entry.features !== undefined ? ["features"] : [],
-          `${problem}; ${
+          [...problem.field],
+          `${problem.text}; ${
             spec.fromEntry
               ? "the entry changed since this executable was built: build it again " +
                 "(deno task build --config FILE)"
@@ -345,7 +369,7 @@ export function chooseModule(
   const declared = handWritten as (ContainerModule<unknown> & Partial<Composition>) | undefined;
   if (declared) {
     const problem = declared.features
-      ? misfit(declared as Composition, entry, false)
+      ? misfit(declared as Composition, entry, false)?.text
       : "it does not say which features it sets up";
     if (problem === undefined) {
       const refused = settingsProblem(declared);

@@ -86,18 +86,21 @@ Deno.test("entryShape: is_template decides, else template_snapshot_name; flag st
 Deno.test("misfit names what differs: kind, features, application", () => {
   const nine = { ctid: "900", kind: "template" as const, features: ["base_setup"] };
   assert.equal(misfit(nine, { features: ["base_setup"], is_template: true }, false), undefined);
-  assert.match(misfit(nine, { is_template: false }, false)!, /describes a standard/);
+  assert.deepEqual(misfit(nine, { is_template: false }, false), {
+    field: ["is_template"],
+    text: "the entry describes a standard (is_template: false), but this module sets up a template",
+  });
   assert.match(
-    misfit(nine, { features: ["base_setup", "docker"] }, false)!,
+    misfit(nine, { features: ["base_setup", "docker"] }, false)!.text,
     /lists the features \["base_setup","docker"\], but this module sets up \["base_setup"\]/,
   );
   assert.match(
-    misfit(nine, { vllm_model: "Qwen/Qwen2-7B-Instruct" }, false)!,
+    misfit(nine, { vllm_model: "Qwen/Qwen2-7B-Instruct" }, false)!.text,
     /asks for the application vllm-server, but this module runs no application/,
   );
   const two = { ctid: "911", kind: "standard" as const, features: ["nvidia", "vllm"] };
   assert.equal(misfit(two, { features: ["vllm", "nvidia"] }, false), undefined);
-  assert.match(misfit(two, { features: ["vllm", "nvidia"] }, true)!, /lists the features/);
+  assert.match(misfit(two, { features: ["vllm", "nvidia"] }, true)!.text, /lists the features/);
 });
 
 async function configOf(entries: Record<string, unknown>, ctid: string) {
