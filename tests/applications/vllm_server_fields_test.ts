@@ -32,8 +32,8 @@ Deno.test("vllm-server takes the container side of a port mapping", async () => 
 });
 
 Deno.test("vllm-server refuses a field of vllm_engine_config it would drop", async () => {
-  const entry = structuredClone(ENTRY) as Record<string, any>;
-  entry.vllm_engine_config.CacheConfig = { kv_cache_dtype: "fp8" };
+  const entry = structuredClone(ENTRY);
+  Object.assign(entry.vllm_engine_config, { CacheConfig: { kv_cache_dtype: "fp8" } });
   await assert.rejects(settingsOf(entry), (e) => {
     assert.ok(e instanceof ConfigError);
     assert.match(
@@ -47,7 +47,10 @@ Deno.test("vllm-server refuses a field of vllm_engine_config it would drop", asy
 Deno.test("vllm-server refuses ports that do not reach its port", async () => {
   await assert.rejects(settingsOf({ ...ENTRY, ports: ["8001:8001"] }), (e) => {
     assert.ok(e instanceof ConfigError);
-    assert.match(e.message, /lxc_configs\["801"\]\.ports: no mapping reaches the vLLM server's port 8000/);
+    assert.match(
+      e.message,
+      /lxc_configs\["801"\]\.ports: no mapping reaches the vLLM server's port 8000/,
+    );
     return true;
   });
 });

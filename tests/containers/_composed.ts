@@ -25,8 +25,8 @@ import { RecordingLog } from "../support/recording_log.ts";
 import { hostTree } from "../support/host_tree.ts";
 import {
   SIMULATED_STEP_KEY_FINGERPRINT,
-  simulatedContainer,
   type SimulatedContainer,
+  simulatedContainer,
   type SimulationOptions,
 } from "./_simulated_container.ts";
 

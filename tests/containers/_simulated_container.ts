@@ -140,7 +140,10 @@ export async function simulatedContainer(
     check(query, { when: flag, stdout: "install ok installed\n".repeat(packages.length) });
     const also = ALSO_INSTALLED_BY[set as keyof typeof PACKAGE_SETS];
     if (also) {
-      check(query, { when: installed(also), stdout: "install ok installed\n".repeat(packages.length) });
+      check(query, {
+        when: installed(also),
+        stdout: "install ok installed\n".repeat(packages.length),
+      });
     }
     check(query, { exit: 1, stderr: `dpkg-query: no packages found matching ${packages[0]}\n` });
     const install = literally(`${APT} install -y --no-install-recommends ${packages.join(" ")}`);

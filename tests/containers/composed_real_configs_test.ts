@@ -75,7 +75,9 @@ for (const generation of presentGenerations()) {
           ? `${c.ctid}: skipped: ${c.reason.replace(/^.*real-configs\//m, "")}`
           : c.use === "module"
           ? `${c.ctid}: containers/${c.ctid}.ts`
-          : `${c.ctid}: composed ${JSON.stringify(c.composition)}${c.instead ? ` (${c.instead})` : ""}`
+          : `${c.ctid}: composed ${JSON.stringify(c.composition)}${
+            c.instead ? ` (${c.instead})` : ""
+          }`
       ),
     );
   });

@@ -68,11 +68,15 @@ Deno.test({
       assert.match(skipped.stderr, /Nothing to build for container 103/);
 
       await t.step("--help shows the plan", async () => {
-        const help = await runExecutable(join(out, "phoenix_hypervisor_setup_914.sh"), ["--help"], {});
+        const help = await runExecutable(
+          join(out, "phoenix_hypervisor_setup_914.sh"),
+          ["--help"],
+          {},
+        );
         assert.equal(help.code, 0);
         assert.match(
           help.stdout,
-          /Plan for container 914 \(standard\), in order:\n  1\. feature nvidia: .*\n  2\. feature ollama: .*\n  3\. application ollama-server: /,
+          /Plan for container 914 \(standard\), in order:\n {2}1\. feature nvidia: .*\n {2}2\. feature ollama: .*\n {2}3\. application ollama-server: /,
         );
       });
 
@@ -83,7 +87,10 @@ Deno.test({
           );
           await using s = await Scenario.create(
             ctid,
-            { containers: { [ctid]: { status: "running", ...templateState("901") } }, exec: sim.exec },
+            {
+              containers: { [ctid]: { status: "running", ...templateState("901") } },
+              exec: sim.exec,
+            },
             "{}",
             { ...host.env, PHOENIX_HOST_ROOT: host.root, LXC_CONFIG_FILE: LATEST },
           );
@@ -108,23 +115,26 @@ Deno.test({
         });
       }
 
-      await t.step("an entry whose features changed since the build: exit 2, no pct call", async () => {
-        const changed = structuredClone(latest);
-        changed.lxc_configs["914"].features = ["nvidia", "ollama", "docker"];
-        await using s = await Scenario.create(
-          "914",
-          { containers: { "914": { status: "running", ...templateState("901") } } },
-          JSON.stringify(changed),
-          { ...host.env, PHOENIX_HOST_ROOT: host.root },
-        );
-        const run = await s.run(["914"], { path: join(out, "phoenix_hypervisor_setup_914.sh") });
-        assert.equal(run.code, 2, run.stderr);
-        assert.match(
-          run.stderr,
-          /lxc_configs\["914"\]\.features: the entry lists the features \["nvidia","ollama","docker"\], but this module sets up \["nvidia","ollama"\]; the entry changed since this executable was built/,
-        );
-        assert.deepEqual(await s.calls(), []);
-      });
+      await t.step(
+        "an entry whose features changed since the build: exit 2, no pct call",
+        async () => {
+          const changed = structuredClone(latest);
+          changed.lxc_configs["914"].features = ["nvidia", "ollama", "docker"];
+          await using s = await Scenario.create(
+            "914",
+            { containers: { "914": { status: "running", ...templateState("901") } } },
+            JSON.stringify(changed),
+            { ...host.env, PHOENIX_HOST_ROOT: host.root },
+          );
+          const run = await s.run(["914"], { path: join(out, "phoenix_hypervisor_setup_914.sh") });
+          assert.equal(run.code, 2, run.stderr);
+          assert.match(
+            run.stderr,
+            /lxc_configs\["914"\]\.features: the entry lists the features \["nvidia","ollama","docker"\], but this module sets up \["nvidia","ollama"\]; the entry changed since this executable was built/,
+          );
+          assert.deepEqual(await s.calls(), []);
+        },
+      );
     } finally {
       await host.cleanup();
       await Deno.remove(out, { recursive: true });

@@ -64,12 +64,15 @@ Deno.test("composeContainer runs every requirement first, then each part's steps
     "first step sees first's settings",
     "second step sees second's settings",
   ]);
-  assert.match(module.plan, /1\. part first: first\n  2\. part second: second/);
+  assert.match(module.plan, /1\. part first: first\n {2}2\. part second: second/);
   await assert.rejects(runSteps(module.steps, ctx, { dryRun: false }), /check still fails/);
 });
 
 Deno.test("entryShape: is_template decides, else template_snapshot_name; flag strings list no features", () => {
-  assert.equal(entryShape({ is_template: false, template_snapshot_name: "x-snap" }).kind, "standard");
+  assert.equal(
+    entryShape({ is_template: false, template_snapshot_name: "x-snap" }).kind,
+    "standard",
+  );
   assert.equal(entryShape({ template_snapshot_name: "final-form" }).kind, "template");
   assert.equal(entryShape({}).kind, undefined);
   assert.deepEqual(entryShape({ features: "nesting=1,keyctl=1" }), {
@@ -108,24 +111,52 @@ async function configOf(entries: Record<string, unknown>, ctid: string) {
   const file = `${dir}/phoenix_lxc_configs.json`;
   await Deno.writeTextFile(
     file,
-    JSON.stringify({
-      nvidia_driver_version: "580.76.05",
-      nvidia_runfile_url:
-        "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run",
-      lxc_configs: entries,
-    }, null, 2),
+    JSON.stringify(
+      {
+        nvidia_driver_version: "580.76.05",
+        nvidia_runfile_url:
+          "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run",
+        lxc_configs: entries,
+      },
+      null,
+      2,
+    ),
   );
   return { file, dir, config: containerConfig(await loadConfigFile(file), ctid) };
 }
 
 Deno.test("chooseModule: composes, or names the CTID, the reason and what to do", async (t) => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ["an unsupported feature", { features: ["base_setup", "step_ca"] }, /feature "step_ca" not supported; write containers\/700\.ts/],
-    ["an unsupported application script", { features: ["base_setup"], application_script: "x.sh" }, /application_script x\.sh is not supported/],
-    ["a server without its feature", { features: ["nvidia"], gpu_assignment: "0", vllm_model: "Qwen/Qwen2-7B-Instruct" }, /vllm-server needs the feature "vllm"/],
-    ["two applications", { features: ["docker", "ollama"], portainer_role: "server" }, /two applications \(ollama-server, portainer\)/],
-    ["flag strings only", { features: "nesting=1" }, /lists no features to compose from \(its features is a Proxmox flag string\)/],
-    ["an entry the composed module refuses", { features: ["vllm"], gpu_assignment: "0", vllm_model: "a/b-MLX-4bit" }, /the composed module refuses the entry: .*is an MLX model/],
+    [
+      "an unsupported feature",
+      { features: ["base_setup", "step_ca"] },
+      /feature "step_ca" not supported; write containers\/700\.ts/,
+    ],
+    [
+      "an unsupported application script",
+      { features: ["base_setup"], application_script: "x.sh" },
+      /application_script x\.sh is not supported/,
+    ],
+    ["a server without its feature", {
+      features: ["nvidia"],
+      gpu_assignment: "0",
+      vllm_model: "Qwen/Qwen2-7B-Instruct",
+    }, /vllm-server needs the feature "vllm"/],
+    [
+      "two applications",
+      { features: ["docker", "ollama"], portainer_role: "server" },
+      /two applications \(ollama-server, portainer\)/,
+    ],
+    [
+      "flag strings only",
+      { features: "nesting=1" },
+      /lists no features to compose from \(its features is a Proxmox flag string\)/,
+    ],
+    ["an entry the composed module refuses", {
+      features: ["vllm"],
+      gpu_assignment: "0",
+      vllm_model: "a/b-MLX-4bit",
+    }, /the composed module refuses the entry: .*is an MLX model/],
   ];
   for (const [name, entry, reason] of cases) {
     await t.step(name, async () => {
@@ -179,7 +210,11 @@ Deno.test("a composed module refuses an entry whose features changed since the b
   }
 });
 
-async function composedRun(entry: Record<string, unknown>, env: (e: Record<string, string>) => Record<string, string>, withCert = true) {
+async function composedRun(
+  entry: Record<string, unknown>,
+  env: (e: Record<string, string>) => Record<string, string>,
+  withCert = true,
+) {
   const { file, dir } = await configOf({ "700": entry }, "700");
   const host = await testHost("580.76.05");
   if (!withCert) await Deno.remove(`${host.root}/etc/phoenix/phoenix_root_ca.crt`);
@@ -210,7 +245,10 @@ Deno.test("trusted_ca: a missing certificate is exit 8, before anything changed"
   );
   assert.ok(run.error instanceof SetupError);
   assert.equal(run.error.exitCode, ExitCode.HostPrerequisite);
-  assert.match(run.error.message, /Cannot read the root CA certificate \/etc\/phoenix\/phoenix_root_ca\.crt on the host \(no such file\)/);
+  assert.match(
+    run.error.message,
+    /Cannot read the root CA certificate \/etc\/phoenix\/phoenix_root_ca\.crt on the host \(no such file\)/,
+  );
   assert.deepEqual(container.changes(run.calls), []);
 });
 
