@@ -15,14 +15,14 @@ containerTests({
   verificationFailures: [{
     verification: "vllm --version runs",
     exec: [{
-      match: literally("vllm --version"),
+      match: literally("/opt/vllm/bin/vllm --version"),
       exit: 1,
       stderr: "ImportError: libcudart.so.12: cannot open shared object file\n",
     }],
-    message: /In container 920: vllm --version .*ImportError: libcudart\.so\.12/,
+    message: /In container 920: \/opt\/vllm\/bin\/vllm --version .*ImportError: libcudart\.so\.12/,
   }],
   afterFirstRun: (_s, run) => {
-    assert.match(run.stdout, /vllm --version in container 920: 0\.11\.0/);
+    assert.match(run.stdout, /\/opt\/vllm\/bin\/vllm --version in container 920: 0\.11\.0/);
     return Promise.resolve();
   },
 });
