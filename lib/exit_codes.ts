@@ -28,6 +28,8 @@ export const ExitCode = {
   HostPrerequisite: 8,
   /** The watchdog stopped a run that took longer than `PHOENIX_RUN_TIMEOUT`. */
   Watchdog: 9,
+  /** The lock directory (`PHOENIX_LOCK_DIR`) cannot be created, written or locked in. */
+  LockDirUnusable: 10,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */

@@ -23,6 +23,7 @@ import {
 import { ConfigError } from "../errors.ts";
 import { definePart } from "../features/feature.ts";
 import { VLLM_BIN } from "../features/vllm.ts";
+import { describeIoError } from "../io_errors.ts";
 import { registerSecret } from "../secrets.ts";
 import {
   fileInContainer,
@@ -241,9 +242,9 @@ function huggingFaceToken(env: Readonly<Record<string, string | undefined>>): st
       token = Deno.readTextFileSync(file).trim();
     } catch (error) {
       throw new ConfigError(
-        `Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: ${
-          (error as Error).message
-        }`,
+        // Not naming the path: HF_TOKEN_FILE's value is masked like any *TOKEN* variable's.
+        "Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: " +
+          describeIoError(error),
         { cause: error },
       );
     }

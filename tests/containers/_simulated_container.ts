@@ -3,8 +3,8 @@
  * and apt, locales, systemd, Docker (engine, images, containers, `docker run`), Python venvs and
  * pip, vLLM, the NVIDIA driver and Container Toolkit, and curl probes, so that a container
  * module's actions flip exactly the flags its checks read. Files (`/etc/default/locale`, unit
- * files, apt sources) live in the fake's file map, written by `pct push` and read by its `cat`
- * and `stat` builtins.
+ * files, apt sources) live in the fake's file map, written by the step library's file write
+ * (a builtin of the fake) and read by its `cat`, `sha256sum` and `stat` builtins.
  *
  * Every rule is either a check (read-only) or an action, so a test can tell whether a run
  * changed anything inside the container ({@linkcode SimulatedContainer.isAction}).
@@ -21,6 +21,7 @@ import {
   type FakeFile,
   literally,
 } from "../fake_pct/fake_pct.ts";
+import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import {
   dockerRunArgv,
   dockerSpecDigest,
@@ -108,7 +109,7 @@ const TOOL_VERSIONS: Record<string, string> = {
 };
 
 /** The read-only builtins of the fake: reading files. */
-const READ_BUILTINS = [/^cat \S+$/, /^stat -c %a \S+$/, /^test -[efx] \S+$/];
+const READ_BUILTINS = [/^cat \S+$/, /^sha256sum \S+$/, /^stat -c %a \S+$/, /^test -[efx] \S+$/];
 
 /**
  * Builds the simulated container's rules. Async only because a Docker container's spec label is
@@ -118,7 +119,15 @@ export async function simulatedContainer(
   options: SimulationOptions = {},
 ): Promise<SimulatedContainer> {
   const exec: ExecRule[] = [];
-  const actions: RegExp[] = [/^mkdir -p /, /^rm -f /, /^rm -rf /, /^tee /, /^chmod /, /^touch /];
+  const actions: RegExp[] = [
+    /^mkdir -p /,
+    /^rm -f /,
+    /^rm -rf /,
+    /^tee /,
+    /^chmod /,
+    /^touch /,
+    new RegExp(literally(["bash", "-c", WRITE_FILE_SCRIPT, "bash"]).slice(0, -1) + " "),
+  ];
   const checks: RegExp[] = [...READ_BUILTINS];
   const check = (match: string, rule: Omit<ExecRule, "match"> = {}) => {
     exec.push({ match, ...rule });

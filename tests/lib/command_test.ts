@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import {
   CommandError,
   type CommandResult,
+  CommandStartError,
+  createCommandRunner,
   displayCommand,
   loggingRunner,
   outputTail,
-  CommandStartError,
-  createCommandRunner,
   TIMEOUT_EXIT_CODE,
   zxRunner,
 } from "../../lib/command.ts";

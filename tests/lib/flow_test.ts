@@ -363,7 +363,9 @@ Deno.test("template whose status is unknown after a failed shutdown: start tried
     ["status", CTID],
   ]);
   assert.deepEqual(ctx.log.messages("error"), []);
-  assert.ok(ctx.log.messages("info").includes(`Container ${CTID} is running: it had not shut down`));
+  assert.ok(
+    ctx.log.messages("info").includes(`Container ${CTID} is running: it had not shut down`),
+  );
 });
 
 Deno.test("template whose power state cannot be restored still reports the shutdown failure", async () => {
