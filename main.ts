@@ -88,7 +88,10 @@ export async function main<S>(
     usageError = error;
   }
   if (parsed?.action === "help") {
-    console.log(`${usage(name, module.ctid)}\n\n${module.description}`);
+    console.log(
+      `${usage(name, module.ctid)}\n\n${module.description}` +
+        (module.plan ? `\n\n${module.plan}` : ""),
+    );
     return exit(ExitCode.Success);
   }
   if (parsed?.action === "version") {
@@ -145,7 +148,12 @@ export async function main<S>(
   };
   const listeners: [Deno.Signal, () => void][] = SIGNALS.map(([signal, code]) => {
     const listener = () =>
-      stop(signal, code, signal, `Received ${signal}; stopping the setup of container ${module.ctid} (exit code ${code})`);
+      stop(
+        signal,
+        code,
+        signal,
+        `Received ${signal}; stopping the setup of container ${module.ctid} (exit code ${code})`,
+      );
     Deno.addSignalListener(signal, listener);
     return [signal, listener];
   });

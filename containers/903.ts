@@ -1,25 +1,16 @@
 /**
- * 903 BaseTemplateDockerGPU: the Docker + GPU template, cloned from 902. Passes the GPUs of
- * `gpu_assignment` through, installs NVIDIA's user-space driver of exactly the host's version,
- * adds the NVIDIA Container Toolkit from NVIDIA's apt repository (the config's `nvidia_repo_url`
- * when it has one) and registers its runtime with Docker, then proves a CUDA container sees the
- * GPUs. A host without the NVIDIA driver fails before anything changes.
+ * 903 BaseTemplateDockerGPU: the Docker + GPU template, cloned from 902: the `nvidia` feature
+ * (GPUs and the user-space driver of exactly the host's version) and the `docker` feature, then
+ * the NVIDIA Container Toolkit from NVIDIA's apt repository (the config's `nvidia_repo_url` when
+ * it has one) registered with Docker, proven by a CUDA container that sees the GPUs. A host
+ * without the NVIDIA driver, or a container without nesting, fails before anything changes.
  *
  * @module
  */
 
-import { type NvidiaGpuSettings, nvidiaGpuSettingsOf } from "../lib/config/read_config.ts";
-import { defineContainer } from "../lib/container_module.ts";
-import {
-  aptPackages,
-  aptSourceFile,
-  dockerEngine,
-  dockerRunSucceeds,
-  gpuPassthrough,
-  nvidiaHostDriver,
-  nvidiaUserspaceDriver,
-  nvidiaVersionsMatch,
-} from "../lib/steps/mod.ts";
+import { composeContainer } from "../lib/composition.ts";
+import { definePart, docker, nvidia } from "../lib/features/mod.ts";
+import { aptPackages, aptSourceFile, dockerRunSucceeds } from "../lib/steps/mod.ts";
 
 /** Where NVIDIA's packages come from, and the key that signs them. */
 interface Repository {
@@ -27,7 +18,7 @@ interface Repository {
   readonly keyUrl: string;
 }
 
-interface Settings extends NvidiaGpuSettings {
+interface Settings {
   readonly repository: Repository;
 }
 
@@ -52,26 +43,13 @@ const KEY = "/etc/apt/keyrings/nvidia-container-toolkit.asc";
 const RUNTIME_CONFIG = "/etc/nvidia-container-runtime/config.toml";
 const CUDA_IMAGE = "nvidia/cuda:12.8.0-base-ubuntu24.04";
 
-export default defineContainer<Settings>({
-  ctid: "903",
-  kind: "template",
-  description:
-    "Docker with the NVIDIA Container Toolkit and the GPUs; snapshot for GPU Docker containers",
-  defaultSnapshotName: "docker-gpu-snapshot",
-  settings: (config) => ({
-    ...nvidiaGpuSettingsOf(config),
-    repository: repositoryOf(config.loaded.data.nvidia_repo_url),
-  }),
+/** The toolkit: this template's own part, after the features. */
+const containerToolkit = definePart<Settings>({
+  name: "nvidia_container_toolkit",
+  summary: "the NVIDIA Container Toolkit, registered as Docker's nvidia runtime",
+  reads: ["nvidia_repo_url (top level)"],
+  settings: (config) => ({ repository: repositoryOf(config.loaded.data.nvidia_repo_url) }),
   steps: [
-    // The requirements first (host driver, nesting; Docker is there in a clone of 902), so a
-    // host or container that lacks one fails before anything changed.
-    nvidiaHostDriver({ version: (ctx) => ctx.settings.driverVersion }),
-    dockerEngine(),
-    gpuPassthrough((ctx) => ctx.settings.gpus),
-    nvidiaUserspaceDriver({
-      version: (ctx) => ctx.settings.driverVersion,
-      runfileUrl: (ctx) => ctx.settings.runfileUrl,
-    }),
     {
       name: "Add the key of NVIDIA's apt repository",
       check: (ctx) => ctx.container.succeeds(["test", "-f", KEY]),
@@ -83,7 +61,7 @@ export default defineContainer<Settings>({
         );
       },
     },
-    aptSourceFile({
+    aptSourceFile<Settings>({
       path: "/etc/apt/sources.list.d/nvidia-container-toolkit.list",
       content: (ctx) => `deb [signed-by=${KEY}] ${ctx.settings.repository.url} /\n`,
     }),
@@ -118,7 +96,16 @@ export default defineContainer<Settings>({
     },
   ],
   verification: [
-    nvidiaVersionsMatch(),
     dockerRunSucceeds({ image: CUDA_IMAGE, runOptions: ["--gpus", "all"], args: ["nvidia-smi"] }),
   ],
+});
+
+export default composeContainer({
+  ctid: "903",
+  kind: "template",
+  description:
+    "Docker with the NVIDIA Container Toolkit and the GPUs; snapshot for GPU Docker containers",
+  defaultSnapshotName: "docker-gpu-snapshot",
+  features: [nvidia, docker],
+  own: [containerToolkit],
 });

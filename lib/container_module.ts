@@ -67,6 +67,8 @@ export interface ContainerModule<S = unknown> {
   readonly description: string;
   /** Snapshot name used when the config entry has no `template_snapshot_name` (templates). */
   readonly defaultSnapshotName?: string;
+  /** What it sets up, part by part, in order, for `--help` (composed modules have one). */
+  readonly plan?: string;
   /**
    * Derives the settings from the config entry (and, for host-side inputs such as a token file,
    * the environment), validating everything the module needs. Throws a `ConfigError` naming

@@ -6,10 +6,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  describeChoice,
   discoverTargets,
   EXECUTABLE_PERMISSIONS,
   fallbackDenort,
   installExecutables,
+  selectFromConfig,
   writeChecksums,
 } from "../build.ts";
 import type { CommandRunner } from "../lib/command.ts";
@@ -29,6 +31,45 @@ Deno.test("build: discoverTargets finds containers/<CTID>.ts, sorted by CTID, an
 Deno.test("build: the shipped catalog is discovered", async () => {
   const ctids = (await discoverTargets()).map((t) => t.ctid);
   assert.ok(ctids.includes("920") && ctids.includes("950"), ctids.join(","));
+});
+
+Deno.test("build --config: each CTID gets the module that fits, a composed one, or a reason", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "phoenix_lxc_configs.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      nvidia_driver_version: "580.76.05",
+      nvidia_runfile_url:
+        "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run",
+      lxc_configs: {
+        "900": { features: ["base_setup"], is_template: true },
+        "920": { features: ["docker", "vllm"], template_snapshot_name: "vllm-base-snapshot" },
+        "930": { features: ["nvidia", "ollama"], gpu_assignment: "0" },
+        "103": { features: ["base_setup", "step_ca"] },
+        "104": { features: ["base_setup"], gpu_assignment: 0 },
+      },
+    }),
+  );
+  const { choices, targets } = await selectFromConfig(file);
+  assert.deepEqual(choices.map(describeChoice), [
+    '103: SKIPPED, nothing built: feature "step_ca" not supported; write containers/103.ts to ' +
+    "set it up",
+    `104: SKIPPED, nothing built: Invalid configuration for container 104: ${file}:1:` +
+    `${(await Deno.readTextFile(file)).indexOf('"gpu_assignment":0') + 18}: ` +
+    'lxc_configs["104"].gpu_assignment: expected "none" or GPU indices such as "0" or "0,1", ' +
+    "found 0",
+    "900: containers/900.ts (template)",
+    "920: composed from the entry (template): features docker, vllm [containers/920.ts does " +
+    'not fit: the entry lists the features ["docker","vllm"], but this module sets up ["vllm"]]',
+    "930: composed from the entry (standard): features nvidia, ollama; application ollama-server",
+  ]);
+  assert.deepEqual(targets.map((t) => [t.ctid, "modulePath" in t ? "module" : "composed"]), [
+    ["900", "module"],
+    ["920", "composed"],
+    ["930", "composed"],
+  ]);
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("build: the fallback runtime is refused when its checksum is wrong", async () => {

@@ -39,19 +39,22 @@ const INSTALL_TIMEOUT_MS = 30 * 60_000;
 /** Package names as dpkg accepts them, optionally with an architecture (`libc6:i386`). */
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$/;
 
-/** Runs of `apt-get update`, by the run's context: a run updates the lists once. */
+/**
+ * Runs of `apt-get update`, by the container a run works on (`ctx.container`, one per run): a
+ * run updates the lists once, whichever of its features asks first.
+ */
 const updates = new WeakMap<object, Promise<void>>();
 
 const isTransient = (result: CommandResult) =>
   failedWith(result, APT_TRANSIENT_ERRORS) && !failedWith(result, APT_PERMANENT_ERRORS);
 
 /**
- * Runs `apt-get update` in the container unless this run (this `ctx`) already did since the
+ * Runs `apt-get update` in the container unless this run (this `ctx.container`) already did since the
  * last {@linkcode markAptListsStale}. A failed update is not remembered, so the next caller tries
  * again.
  */
 export function aptUpdateOnce<S>(ctx: SetupContext<S>, retry: RetryOptions = {}): Promise<void> {
-  let update = updates.get(ctx);
+  let update = updates.get(ctx.container);
   if (!update) {
     update = retryTransient(
       ctx,
@@ -60,17 +63,17 @@ export function aptUpdateOnce<S>(ctx: SetupContext<S>, retry: RetryOptions = {})
       isTransient,
       retry,
     ).then(() => {}, (error) => {
-      updates.delete(ctx);
+      updates.delete(ctx.container);
       throw error;
     });
-    updates.set(ctx, update);
+    updates.set(ctx.container, update);
   }
   return update;
 }
 
 /** Makes the next {@linkcode aptUpdateOnce} of this run update again (an apt source changed). */
 export function markAptListsStale<S>(ctx: SetupContext<S>): void {
-  updates.delete(ctx);
+  updates.delete(ctx.container);
 }
 
 /** Options of {@linkcode aptPackages}. */

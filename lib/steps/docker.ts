@@ -51,10 +51,34 @@ export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
 }
 
 /**
- * Docker Engine from the distribution's `docker.io` package, enabled and running. Check: the
- * container has `nesting=1` (else a {@linkcode SetupError}), `docker info` answers and
- * `docker.service` is enabled. Action: installs `docker.io` (see {@linkcode aptPackages}) and runs
- * `systemctl enable --now docker.service`.
+ * A requirement rather than a change: the container's Proxmox config has `nesting=1`, which
+ * Docker inside an LXC container needs. Its check passes, or fails the run with
+ * {@linkcode ExitCode.HostPrerequisite} naming the `pct set` that fixes it; there is nothing for
+ * its action to do. The `docker` feature runs it before any step, so a container without nesting
+ * fails before anything changed.
+ *
+ * @example
+ * ```ts
+ * import { dockerEngine, nestingEnabled } from "./docker.ts";
+ * const steps = [nestingEnabled(), dockerEngine()];
+ * ```
+ */
+export function nestingEnabled<S>(): Step<S> {
+  return {
+    name: "Check that the container has nesting=1 (Docker needs it)",
+    check: async (ctx) => {
+      await requireNesting(ctx);
+      return true;
+    },
+    action: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Docker Engine from the distribution's `docker.io` package, enabled and running. Check:
+ * `docker info` answers and `docker.service` is enabled. Action: installs `docker.io` (see
+ * {@linkcode aptPackages}) and runs `systemctl enable --now docker.service`. Docker needs
+ * `nesting=1`: put {@linkcode nestingEnabled} before it (the `docker` feature does).
  *
  * @example
  * ```ts
@@ -66,11 +90,9 @@ export function dockerEngine<S>(options: AptPackagesOptions = {}): Step<S> {
   const install = aptPackages<S>(["docker.io"], options);
   return {
     name: "Install Docker Engine",
-    check: async (ctx) => {
-      await requireNesting(ctx);
-      return await ctx.container.succeeds(["docker", "info"], { timeoutMs: 60_000 }) &&
-        await ctx.container.succeeds(["systemctl", "is-enabled", "--quiet", "docker.service"]);
-    },
+    check: async (ctx) =>
+      await ctx.container.succeeds(["docker", "info"], { timeoutMs: 60_000 }) &&
+      await ctx.container.succeeds(["systemctl", "is-enabled", "--quiet", "docker.service"]),
     action: async (ctx) => {
       if (!(await install.check(ctx))) await install.action(ctx);
       await ctx.container.run(["systemctl", "enable", "--now", "docker.service"], {

@@ -127,8 +127,11 @@ Deno.test("901: config errors name the file, the CTID and the field, before any 
 });
 
 Deno.test({
-  name: "901: PHOENIX_HOST_ROOT unset, on this host without the NVIDIA driver: exit 8, in our words" +
-    (existsSync("/proc/driver/nvidia/version") ? " (skipped: this host has the NVIDIA driver)" : ""),
+  name:
+    "901: PHOENIX_HOST_ROOT unset, on this host without the NVIDIA driver: exit 8, in our words" +
+    (existsSync("/proc/driver/nvidia/version")
+      ? " (skipped: this host has the NVIDIA driver)"
+      : ""),
   ignore: existsSync("/proc/driver/nvidia/version"),
   fn: async () => {
     await using s = await ContainerScenario.of({ ctid: "901", hostRoot: null });
@@ -163,12 +166,17 @@ Deno.test({
       const run = await s.run();
       assertExit(run, 0);
       // No /dev/nvidia-modeset on this data-centre GPU, and /dev/nvidia-caps is not passed.
-      assert.ok((await s.callLines()).includes(
-        "pct set 901 --dev0 /dev/nvidia0 --dev1 /dev/nvidiactl --dev2 /dev/nvidia-uvm " +
-          "--dev3 /dev/nvidia-uvm-tools",
-      ), (await s.callLines()).join("\n"));
       assert.ok(
-        (await s.execs()).some((argv) => argv.join(" ").includes("NVIDIA-Linux-x86_64-580.159.04.run")),
+        (await s.callLines()).includes(
+          "pct set 901 --dev0 /dev/nvidia0 --dev1 /dev/nvidiactl --dev2 /dev/nvidia-uvm " +
+            "--dev3 /dev/nvidia-uvm-tools",
+        ),
+        (await s.callLines()).join("\n"),
+      );
+      assert.ok(
+        (await s.execs()).some((argv) =>
+          argv.join(" ").includes("NVIDIA-Linux-x86_64-580.159.04.run")
+        ),
         "the runfile of the host's version is installed",
       );
     } finally {

@@ -179,9 +179,7 @@ export class ContainerScenario extends Scenario {
    * write script shown as `<write file>` so that the lines stay readable.
    */
   async callLines(): Promise<string[]> {
-    return (await this.calls()).map((argv) =>
-      displayCommand(["pct", ...argv]).replace(WRITTEN_SCRIPT, "<write file>")
-    );
+    return callLines(await this.calls());
   }
 
   /** The commands run inside the container (after `pct exec <CTID> --`). */
@@ -202,6 +200,16 @@ export class ContainerScenario extends Scenario {
   async flags(): Promise<string[]> {
     return [...(await this.fake.state()).containers[this.ctid].flags].sort();
   }
+}
+
+/**
+ * pct calls as the log shows them, one line each, with the step library's file write script
+ * shown as `<write file>` so that the lines stay readable.
+ */
+export function callLines(calls: readonly (readonly string[])[]): string[] {
+  return calls.map((argv) =>
+    displayCommand(["pct", ...argv]).replace(WRITTEN_SCRIPT, "<write file>")
+  );
 }
 
 /** Asserts the exit code, showing the output when it differs. */

@@ -27,6 +27,7 @@ import {
   dockerSpecDigest,
   type ResolvedDockerContainerSpec,
 } from "../../lib/steps/docker.ts";
+import { OLLAMA_ARCHIVE_URL } from "../../lib/features/ollama.ts";
 
 /** The NVIDIA driver of the host fixture `gpu_580.76.05`. */
 export const DRIVER_VERSION = "580.76.05";
@@ -48,7 +49,18 @@ export const PACKAGE_SETS = {
   docker: ["docker.io"],
   toolkit: ["nvidia-container-toolkit"],
   python: ["python3-venv", "python3-pip"],
+  zstd: ["zstd"],
+  stepDeps: ["ca-certificates", "curl", "gnupg"],
+  step: ["step-cli"],
 } as const;
+
+/** Package sets that another set's installation also installs (the base tools hold these). */
+const ALSO_INSTALLED_BY: Partial<Record<keyof typeof PACKAGE_SETS, keyof typeof PACKAGE_SETS>> = {
+  stepDeps: "base",
+};
+
+/** The fingerprint of smallstep's apt key in the simulation (what the tests pin). */
+export const SIMULATED_STEP_KEY_FINGERPRINT = "0123456789ABCDEF0123456789ABCDEF01234567";
 
 /** The flag saying a package set is installed. */
 export function installed(set: keyof typeof PACKAGE_SETS): string {
@@ -65,6 +77,8 @@ export interface SimulationOptions {
   readonly dockerContainers?: readonly ResolvedDockerContainerSpec[];
   /** What `/v1/models` lists while `vllm.service` runs. */
   readonly servedModels?: readonly string[];
+  /** The fingerprint of the key smallstep's server hands out. */
+  readonly stepKeyFingerprint?: string;
 }
 
 /** The rules of one simulated container and how to read a run's calls against them. */
@@ -79,7 +93,7 @@ export interface SimulatedContainer {
 
 const APT = "env DEBIAN_FRONTEND=noninteractive apt-get";
 const UPGRADE_STAMP = "/var/lib/phoenix-setup/apt-upgraded";
-const UNITS = ["docker.service", "vllm.service"];
+const UNITS = ["docker.service", "vllm.service", "ollama.service"];
 const TOOLKIT_KEY = "/etc/apt/keyrings/nvidia-container-toolkit.asc";
 const RUNTIME_CONFIG = "/etc/nvidia-container-runtime/config.toml";
 const CUDA_RUN = "docker run --rm --gpus all nvidia/cuda:12.8.0-base-ubuntu24.04 nvidia-smi";
@@ -108,6 +122,7 @@ export async function simulatedContainer(
   const actions: RegExp[] = [
     /^mkdir -p /,
     /^rm -f /,
+    /^rm -rf /,
     /^tee /,
     /^chmod /,
     /^touch /,
@@ -132,6 +147,13 @@ export async function simulatedContainer(
     const flag = installed(set as keyof typeof PACKAGE_SETS);
     const query = literally(["dpkg-query", "-W", "-f=${Status}\\n", ...packages]);
     check(query, { when: flag, stdout: "install ok installed\n".repeat(packages.length) });
+    const also = ALSO_INSTALLED_BY[set as keyof typeof PACKAGE_SETS];
+    if (also) {
+      check(query, {
+        when: installed(also),
+        stdout: "install ok installed\n".repeat(packages.length),
+      });
+    }
     check(query, { exit: 1, stderr: `dpkg-query: no packages found matching ${packages[0]}\n` });
     const install = literally(`${APT} install -y --no-install-recommends ${packages.join(" ")}`);
     action(install, { when: "apt-lists", set: [flag] });
@@ -325,10 +347,84 @@ export async function simulatedContainer(
   action(literally("ln -sfn /opt/vllm/bin/vllm /usr/bin/vllm"), { set: ["vllm-on-path"] });
   check(literally("vllm --version"), { when: "vllm-on-path", stdout: "0.11.0\n" });
   check(literally("vllm --version"), notFound("vllm"));
+  check(literally("/opt/vllm/bin/vllm --version"), { when: "pip:vllm", stdout: "0.11.0\n" });
+  check(literally("/opt/vllm/bin/vllm --version"), notFound("/opt/vllm/bin/vllm"));
+
+  // Ollama
+  const ollamaArchive = "/tmp/ollama-linux-amd64.tar.zst";
+  action(literally(["curl", "-fsSL", "--retry", "3", "-o", ollamaArchive, OLLAMA_ARCHIVE_URL]), {
+    when: installed("base"),
+  });
+  action(literally("rm -rf /usr/lib/ollama"));
+  action(literally(["tar", "--zstd", "-x", "-f", ollamaArchive, "-C", "/usr"]), {
+    when: installed("zstd"),
+    set: ["ollama"],
+  });
+  action(literally(["tar", "--zstd", "-x", "-f", ollamaArchive, "-C", "/usr"]), {
+    exit: 2,
+    stderr: "tar: zstd: Cannot exec: No such file or directory\n",
+  });
+  check(literally("/usr/bin/ollama --version"), {
+    when: "ollama",
+    stdout: "ollama version is 0.13.0\n",
+  });
+  check(literally("/usr/bin/ollama --version"), notFound("/usr/bin/ollama"));
+  check(literally("id -u ollama"), { when: "user:ollama", stdout: "999\n" });
+  check(literally("id -u ollama"), { exit: 1, stderr: "id: 'ollama': no such user\n" });
+  action(
+    literally(
+      "useradd --system --shell /bin/false --user-group --create-home --home-dir " +
+        "/usr/share/ollama ollama",
+    ),
+    { set: ["user:ollama"] },
+  );
+  const enableOllama = literally("systemctl enable --now ollama.service");
+  action(enableOllama, {
+    when: "daemon-reloaded",
+    set: ["enabled:ollama.service", "active:ollama.service"],
+  });
+  action(literally("systemctl restart ollama.service"), { set: ["active:ollama.service"] });
+
+  // The host's root CA in the trust store
+  action(literally("update-ca-certificates"), {
+    when: installed("base"),
+    set: ["ca-trusted"],
+    stdout: "Updating certificates in /etc/ssl/certs...\n1 added, 0 removed; done.\n",
+  });
+  check(literally("test -e /etc/ssl/certs/phoenix_root_ca.pem"), { when: "ca-trusted" });
+  check(literally("test -e /etc/ssl/certs/phoenix_root_ca.pem"), { exit: 1 });
+
+  // smallstep's step CLI
+  const stepKey = options.stepKeyFingerprint ?? SIMULATED_STEP_KEY_FINGERPRINT;
+  const showKey = literally("gpg --show-keys --with-colons /etc/apt/keyrings/smallstep.asc");
+  check(showKey, {
+    when: "step-key",
+    stdout: `pub:-:4096:1:ABCDEF0123456789:1700000000:::-:::scESC::::::23::0:\n` +
+      `fpr:::::::::${stepKey}:\nuid:-::::1700000000::0::Smallstep <packages@smallstep.com>::::::::::0:\n`,
+  });
+  check(showKey, {
+    exit: 2,
+    stderr: "gpg: can't open '/etc/apt/keyrings/smallstep.asc': No such file or directory\n",
+  });
+  // The fetch script gets the URL, the pinned fingerprint and the key's path as $1..$3.
+  action(`^bash -c set -eu\n[\\s\\S]* bash \\S+ ${stepKey} /etc/apt/keyrings/smallstep\\.asc$`, {
+    when: installed("base"),
+    set: ["step-key"],
+  });
+  action("^bash -c set -eu\n[\\s\\S]* bash \\S+ [0-9A-F]{40} /etc/apt/keyrings/smallstep\\.asc$", {
+    exit: 1,
+    stderr: `smallstep's apt key has fingerprint ${stepKey}, expected another; not installed\n`,
+  });
+  check(literally("step version"), {
+    when: installed("step"),
+    stdout: "Smallstep CLI/0.28.7 (linux/amd64)\nRelease Date: 2025-07-14 20:11 UTC\n",
+  });
+  check(literally("step version"), notFound("step"));
 
   // curl probes of the services
   const codeProbe = "^curl -s (-k )?--max-time 10 -o /dev/null -w %\\{http_code\\} ";
   check(`${codeProbe}http://\\S+/health$`, { when: "active:vllm.service", stdout: "200" });
+  check(`${codeProbe}http://\\S+/api/version$`, { when: "active:ollama.service", stdout: "200" });
   check(`${codeProbe}https://localhost:\\d+$`, { when: "container:portainer", stdout: "200" });
   check(codeProbe, {
     exit: 7,

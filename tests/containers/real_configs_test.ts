@@ -35,6 +35,15 @@ const EXCEPTIONS: Record<string, Record<string, { field: RegExp; why: RegExp }>>
   "ff11a70_earliest_root": {
     // The earliest file has no installer URL for the driver.
     "901": { field: /top level: missing field nvidia_runfile_url/, why: /container 901 installs/ },
+    // Its 900 and 902 are vLLM servers (vllm_model), not the base and Docker templates.
+    "900": {
+      field: /lxc_configs\["900"\]: the entry asks for the application vllm-server/,
+      why: /this module runs no application; build the executables from this config/,
+    },
+    "902": {
+      field: /lxc_configs\["902"\]: the entry asks for the application vllm-server/,
+      why: /this module runs no application; build the executables from this config/,
+    },
   },
   "185f0ab_first_is_template": {
     "950": { field: /lxc_configs\["950"\]\.vllm_model/, why: /is an MLX model/ },
@@ -44,6 +53,11 @@ const EXCEPTIONS: Record<string, Record<string, { field: RegExp; why: RegExp }>>
   },
   "40a78ef_first_clone_from_ctid": {
     "950": { field: /lxc_configs\["950"\]: missing field vllm_model/, why: /needs the model/ },
+    // Its 920 installs Docker too: the build composes it from the entry instead.
+    "920": {
+      field: /lxc_configs\["920"\]\.features: the entry lists the features \["docker","vllm"\]/,
+      why: /but this module sets up \["vllm"\]/,
+    },
   },
   // In the later generations 910 is a vLLM container, not the Portainer server.
   "0385ea2_main_head": {

@@ -12,9 +12,9 @@ import { assertExit, ContainerScenario } from "../containers/_harness.ts";
 import { isAlive } from "../support/processes.ts";
 
 /** A library every glibc host has: preloading it changes nothing, unlike a missing one. */
-const HARMLESS_PRELOAD = ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6"].find((p) =>
-  existsSync(p)
-) ?? "/lib/libc.so.6";
+const HARMLESS_PRELOAD =
+  ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6"].find((p) => existsSync(p)) ??
+    "/lib/libc.so.6";
 
 /** What a CUDA host's root shell typically has, and interpreter paths of the host's own. */
 const GPU_HOST_ENVIRONMENT = {
@@ -28,7 +28,16 @@ const GPU_HOST_ENVIRONMENT = {
 };
 
 /** What reaches `pct`: the chosen environment, plus what the fake's wrapper and sh add. */
-const REACHES_PCT = new Set(["PATH", "HOME", "LANG", "LC_ALL", "FAKE_PCT_DIR", "PWD", "SHLVL", "_"]);
+const REACHES_PCT = new Set([
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "FAKE_PCT_DIR",
+  "PWD",
+  "SHLVL",
+  "_",
+]);
 
 Deno.test("a GPU host's LD_*, DYLD_*, PYTHONPATH, PERL5LIB and secrets never reach pct, and the run ends as without them", async (t) => {
   for (const args of [["920"], ["--dry-run", "920"]]) {
@@ -68,7 +77,10 @@ Deno.test("the orchestrator's whole environment with PHOENIX_DRY_RUN=true makes 
         first ?? "",
         new RegExp(`dry run of the setup of template 920 .*; dry run asked for by ${name}=true$`),
       );
-      assert.match(run.stdout, /Dry run for container\/template 920 finished: nothing was changed\./);
+      assert.match(
+        run.stdout,
+        /Dry run for container\/template 920 finished: nothing was changed\./,
+      );
     });
   }
 });

@@ -132,7 +132,10 @@ Deno.test("a template killed between its snapshot and its start: the re-run star
     run.stderr,
     /Container 920 is stopped; starting it: template runs end with the container running/,
   );
-  assert.match(run.stdout, /already complete: snapshot 'vllm-base-snapshot' exists\. Started the container, which was stopped\./);
+  assert.match(
+    run.stdout,
+    /already complete: snapshot 'vllm-base-snapshot' exists\. Started the container, which was stopped\./,
+  );
   assert.equal((await s.fake.state()).containers["920"].status, "running");
 });
 
@@ -174,7 +177,11 @@ Deno.test("SIGKILL during pip install: the next run refuses while that pip still
 });
 
 /** The points where a SIGKILL can land, each made slow so that the kill lands there. */
-const KILL_POINTS: { name: string; slow: (argv: readonly string[]) => boolean; rules: Parameters<typeof scenario>[0] }[] = [
+const KILL_POINTS: {
+  name: string;
+  slow: (argv: readonly string[]) => boolean;
+  rules: Parameters<typeof scenario>[0];
+}[] = [
   {
     name: "pct status (before any change)",
     slow: (argv) => argv[0] === "status",

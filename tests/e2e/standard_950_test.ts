@@ -50,21 +50,22 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
     "a standard container is never stopped or snapshotted; its files go in through pct exec",
   );
   const calls = await s.calls();
-  assert.deepEqual(calls.slice(0, 3), [
-    ["status", "950"],
-    ["exec", "950", "--", "sha256sum", "/etc/vllm/vllm.env"],
-    [
-      "exec",
-      "950",
-      "--",
-      "bash",
-      "-c",
-      WRITE_FILE_SCRIPT,
-      "bash",
-      "/etc/vllm",
-      "/etc/vllm/vllm.env",
-      "0600",
-    ],
+  assert.deepEqual(calls[0], ["status", "950"]);
+  // The clone of 920 already has the vllm feature: its checks pass, then the token file goes in
+  // first, through pct exec's stdin.
+  const token = calls.findIndex((c) => c.join(" ") === "exec 950 -- sha256sum /etc/vllm/vllm.env");
+  assert.ok(token > 0, "the token file is checked");
+  assert.deepEqual(calls[token + 1], [
+    "exec",
+    "950",
+    "--",
+    "bash",
+    "-c",
+    WRITE_FILE_SCRIPT,
+    "bash",
+    "/etc/vllm",
+    "/etc/vllm/vllm.env",
+    "0600",
   ]);
   assert.deepEqual(calls.at(-1), [
     "exec",
@@ -86,12 +87,16 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
   assert.equal(run.code, 0, run.stderr);
   assert.match(
     run.stdout,
-    /Step 2\/3 "Install the systemd unit vllm\.service": already done, skipping/,
+    /Step 6\/7 "Install the systemd unit vllm\.service": already done, skipping/,
   );
-  assert.match(run.stdout, /Step 3\/3 "Enable and start vllm\.service": already done, skipping/);
+  assert.match(run.stdout, /Step 7\/7 "Enable and start vllm\.service": already done, skipping/);
   const calls = await s.calls();
   assert.deepEqual(calls.map((c) => c.slice(3).join(" ") || c.join(" ")), [
     "status 950",
+    "dpkg-query -W -f=${Status}\\n python3-venv python3-pip",
+    "test -x /opt/vllm/bin/python",
+    "/opt/vllm/bin/pip show vllm",
+    "readlink /usr/bin/vllm",
     "sha256sum /etc/vllm/vllm.env",
     "stat -c %a /etc/vllm/vllm.env",
     "sha256sum /etc/systemd/system/vllm.service",
@@ -99,6 +104,7 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
     "systemctl show --property=NeedDaemonReload --value vllm.service",
     "systemctl is-enabled --quiet vllm.service",
     "systemctl is-active --quiet vllm.service",
+    "vllm --version",
     "curl -s --max-time 10 -o /dev/null -w %{http_code} http://localhost:8000/health",
     "curl -fsS --max-time 30 http://localhost:8000/v1/models",
   ]);

@@ -10,6 +10,7 @@ import {
   dockerRunSucceeds,
   dockerSpecDigest,
   hasFeature,
+  nestingEnabled,
   SPEC_LABEL,
 } from "../../lib/steps/docker.ts";
 import { type InMemoryPct, literally } from "../fake_pct/in_memory.ts";
@@ -86,10 +87,10 @@ Deno.test("dockerEngine installs docker.io and enables it, then docker info answ
 
 Deno.test("dockerEngine is done when docker info answers and the service is enabled", async () => {
   const pct = engineCt({ features: "nesting=1", installed: true });
-  assert.deepEqual(await runSteps([dockerEngine()], stepContext(pct), { dryRun: false }), {
-    ran: 0,
-    skipped: 1,
-  });
+  assert.deepEqual(
+    await runSteps([nestingEnabled(), dockerEngine()], stepContext(pct), { dryRun: false }),
+    { ran: 0, skipped: 2 },
+  );
   assert.deepEqual(pct.argvs().map((argv) => argv.slice(0, 1).concat(argv.slice(3)).join(" ")), [
     "config",
     "exec docker info",
@@ -97,11 +98,11 @@ Deno.test("dockerEngine is done when docker info answers and the service is enab
   ]);
 });
 
-Deno.test("dockerEngine fails with the host-prerequisite code when nesting is off", async () => {
+Deno.test("nestingEnabled fails with the host-prerequisite code when nesting is off", async () => {
   for (const features of ["keyctl=1", undefined]) {
     const pct = engineCt({ features });
     const error = await rejectsWith(
-      runSteps([dockerEngine()], stepContext(pct), { dryRun: true }),
+      runSteps([nestingEnabled(), dockerEngine()], stepContext(pct), { dryRun: true }),
       SetupError,
     );
     assert.equal(error.exitCode, ExitCode.HostPrerequisite);
