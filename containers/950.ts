@@ -193,6 +193,9 @@ export default defineContainer<Settings>({
     systemdUnit<Settings>({ name: UNIT, content: (ctx) => ctx.settings.unit }),
     serviceEnabledAndRunning(UNIT),
   ],
+  produces: (settings) =>
+    `vLLM serves "${settings.listedModel}" at ${settings.modelsUrl.replace(/\/models$/, "")} ` +
+    "(inside the container)",
   verification: [
     httpReady<Settings>({
       name: "GET /health answers 200",
