@@ -185,7 +185,12 @@ export async function main<S>(
   };
   const listeners: [Deno.Signal, () => void][] = SIGNALS.map(([signal, code]) => {
     const listener = () =>
-      stop(signal, code, signal, `Received ${signal}; stopping the setup of container ${module.ctid} (exit code ${code})`);
+      stop(
+        signal,
+        code,
+        signal,
+        `Received ${signal}; stopping the setup of container ${module.ctid} (exit code ${code})`,
+      );
     Deno.addSignalListener(signal, listener);
     return [signal, listener];
   });

@@ -61,7 +61,8 @@ export default defineContainer<Settings>({
       volumes: ["portainer_data:/data", "/var/run/docker.sock:/var/run/docker.sock"],
     }),
   ],
-  produces: (settings) => `Portainer answers at https://localhost:${settings.uiPort} (inside the container)`,
+  produces: (settings) =>
+    `Portainer answers at https://localhost:${settings.uiPort} (inside the container)`,
   verification: [
     httpReady<Settings>({
       name: "Portainer's web UI answers over HTTPS",

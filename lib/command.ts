@@ -43,6 +43,11 @@ export interface RunOptions {
    * long command can be followed while it runs. The full output is still in the result.
    */
   readonly onOutput?: (stream: OutputStream, line: string) => void;
+  /**
+   * The output is data the caller reads (a file's content, possibly a secret), not progress:
+   * {@linkcode loggingRunner} logs none of it.
+   */
+  readonly hideOutput?: boolean;
 }
 
 /** Which of a command's output streams a line came from. */
@@ -334,8 +339,7 @@ export function loggingRunner(
   const intervalMs = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatSeconds * 1000;
   return async (argv, runOptions) => {
     const activity = options.record?.activity;
-    const say = (message: string) =>
-      activity?.checking ? log.debug(message) : log.info(message);
+    const say = (message: string) => activity?.checking ? log.debug(message) : log.info(message);
     const prefix = activity ? `${activity.label}: ` : "";
     log.debug(`Running: ${displayCommand(argv)}`);
     const heartbeat = startHeartbeat(
@@ -344,20 +348,29 @@ export function loggingRunner(
       (text) => log.info(prefix + text),
     );
     const outputLabel = activity?.label ?? describeCommand(argv);
+    let streamed = false;
+    const onOutput = (stream: OutputStream, line: string) => {
+      streamed = true;
+      if (runOptions?.hideOutput) return;
+      heartbeat.output(line);
+      log.output(`${outputLabel} ${stream === "stdout" ? "|" : "stderr|"} ${line}`);
+      runOptions?.onOutput?.(stream, line);
+    };
     let result: CommandResult;
     try {
-      result = await run(argv, {
-        ...runOptions,
-        onOutput: (stream, line) => {
-          heartbeat.output(line);
-          log.output(`${outputLabel} ${stream === "stdout" ? "|" : "stderr|"} ${line}`);
-          runOptions?.onOutput?.(stream, line);
-        },
-      });
+      result = await run(argv, { ...runOptions, onOutput });
     } finally {
       heartbeat.stop();
     }
-    options.record?.commandEnded(result);
+    // A runner that cannot stream (a test double) still gets its output into the log.
+    if (!streamed) {
+      for (const stream of ["stdout", "stderr"] as const) {
+        for (const line of result[stream].split(/\r\n|\n|\r/)) {
+          if (line.trim()) onOutput(stream, line);
+        }
+      }
+    }
+    options.record?.commandEnded(runOptions?.hideOutput ? { ...result, stdout: "" } : result);
     say(`${displayCommand(argv)} (exit ${result.exitCode}, ${formatDuration(result.durationMs)})`);
     const tail = result.exitCode === 0 ? "" : outputTail(result.stderr);
     if (tail) say(`stderr: ${tail}`);

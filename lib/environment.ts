@@ -59,7 +59,9 @@ export function readBoolean(
   if (/^(false|0|no)$/i.test(text)) return { value: false };
   return {
     value: undefined,
-    problem: `${name}=${JSON.stringify(text)} is not a yes/no value (expected ${BOOLEAN_SPELLINGS})`,
+    problem: `${name}=${
+      JSON.stringify(text)
+    } is not a yes/no value (expected ${BOOLEAN_SPELLINGS})`,
   };
 }
 
@@ -255,7 +257,7 @@ export const ENVIRONMENT_TABLE: readonly EnvironmentRow[] = [
   {
     names: ["PHOENIX_HEARTBEAT_INTERVAL"],
     default: String(DEFAULTS.heartbeatSeconds),
-    meaning: "seconds between the \"still running\" lines of a long command",
+    meaning: 'seconds between the "still running" lines of a long command',
   },
   {
     names: ["PHOENIX_REPORT_FILE"],

@@ -67,7 +67,9 @@ export function summaryLine(summary: RunSummary): string {
     : `${count(passed, "verification")} passed${failed ? `, ${failed} failed` : ""}`;
   return `Summary: ${count(summary.steps.length, "step")} (${steps("ran")} run, ` +
     `${steps("already-done")} already done, ${steps("failed")} failed` +
-    `${toDo ? `, ${toDo} to do` : ""}); ${verifications}; ${count(summary.pctCalls, "pct call")}; ` +
+    `${toDo ? `, ${toDo} to do` : ""}); ${verifications}; ${
+      count(summary.pctCalls, "pct call")
+    }; ` +
     `${formatDuration(summary.durationMs)} in total.`;
 }
 

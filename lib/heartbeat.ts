@@ -66,11 +66,18 @@ export function startHeartbeat(
 ): Heartbeat {
   const started = now();
   let lastOutput: string | undefined;
-  const timer = setInterval(() => beat(heartbeatText(what, now() - started, lastOutput)), intervalMs);
+  let stopped = false;
+  const timer = setInterval(() => {
+    // A beat already due when the command ended must not claim it is still running.
+    if (!stopped) beat(heartbeatText(what, now() - started, lastOutput));
+  }, intervalMs);
   // The run never waits for a heartbeat: a forgotten one must not hold the process open either.
   Deno.unrefTimer(timer);
   return {
     output: (line) => lastOutput = line,
-    stop: () => clearInterval(timer),
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
   };
 }

@@ -35,7 +35,7 @@ export interface CommandRecord {
   readonly argv: readonly string[];
   readonly exitCode: number;
   readonly durationMs: number;
-  /** Whether it ran for a step's check (a non-zero exit is an answer, not a failure). */
+  /** Whether it ran for a check or a probe (a non-zero exit is an answer, not a failure). */
   readonly check: boolean;
 }
 

@@ -59,10 +59,12 @@ export const RunReportSchema = z.object({
     argv: z.array(z.string()).describe("The command, secrets masked"),
     exitCode: z.number().int(),
     durationMs: milliseconds,
-    check: z.boolean().describe("Made by a step's check: a non-zero exit means 'not done yet'"),
+    check: z.boolean().describe(
+      "Made by a step's check or a readiness probe: a non-zero exit is an answer ('not yet')",
+    ),
   })),
   error: z.object({
-    phase: z.string().describe("Where it failed, e.g. `step \"Install vLLM\"`"),
+    phase: z.string().describe('Where it failed, e.g. `step "Install vLLM"`'),
     message: z.string().describe("The error, secrets masked"),
   }).optional().describe("Present when the run failed or was stopped"),
 }).meta({

@@ -48,7 +48,12 @@ export async function runSteps<S>(
     const label = `Step ${index + 1}/${steps.length}`;
     const title = `${label} "${step.name}"`;
     const phase = `step "${step.name}"`;
-    const entry: StepRecord = { index: index + 1, name: step.name, status: "failed", durationMs: 0 };
+    const entry: StepRecord = {
+      index: index + 1,
+      name: step.name,
+      status: "failed",
+      durationMs: 0,
+    };
     ctx.record.steps.push(entry);
     const started = performance.now();
     const check = async () => {

@@ -363,7 +363,9 @@ Deno.test("template whose status is unknown after a failed shutdown: start tried
     ["status", CTID],
   ]);
   assert.deepEqual(ctx.log.messages("error"), []);
-  assert.ok(ctx.log.messages("info").includes(`Container ${CTID} is running: it had not shut down`));
+  assert.ok(
+    ctx.log.messages("info").includes(`Container ${CTID} is running: it had not shut down`),
+  );
 });
 
 Deno.test("template whose power state cannot be restored still reports the shutdown failure", async () => {
@@ -478,8 +480,8 @@ Deno.test("template dry run on a running container: only listsnapshot and the ch
   assert.deepEqual(model.mutatingCalls(), []);
   assert.deepEqual(Object.keys(container.files), [BASE]);
   assert.deepEqual(ctx.log.entries, [
-    ["info", 'Step 1/2 "Install base tools": already done, skipping'],
-    ["info", '[dry-run] Step 2/2 "Configure locale": would run'],
+    ["info", 'Step 1/2 "Install base tools": check: already done, skipping'],
+    ["info", '[dry-run] Step 2/2 "Configure locale": check: not done yet; would run'],
     ["info", '[dry-run] Would verify: "base tools present"'],
     ["info", `[dry-run] Would shut down container ${CTID} (timeout ${TIMEOUT} s)`],
     ["info", `[dry-run] Would take snapshot '${SNAPSHOT}'`],

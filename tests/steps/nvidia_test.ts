@@ -328,7 +328,8 @@ Deno.test("nvidiaHostDriver passes on the configured host driver and fails early
 });
 
 Deno.test({
-  name: "the real H200 host's capture: driver 580.159.04 (open module), exactly its four device nodes" +
+  name:
+    "the real H200 host's capture: driver 580.159.04 (open module), exactly its four device nodes" +
     (REAL_HOSTS_AVAILABLE ? "" : " (skipped: ../shared/real-hosts is absent)"),
   ignore: !REAL_HOSTS_AVAILABLE,
   fn: async () => {
