@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type CommandResult, outputTail } from "./command.ts";
+import { type CommandResult, describeCommand, outputTail } from "./command.ts";
 import { redact } from "./secrets.ts";
 
 /** How a step ended. `would-run`: a dry run found it not done. */
@@ -89,7 +89,7 @@ export class RunRecord {
     });
     if (check && result.exitCode !== 0) {
       const said = outputTail(result.stderr, 1) || outputTail(result.stdout, 1);
-      this.#checkAnswer = said || `exit code ${result.exitCode}`;
+      this.#checkAnswer = said || `${describeCommand(result.argv)}: exit code ${result.exitCode}`;
     }
   }
 
