@@ -142,7 +142,7 @@ lxcTest("a re-run of a finished template changes nothing and never stops it", as
   assertExit(again, 0);
   assert.match(
     again.stdout,
-    /Setup for container\/template 801 already complete: snapshot 'test-base-snapshot' exists\. Nothing to do\.\n$/,
+    /Setup for template 801 already complete: snapshot 'test-base-snapshot' exists\. Nothing to do\.\n$/,
   );
   assert.equal(again.stderr, "");
   assert.deepEqual(pctCalls(again), ["pct status 801", "pct listsnapshot 801"]);
@@ -204,7 +204,7 @@ lxcTest("a failing step stops the run: exit 3, no snapshot, container still runn
   );
   assert.match(
     run.stderr,
-    /\[FATAL\] .*Setup for container\/template 803 failed during step "Run a command that fails"\. Exit code 3\.$/m,
+    /\[FATAL\] .*Setup for template 803 failed during step "Run a command that fails"\. Exit code 3\.$/m,
   );
   assertLogged(run, "INFO", 'Step 1/2 "Write a marker": done');
   assert.deepEqual(lifecycleCalls(run), ["pct status 803", "pct listsnapshot 803"]);
@@ -353,7 +353,7 @@ lxcTest("two runs at the same time: one sets up, the other exits 7 and touches n
   assert.equal(inProgress.exec(loser.stderr)?.[1], String(winner.pid), describe(loser));
   assert.match(
     loser.stderr,
-    /Setup for container\/template 801 failed during locking\. Exit code 7\.$/m,
+    /Setup for template 801 failed during locking\. Exit code 7\.$/m,
   );
   assert.doesNotMatch(loser.stdout, /\bpct /, "the second run made no pct call");
   assert.ok(winner.stdout.includes(`Snapshot '${SNAPSHOT}' created.`), describe(winner));
