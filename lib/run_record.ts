@@ -10,8 +10,11 @@
 import { type CommandResult, describeCommand, outputTail } from "./command.ts";
 import { redact } from "./secrets.ts";
 
-/** How a step ended. `would-run`: a dry run found it not done. */
-export type StepStatus = "ran" | "already-done" | "failed" | "would-run";
+/**
+ * How a step ended. `would-run`: a dry run found it not done; `unchecked`: a dry run did not
+ * check it, as an earlier step would run first.
+ */
+export type StepStatus = "ran" | "already-done" | "failed" | "would-run" | "unchecked";
 
 /** One step of the run. */
 export interface StepRecord {

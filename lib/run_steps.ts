@@ -10,6 +10,7 @@ import { ExitCode } from "./exit_codes.ts";
 import { SetupError } from "./errors.ts";
 import type { SetupContext, Step, Verification } from "./container_module.ts";
 import { formatDuration } from "./duration.ts";
+import { planStep } from "./plan.ts";
 import type { StepRecord, VerificationRecord } from "./run_record.ts";
 
 /**
@@ -33,7 +34,8 @@ export interface StepsSummary {
 
 /**
  * Runs `steps` in order. A step whose check passes is skipped; otherwise its action runs and its
- * check must pass afterwards. In a dry run only the checks run and the actions are announced.
+ * check must pass afterwards. In a dry run only the checks run, and a step that would run says
+ * which commands (see `plan.ts`); the steps after it are not checked, as they may depend on it.
  * Each step is recorded in `ctx.record`, and its check's commands run as a check there: their
  * "no" is reported as "not done yet (<what the command said>)", never as a failure.
  */
@@ -44,6 +46,9 @@ export async function runSteps<S>(
 ): Promise<StepsSummary> {
   let ran = 0;
   let skipped = 0;
+  // In a dry run, the first step that would run: later checks would ask about a state it has
+  // not made yet, so they are not run.
+  let firstToRun: number | undefined;
   for (const [index, step] of steps.entries()) {
     const label = `Step ${index + 1}/${steps.length}`;
     const title = `${label} "${step.name}"`;
@@ -55,6 +60,13 @@ export async function runSteps<S>(
       durationMs: 0,
     };
     ctx.record.steps.push(entry);
+    if (options.dryRun && firstToRun !== undefined) {
+      ctx.log.info(
+        `[dry-run] ${title}: not checked: depends on step ${firstToRun}, which would run first`,
+      );
+      entry.status = "unchecked";
+      continue;
+    }
     const started = performance.now();
     const check = async () => {
       try {
@@ -73,8 +85,14 @@ export async function runSteps<S>(
       const answer = ctx.record.checkAnswer;
       const notYet = `check: not done yet${answer ? ` (${answer})` : ""}`;
       if (options.dryRun) {
-        ctx.log.info(`[dry-run] ${title}: ${notYet}; would run`);
+        const plan = await planStep(step, ctx);
+        ctx.log.info(`[dry-run] ${title}: ${notYet}; would run:`);
+        for (const command of plan.commands) ctx.log.info(`[dry-run]   ${command}`);
+        if (!plan.complete) {
+          ctx.log.info("[dry-run]   ... and what follows from those commands' answers");
+        }
         entry.status = "would-run";
+        firstToRun = index + 1;
         continue;
       }
       ctx.log.info(`${title}: ${notYet}; running`);

@@ -166,13 +166,15 @@ Deno.test("920: a stopped template is started, set up, snapshotted and left runn
   assert.match(run.stdout, /Container 920 is stopped; starting it/);
 });
 
-Deno.test("920: --dry-run runs only checks, prints the plan and changes nothing", async () => {
+Deno.test("920: --dry-run runs only checks, prints the plan (the commands) and changes nothing", async () => {
   await using s = await fresh920();
   const run = await s.run(["--dry-run", "920"]);
   assert.equal(run.code, 0, run.stderr);
   for (
     const expected of [
-      /\[dry-run\] Step 1\/4 "Install Python 3 with venv and pip": check: not done yet \(dpkg-query: no packages found matching python3-venv\); would run/,
+      /\[dry-run\] Step 1\/4 "Install Python 3 with venv and pip": check: not done yet \(dpkg-query: no packages found matching python3-venv\); would run:\n.*\[dry-run\]   pct exec 920 -- env DEBIAN_FRONTEND=noninteractive apt-get update\n.*\[dry-run\]   pct exec 920 -- env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv python3-pip\n/,
+      /\[dry-run\] Step 2\/4 "Create the Python virtual environment \/opt\/vllm": not checked: depends on step 1, which would run first/,
+      /Summary: 4 steps \(0 run, 0 already done, 0 failed, 1 to do, 3 unchecked\)/,
       /\[dry-run\] Would verify: "vllm --version runs"/,
       /\[dry-run\] Would shut down container 920 \(timeout 60 s\)/,
       /\[dry-run\] Would take snapshot 'vllm-base-snapshot'/,
@@ -184,9 +186,6 @@ Deno.test("920: --dry-run runs only checks, prints the plan and changes nothing"
     ["status", "920"],
     ["listsnapshot", "920"],
     ["exec", "920", "--", "dpkg-query", "-W", "-f=${Status}\\n", "python3-venv", "python3-pip"],
-    ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
-    ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
-    ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
   ]);
   assert.deepEqual(
     [...(await s.fake.state()).containers["920"].flags].sort(),
@@ -338,7 +337,10 @@ Deno.test("920: --help and --version exit 0 without any pct call or log line", a
   await using s = await fresh920();
   const help = await s.run(["--help"]);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run\] \[--report <file>\] 920/);
+  assert.match(
+    help.stdout,
+    /Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run\] \[--report <file>\] 920/,
+  );
   const version = await s.run(["--version"]);
   assert.equal(version.code, 0);
   assert.match(
@@ -374,7 +376,10 @@ Deno.test("920: the executable refuses to run under another name", async (t) => 
     await Deno.symlink(original, link);
     const run = await s.run(["920"], { path: link });
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /this file is the 920 executable, linked as ".*phoenix_hypervisor_setup_950\.sh"/);
+    assert.match(
+      run.stderr,
+      /this file is the 920 executable, linked as ".*phoenix_hypervisor_setup_950\.sh"/,
+    );
   });
   await t.step("a right-named symlink to a wrongly named file refuses", async () => {
     const other = join(dir, "setup-copy");

@@ -327,7 +327,7 @@ Deno.test("runSteps reports a thrown non-Error value as text", async () => {
   assert.equal(error.exitCode, ExitCode.Step);
 });
 
-Deno.test("runSteps in a dry run only checks, and announces what would run", async () => {
+Deno.test("runSteps in a dry run checks, names the commands a step would run, and stops checking", async () => {
   const { model, ctx } = setup(["/etc/a"]);
   const summary = await runSteps(
     [
@@ -339,16 +339,45 @@ Deno.test("runSteps in a dry run only checks, and announces what would run", asy
     { dryRun: true },
   );
   assert.deepEqual(summary, { ran: 0, skipped: 1 });
-  assert.deepEqual(model.execs(), [
-    ["test", "-e", "/etc/a"],
-    ["test", "-e", "/etc/b"],
-    ["test", "-e", "/etc/c"],
-  ]);
+  // Step 3 is not checked: its check would ask about a state step 2 has not made yet.
+  assert.deepEqual(model.execs(), [["test", "-e", "/etc/a"], ["test", "-e", "/etc/b"]]);
   assert.deepEqual(Object.keys(model.container("920").files), ["/etc/a"]);
   assert.deepEqual(ctx.log.entries, [
     ["info", 'Step 1/3 "Create a": check: already done, skipping'],
-    ["info", '[dry-run] Step 2/3 "Create b": check: not done yet; would run'],
-    ["info", '[dry-run] Step 3/3 "Create c": check: not done yet; would run'],
+    ["info", '[dry-run] Step 2/3 "Create b": check: not done yet; would run:'],
+    ["info", "[dry-run]   pct exec 920 -- touch /etc/b"],
+    [
+      "info",
+      '[dry-run] Step 3/3 "Create c": not checked: depends on step 2, which would run first',
+    ],
+  ]);
+  assert.deepEqual(ctx.record.steps.map((step) => step.status), [
+    "already-done",
+    "would-run",
+    "unchecked",
+  ]);
+});
+
+Deno.test("a dry run's plan stops where the action needs a real answer, and says so", async () => {
+  const { model, ctx } = setup();
+  await runSteps(
+    [{
+      name: "Write and read back",
+      check: () => Promise.resolve(false),
+      action: async (c) => {
+        await c.container.run(["mkdir", "-p", "/etc/x"]);
+        if ((await c.container.readFile("/etc/x/y")) !== "content") throw new Error("not written");
+        await c.container.run(["never-planned"]);
+      },
+    }],
+    ctx,
+    { dryRun: true },
+  );
+  assert.deepEqual(model.execs(), [], "nothing ran");
+  assert.deepEqual(ctx.log.messages("info").slice(1), [
+    "[dry-run]   pct exec 920 -- mkdir -p /etc/x",
+    "[dry-run]   pct exec 920 -- cat /etc/x/y",
+    "[dry-run]   ... and what follows from those commands' answers",
   ]);
 });
 
