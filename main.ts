@@ -121,7 +121,7 @@ export async function main<S>(
     lock?.release();
     const endedAt = Date.now();
     if (reportFile) {
-      const report = buildRunReport(record, {
+      writeReport(reportFile, record, {
         ...subject,
         executable: name,
         version: VERSION,
@@ -129,15 +129,7 @@ export async function main<S>(
         exitCode: code,
         endedAt,
         ...reportOutcome(code, ending),
-      });
-      try {
-        writeRunReport(reportFile, report);
-      } catch (error) {
-        log.warn(
-          `Cannot write the run report to ${JSON.stringify(reportFile)}: ` +
-            `${(error as Error).message}`,
-        );
-      }
+      }, log);
     }
     return exitScript(code, subject, ending, log, exit, {
       steps: record.steps,
@@ -310,7 +302,18 @@ function describeFailure(error: unknown, log: Log): [ExitCode, Ending] {
   return [ExitCode.Internal, { failedDuring: "an unexpected error", error: message }];
 }
 
-/** The report's outcome, produced result and error, from how the run ended. */
+/** Writes the run report; a report that cannot be written is logged and changes no exit code. */
+function writeReport(path: string, record: RunRecord, ending: RunEnding, log: Log): void {
+  try {
+    writeRunReport(path, buildRunReport(record, ending));
+  } catch (error) {
+    log.warn(
+      `Cannot write the run report to ${JSON.stringify(path)}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** The report's outcome, snapshot and error, from how the run ended. */
 function reportOutcome(
   code: ExitCode,
   ending: Ending,
