@@ -251,6 +251,11 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
   };
 }
 
+/** Splits output into lines; a carriage return alone ends one too (progress bars redraw with it). */
+function splitLines(text: string): string[] {
+  return text.split(/\r\n|\n|\r/);
+}
+
 /**
  * Calls `onLine` with each non-blank line `stream` delivers, as it arrives. A carriage return
  * ends a line too: progress bars redraw with it, and the latest state is what a person wants.
@@ -264,7 +269,7 @@ function forEachLine(
   const decoder = new TextDecoder();
   let partial = "";
   const emit = (text: string) => {
-    const lines = text.split(/\r\n|\n|\r/);
+    const lines = splitLines(text);
     partial = lines.pop()!;
     for (const line of lines) if (line.trim()) onLine(line);
   };
@@ -365,9 +370,7 @@ export function loggingRunner(
     // A runner that cannot stream (a test double) still gets its output into the log.
     if (!streamed) {
       for (const stream of ["stdout", "stderr"] as const) {
-        for (const line of result[stream].split(/\r\n|\n|\r/)) {
-          if (line.trim()) onOutput(stream, line);
-        }
+        for (const line of splitLines(result[stream])) if (line.trim()) onOutput(stream, line);
       }
     }
     options.record?.commandEnded(runOptions?.hideOutput ? { ...result, stdout: "" } : result);
