@@ -7,7 +7,13 @@
  */
 
 import { defineContainer } from "../lib/container_module.ts";
-import { aptPackages, aptUpgrade, commandSucceeds, fileInContainer } from "../lib/steps/mod.ts";
+import {
+  aptPackages,
+  aptUpgrade,
+  commandSucceeds,
+  fileInContainer,
+  localeGenerated,
+} from "../lib/steps/mod.ts";
 
 /** What `locale -a` lists once en_US.UTF-8 is generated. */
 const EN_US_LISTED = /^en_US\.utf-?8$/im;
@@ -38,15 +44,7 @@ export default defineContainer({
       ["curl", "wget", "vim", "htop", "jq", "git", "rsync", "gnupg", "locales", "ca-certificates"],
       { name: "Install the base tools" },
     ),
-    {
-      name: "Generate the en_US.UTF-8 locale",
-      check: async (ctx) => EN_US_LISTED.test(await ctx.container.output(["locale", "-a"])),
-      action: async (ctx) => {
-        // Ubuntu's locale-gen (the OS template of every config) also records it, so a later
-        // regeneration keeps it.
-        await ctx.container.run(["locale-gen", "en_US.UTF-8"], { timeoutMs: 300_000 });
-      },
-    },
+    localeGenerated("en_US.UTF-8"),
     fileInContainer({
       name: "Make en_US.UTF-8 the default locale",
       path: "/etc/default/locale",

@@ -28,8 +28,11 @@ export default defineContainer({
     pythonVenv(VENV),
     pipPackages(VENV, ["vllm"]),
     symlinkInContainer({
+      // /usr/bin, not /usr/local/bin: `pct exec` runs commands with
+      // PATH=/sbin:/bin:/usr/sbin:/usr/bin, so only there does `pct exec <CTID> -- vllm` find it
+      // (login shells have /usr/bin too).
       name: "Put vllm on the PATH",
-      link: "/usr/local/bin/vllm",
+      link: "/usr/bin/vllm",
       target: `${VENV}/bin/vllm`,
     }),
   ],

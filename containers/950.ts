@@ -16,6 +16,7 @@ import {
 } from "../lib/config/read_config.ts";
 import { defineContainer } from "../lib/container_module.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { describeIoError } from "../lib/io_errors.ts";
 import { registerSecret } from "../lib/secrets.ts";
 import {
   fileInContainer,
@@ -149,9 +150,9 @@ function huggingFaceToken(env: Readonly<Record<string, string | undefined>>): st
       token = Deno.readTextFileSync(file).trim();
     } catch (error) {
       throw new ConfigError(
-        `Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: ${
-          (error as Error).message
-        }`,
+        // Not naming the path: HF_TOKEN_FILE's value is masked like any *TOKEN* variable's.
+        "Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: " +
+          describeIoError(error),
         { cause: error },
       );
     }

@@ -21,7 +21,7 @@ export interface SetupContext<S> {
   readonly settings: S;
   /** Commands inside the container. */
   readonly container: InContainer;
-  /** The pct client, for container-level operations (`pct set`, `pct config`, `pct push`). */
+  /** The pct client, for container-level operations (`pct set`, `pct config`). */
   readonly pct: Pct;
   /** The run's log. */
   readonly log: Log;

@@ -117,13 +117,31 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
 
-/** Where to log and how much: readable before anything else can fail. */
-export function readLogSettings(
-  env: Readonly<Record<string, string | undefined>>,
-): Pick<Settings, "logFile" | "debug"> {
+/** Where to log and how much, and what was wrong with the variables that say so. */
+export interface LogSettings extends Pick<Settings, "logFile" | "debug"> {
+  /** A sentence for a `PHOENIX_DEBUG` that is not yes/no, to be logged as a warning. */
+  readonly warning?: string;
+}
+
+/**
+ * Where to log and how much: readable before anything else can fail. `PHOENIX_DEBUG` is read
+ * with {@linkcode readBoolean}; unset or empty means no DEBUG lines, and so does a value that is
+ * not yes/no, with a warning (a typo must not stop a setup, nor be ignored silently).
+ *
+ * @example
+ * ```ts
+ * import { readLogSettings } from "./environment.ts";
+ * readLogSettings({ PHOENIX_DEBUG: "YES" }).debug; // true
+ * readLogSettings({ PHOENIX_DEBUG: "verbose" }).warning;
+ * // 'PHOENIX_DEBUG="verbose" is not a yes/no value (expected true/false, 1/0, yes/no); logging without DEBUG lines'
+ * ```
+ */
+export function readLogSettings(env: Readonly<Record<string, string | undefined>>): LogSettings {
+  const { value, problem } = readBoolean(env, "PHOENIX_DEBUG");
   return {
     logFile: nonEmpty(env.MAIN_LOG_FILE) ?? DEFAULTS.logFile,
-    debug: env.PHOENIX_DEBUG === "true",
+    debug: value ?? false,
+    ...(problem && { warning: `${problem}; logging without DEBUG lines` }),
   };
 }
 
@@ -172,9 +190,11 @@ export function readSettings(env: Readonly<Record<string, string | undefined>>):
   );
   // Read where the probes run; checked here so that a bad value fails before any pct call.
   readyTimeoutOverrideMs(env);
+  const logSettings = readLogSettings(env);
   return {
     configFile: nonEmpty(env.LXC_CONFIG_FILE) ?? DEFAULTS.configFile,
-    ...readLogSettings(env),
+    logFile: logSettings.logFile,
+    debug: logSettings.debug,
     lockDir: nonEmpty(env.PHOENIX_LOCK_DIR) ?? DEFAULTS.lockDir,
     hostRoot: nonEmpty(env.PHOENIX_HOST_ROOT) ?? DEFAULTS.hostRoot,
     shutdownTimeoutSeconds,

@@ -28,6 +28,8 @@ export const ExitCode = {
   HostPrerequisite: 8,
   /** The watchdog stopped a run that took longer than `PHOENIX_RUN_TIMEOUT`. */
   Watchdog: 9,
+  /** The lock directory (`PHOENIX_LOCK_DIR`) cannot be created, written or locked in. */
+  LockDirUnusable: 10,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */
@@ -79,6 +81,7 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
     code: "9",
     meaning: "the watchdog stopped a run that took longer than `PHOENIX_RUN_TIMEOUT`",
   },
+  { code: "10", meaning: "the lock directory cannot be used (`PHOENIX_LOCK_DIR`)" },
   { code: "70", meaning: "an unexpected error (a bug: please report it with the log)" },
   { code: "130 / 143", meaning: "interrupted by SIGINT / SIGTERM" },
 ];

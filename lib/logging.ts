@@ -10,6 +10,7 @@
  */
 
 import { configure, dispose, getLogger, type LogRecord, type Sink } from "./deps.ts";
+import { describeIoError } from "./io_errors.ts";
 import { redact } from "./secrets.ts";
 
 /** The orchestrator's level names, by LogTape level. */
@@ -44,6 +45,8 @@ export interface LoggingOptions {
   readonly logFile?: string;
   /** Whether DEBUG lines are written. */
   readonly debug: boolean;
+  /** A problem with the logging settings themselves, logged as a warning once logging works. */
+  readonly warning?: string;
 }
 
 function pad(n: number): string {
@@ -84,19 +87,11 @@ function consoleSink(source: string): Sink {
 /** Plain words for why the log file cannot be written. */
 function describeWriteError(error: unknown): string {
   const code = (error as { code?: string })?.code;
-  const words: Record<string, string> = {
-    ENOSPC: "no space left on the device",
-    EACCES: "permission denied",
-    EROFS: "the file system is read-only",
-    EISDIR: "it is a directory",
-    ENOENT: "its directory does not exist",
-    EIO: "an input/output error",
-  };
-  if (code && words[code]) return words[code];
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.NotFound) return "its directory does not exist";
-  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
-  return (error as Error)?.message ?? String(error);
+  // Said of a log file, "no such file" would be wrong: appending creates it.
+  if (code === "ENOENT" || error instanceof Deno.errors.NotFound) {
+    return "its directory does not exist";
+  }
+  return describeIoError(error);
 }
 
 /**
@@ -165,6 +160,7 @@ export async function setupLogging(options: LoggingOptions): Promise<Log> {
     ],
   });
   const log = createLog();
+  if (options.warning) log.warn(options.warning);
   if (fileProblem) log.warn(fileProblem);
   return log;
 }

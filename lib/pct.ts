@@ -117,16 +117,6 @@ export class Pct {
     return this.raw(["exec", ctid, "--", ...argv], options);
   }
 
-  /**
-   * `pct push`. pct exits 0 even when the copy failed, so callers must verify the file
-   * afterwards (the step library does).
-   */
-  async push(ctid: string, hostFile: string, dest: string, perms?: string): Promise<void> {
-    const args = ["push", ctid, hostFile, dest];
-    if (perms) args.push("--perms", perms);
-    await this.#must(args);
-  }
-
   /** `pct snapshot <ctid> <name>`. */
   async snapshot(ctid: string, name: string, description?: string): Promise<void> {
     const args = ["snapshot", ctid, name];

@@ -25,7 +25,9 @@ import {
   z,
 } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
+import { describeIoError } from "../io_errors.ts";
 import { describeFound, expectationOf, type Problem, problemOf } from "./_issues.ts";
+import { invalidUtf8Offset, MAX_CONFIG_BYTES, MAX_NESTING, tooDeepAt } from "./_limits.ts";
 import {
   type DuplicateKey,
   duplicateKeys,
@@ -93,19 +95,20 @@ export interface ContainerConfig<E extends ContainerEntry = ContainerEntry> {
  * ```
  */
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new ConfigError(
-      `Cannot read the configuration file ${path}: ${readFailure(error)}. ${FILE_HINT}`,
-      { cause: error },
-    );
-  }
+  let text = decodeConfig(path, await readConfigBytes(path));
   // A byte-order mark is not JSON, and editors do not count it as a column either.
   text = text.replace(/^\uFEFF/, "");
   if (text.trim() === "") {
     throw new ConfigError(`Cannot parse the configuration file ${path}: it is empty. ${FILE_HINT}`);
+  }
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    const { line, column } = lineColumnAt(text, deep);
+    throw new ConfigError(
+      `Cannot parse the configuration file ${path}: ${path}:${line}:${column}: arrays and ` +
+        `objects nest more than ${MAX_NESTING} levels deep here; a configuration file needs ` +
+        "a few levels only",
+    );
   }
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, PARSE_OPTIONS);
@@ -516,17 +519,72 @@ function rawEntry(loaded: LoadedConfig, ctid: string): unknown {
   );
 }
 
-function readFailure(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "no such file";
-  if (error instanceof Deno.errors.IsADirectory) return "it is a directory, not a file";
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return "permission denied (run as root, or make the file readable)";
+/**
+ * The file's bytes, at most {@linkcode MAX_CONFIG_BYTES}: the size is checked before reading,
+ * and again while reading for files whose size says nothing (a pipe, `/dev/zero`).
+ */
+async function readConfigBytes(path: string): Promise<Uint8Array> {
+  const limit = `${MAX_CONFIG_BYTES / 1024 / 1024} MiB`;
+  const tooLarge = (size?: number) =>
+    new ConfigError(
+      `Cannot read the configuration file ${path}: ` +
+        (size === undefined
+          ? `it holds more than ${limit}`
+          : `it is ${size} bytes, more than ${limit}`) +
+        `, which is as large as a configuration file may be. ${FILE_HINT}`,
+    );
+  let file: Deno.FsFile | undefined;
+  try {
+    file = await Deno.open(path);
+    const info = await file.stat();
+    if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    if (info.size > MAX_CONFIG_BYTES) throw tooLarge(info.size);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of file.readable) {
+      total += chunk.length;
+      if (total > MAX_CONFIG_BYTES) throw tooLarge();
+      chunks.push(chunk);
+    }
+    file = undefined; // the readable stream closed it
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return bytes;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const advice = error instanceof Deno.errors.PermissionDenied
+      ? " (run as root, or make the file readable)"
+      : "";
+    throw new ConfigError(
+      `Cannot read the configuration file ${path}: ${describeIoError(error)}${advice}. ` +
+        FILE_HINT,
+      { cause: error },
+    );
+  } finally {
+    try {
+      file?.close();
+    } catch { /* closed by its stream already */ }
   }
-  if (error instanceof Deno.errors.NotCapable) {
-    return "this program was not granted read access to it";
+}
+
+/** The file's text; a file that is not UTF-8 is refused, saying where the first bad byte is. */
+function decodeConfig(path: string, bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const offset = invalidUtf8Offset(bytes) ?? 0;
+    const before = new TextDecoder().decode(bytes.subarray(0, offset));
+    const { line, column } = lineColumnAt(before, before.length);
+    const byte = bytes[offset].toString(16).toUpperCase().padStart(2, "0");
+    throw new ConfigError(
+      `Cannot read the configuration file ${path}: it is not UTF-8 text: byte 0x${byte} at ` +
+        `byte offset ${offset} (${path}:${line}:${column}); save it as UTF-8`,
+    );
   }
-  if (error instanceof Deno.errors.InvalidData) return "it is not valid UTF-8 text";
-  return error instanceof Error ? error.message : String(error);
 }
 
 function syntaxError(path: string, text: string, errors: ParseError[]): ConfigError {

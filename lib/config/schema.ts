@@ -55,8 +55,18 @@ function flag() {
   return z.boolean({ error: "true or false" });
 }
 
+/**
+ * A CTID; one with a leading zero (`"0950"`) is told so, since it reads like a valid CTID but
+ * names no container Proxmox could have.
+ */
 function ctid() {
-  return matching(CTID_PATTERN, 'a CTID as a string of digits, e.g. "900"');
+  const phrase = 'a CTID as a string of digits, e.g. "900"';
+  return z.string({ error: phrase })
+    .refine((value) => !/^0[0-9]/.test(value), {
+      error: `${phrase}, without a leading zero`,
+      abort: true,
+    })
+    .regex(CTID_PATTERN, { error: phrase });
 }
 
 function port() {

@@ -23,6 +23,15 @@ export const APT_TRANSIENT_ERRORS: readonly RegExp[] = [
   /Connection timed out/,
 ];
 
+/**
+ * apt's output when no retry can help although a pattern above matched: a `file:` source whose
+ * directory is not there (`Failed to fetch file:/srv/repo/./Packages  File not found - ...`), as
+ * when a local repository's mount is missing. Waiting does not make it appear.
+ */
+export const APT_PERMANENT_ERRORS: readonly RegExp[] = [
+  /Failed to fetch file:\S*\s+File not found/,
+];
+
 const APT_GET = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"] as const;
 const UPDATE_TIMEOUT_MS = 10 * 60_000;
 const INSTALL_TIMEOUT_MS = 30 * 60_000;
@@ -33,7 +42,8 @@ const PACKAGE = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$/;
 /** Runs of `apt-get update`, by the run's context: a run updates the lists once. */
 const updates = new WeakMap<object, Promise<void>>();
 
-const isTransient = (result: CommandResult) => failedWith(result, APT_TRANSIENT_ERRORS);
+const isTransient = (result: CommandResult) =>
+  failedWith(result, APT_TRANSIENT_ERRORS) && !failedWith(result, APT_PERMANENT_ERRORS);
 
 /**
  * Runs `apt-get update` in the container unless this run (this `ctx`) already did since the

@@ -1,13 +1,16 @@
 /**
- * Files written into the container. The content is compared before anything is written, and a
- * write is proven by reading the file back: `pct push` exits 0 even when the copy failed. The
- * content travels as a private temporary file on the host, never in argv, so a secret file's
- * content appears in no command line and no log line.
+ * Files written into the container. The content travels through the standard input of a
+ * command inside the container ({@linkcode WRITE_FILE_SCRIPT}): never in argv, never in a log
+ * line, and never in a file on the host, so a secret such as the Hugging Face token touches no
+ * host disk even when the run is killed mid-write. (`pct push` needed a host copy, and exits 0
+ * even when the copy failed.) Whether a file is current is told by its SHA-256 and mode, so the
+ * check never prints the content either.
  *
  * @module
  */
 
-import { basename, dirname, join } from "node:path/posix";
+import { dirname } from "node:path/posix";
+import { CommandError, outputTail } from "../command.ts";
 import type { SetupContext, Step } from "../container_module.ts";
 
 /** What a file inside the container must look like. */
@@ -50,8 +53,33 @@ function requireAbsolute(path: string): void {
 }
 
 /**
+ * The bash script that writes its standard input to `$2` with permissions `$3`, creating the
+ * directory `$1` first. The new content goes to a temporary file beside the target, created
+ * under `umask 077` (no one else can read a secret while it is being written), and is renamed
+ * over the target only once complete: a killed write leaves the old file, never half of the new
+ * one. Values arrive as positional parameters, never spliced into the script.
+ */
+export const WRITE_FILE_SCRIPT = 'mkdir -p -- "$1" || exit; umask 077; new="$2.phoenix-new"; ' +
+  'if cat > "$new" && chmod "$3" "$new" && mv -f -- "$new" "$2"; then exit 0; fi; ' +
+  'rm -f -- "$new"; exit 1';
+
+/**
+ * The lowercase hex SHA-256 of `text`'s UTF-8 bytes, as `sha256sum` prints it.
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./files.ts";
+ * await sha256Hex(""); // "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+ * ```
+ */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/**
  * Whether `path` in the container holds exactly `content` with permissions `mode`.
- * Read-only: `cat` and `stat -c %a` inside the container.
+ * Read-only, and the content never leaves the container: `sha256sum` and `stat -c %a` inside it.
  */
 export async function fileIsCurrent<S>(
   ctx: SetupContext<S>,
@@ -59,18 +87,19 @@ export async function fileIsCurrent<S>(
   content: string,
   mode: string,
 ): Promise<boolean> {
-  if ((await ctx.container.readFile(path)) !== content) return false;
+  const sum = await ctx.container.exec(["sha256sum", path]);
+  if (sum.exitCode !== 0 || sum.stdout.split(" ")[0] !== await sha256Hex(content)) return false;
   const stat = await ctx.container.exec(["stat", "-c", "%a", path]);
   return stat.exitCode === 0 && parseInt(stat.stdout.trim(), 8) === parseInt(mode, 8);
 }
 
 /**
- * Writes `content` to `path` in the container with permissions `mode`: creates the parent
- * directory, pushes a temporary host file (mode 0600 in a private directory, removed
- * afterwards) with `pct push`, reads the file back and fails when it differs, and corrects the
- * permissions when `pct push` left others.
+ * Writes `content` to `path` in the container with permissions `mode` (owner root), creating
+ * its directory: one `pct exec` of {@linkcode WRITE_FILE_SCRIPT} with the content on standard
+ * input. The caller proves the result with {@linkcode fileIsCurrent} (the step runner checks
+ * again after every action).
  *
- * @throws {Error} When the file read back is not what was pushed (the message never quotes it).
+ * @throws {Error} When the write fails, quoting what the container said (never the content).
  */
 export async function writeFileInContainer<S>(
   ctx: SetupContext<S>,
@@ -80,34 +109,19 @@ export async function writeFileInContainer<S>(
 ): Promise<void> {
   requireAbsolute(path);
   const perms = normalizeMode(mode);
-  await ctx.container.run(["mkdir", "-p", dirname(path)]);
-  const dir = await Deno.makeTempDir({ prefix: "phoenix-push-" });
   try {
-    await Deno.chmod(dir, 0o700);
-    const hostFile = join(dir, basename(path));
-    await Deno.writeTextFile(hostFile, content, { mode: 0o600, createNew: true });
-    await ctx.pct.push(ctx.ctid, hostFile, path, perms);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-  const written = await ctx.container.readFile(path);
-  if (written !== content) {
-    const found = written === undefined
-      ? "it cannot be read"
-      : `it holds ${byteLength(written)} bytes instead of ${byteLength(content)}`;
+    await ctx.container.runScript(WRITE_FILE_SCRIPT, [dirname(path), path, perms], {
+      input: content,
+    });
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    const said = outputTail(error.result.stderr);
     throw new Error(
-      `pct push reported success, but ${path} in container ${ctx.ctid} does not hold the ` +
-        `new content (${found}); is the container running and its disk writable?`,
+      `Cannot write ${path} in container ${ctx.ctid} (exit code ${error.result.exitCode})` +
+        (said ? `: ${said}` : ""),
+      { cause: error },
     );
   }
-  const stat = await ctx.container.run(["stat", "-c", "%a", path]);
-  if (parseInt(stat.stdout.trim(), 8) !== parseInt(perms, 8)) {
-    await ctx.container.run(["chmod", perms, path]);
-  }
-}
-
-function byteLength(text: string): number {
-  return new TextEncoder().encode(text).length;
 }
 
 /**

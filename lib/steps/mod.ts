@@ -22,6 +22,7 @@ export * from "./commands.ts";
 export * from "./docker.ts";
 export * from "./files.ts";
 export * from "./gpu.ts";
+export * from "./locale.ts";
 export * from "./nvidia.ts";
 export * from "./probes.ts";
 export * from "./python.ts";

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { SetupContext, Step, Verification } from "../container_module.ts";
 import { SetupError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
+import { describeIoError } from "../io_errors.ts";
 
 /** Where the loaded kernel module reports its version, relative to the host root. */
 export const DRIVER_VERSION_FILE = "proc/driver/nvidia/version";
@@ -52,7 +53,7 @@ export async function hostNvidiaDriverVersion(hostRoot: string): Promise<string>
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw hostReadError(path, error);
     throw new SetupError(
       `The host has no NVIDIA driver loaded (${path} missing): install the NVIDIA driver on ` +
         "the Proxmox host first",
@@ -79,13 +80,22 @@ export const NVIDIA_CONTROL_DEVICES = [
   "/dev/nvidia-modeset",
 ] as const;
 
+/** A host file that exists but cannot be read: said in plain words, as a host problem. */
+function hostReadError(path: string, error: unknown): SetupError {
+  return new SetupError(
+    `Cannot read ${path} on the host: ${describeIoError(error)}`,
+    ExitCode.HostPrerequisite,
+    { cause: error },
+  );
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    throw hostReadError(path, error);
   }
 }
 
@@ -109,7 +119,7 @@ export async function hostNvidiaDevices(hostRoot: string): Promise<string[]> {
       if (match) gpus.push(Number(match[1]));
     }
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw hostReadError(join(hostRoot, "dev"), error);
   }
   const devices = gpus.sort((a, b) => a - b).map((gpu) => `/dev/nvidia${gpu}`);
   for (const device of NVIDIA_CONTROL_DEVICES) {

@@ -198,7 +198,7 @@ Deno.test("loadConfigFile names a missing file and suggests LXC_CONFIG_FILE", as
   const missing = fixture("does_not_exist.json");
   await rejectsConfigError(
     loadConfigFile(missing),
-    `Cannot read the configuration file ${missing}: no such file. ${FILE_HINT}`,
+    `Cannot read the configuration file ${missing}: no such file or directory. ${FILE_HINT}`,
   );
 });
 

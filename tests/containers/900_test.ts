@@ -41,8 +41,11 @@ containerTests({
     },
   ],
   afterFirstRun: async (s) => {
-    assert.deepEqual((await s.fake.state()).containers["900"].files["/etc/default/locale"], {
-      content: "LANG=en_US.UTF-8\n",
+    const files = (await s.fake.state()).containers["900"].files;
+    assert.deepEqual(files["/etc/default/locale"], { content: "LANG=en_US.UTF-8\n", mode: "0644" });
+    // Debian's locale-gen generates what this file lists; the other locales stay commented out.
+    assert.deepEqual(files["/etc/locale.gen"], {
+      content: "# de_DE.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n",
       mode: "0644",
     });
   },

@@ -111,7 +111,9 @@ Deno.test("950: the Hugging Face token reaches the service through a root-only f
     const file = (await s.fake.state()).containers["950"].files[ENV_FILE];
     assert.match(file.content, new RegExp(`^HF_TOKEN=${other}$`, "m"));
     const lines = await s.callLines();
-    assert.equal(lines.filter((line) => line.startsWith("pct push")).length, 1);
+    assert.deepEqual(lines.filter((line) => line.includes("<write file>")), [
+      `pct exec 950 -- bash -c <write file> bash /etc/vllm ${ENV_FILE} 0600`,
+    ]);
     assert.ok(lines.includes("pct exec 950 -- systemctl restart vllm.service"));
     const seen = run.stdout + run.stderr + (await s.logLines()).join("\n") + lines.join("\n");
     assert.ok(!seen.includes(other), "a token from a file is masked too");
@@ -131,7 +133,7 @@ Deno.test("950: the Hugging Face token reaches the service through a root-only f
     assertExit(run, 2);
     assert.match(
       run.stderr,
-      /Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE/,
+      /Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: no such file or directory\n/,
     );
     assert.deepEqual(await s.calls(), [], "read with the config, before any pct call");
   });

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { displayCommand } from "../../lib/command.ts";
+import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import { execCommands } from "../fake_pct/calls.ts";
 import type { ExecRule, FailureRule, FakeContainerInput } from "../fake_pct/fake_pct.ts";
 import { Scenario } from "../e2e/_scenario.ts";
@@ -133,6 +134,9 @@ export interface ContainerScenarioOptions {
   readonly env?: Record<string, string>;
 }
 
+/** {@linkcode WRITE_FILE_SCRIPT} as {@linkcode displayCommand} shows it. */
+const WRITTEN_SCRIPT = displayCommand([WRITE_FILE_SCRIPT]);
+
 /** A scenario of one shipped container, with its simulation. */
 export class ContainerScenario extends Scenario {
   /** The simulated container's rules and their kinds. */
@@ -171,19 +175,12 @@ export class ContainerScenario extends Scenario {
   }
 
   /**
-   * The pct calls so far as the log shows them, one line each, with the one part that differs
-   * between runs (the private host directory of a pushed file) replaced by `<host temp>`.
+   * The pct calls so far as the log shows them, one line each, with the step library's file
+   * write script shown as `<write file>` so that the lines stay readable.
    */
   async callLines(): Promise<string[]> {
     return (await this.calls()).map((argv) =>
-      displayCommand([
-        "pct",
-        ...argv.map((arg, i) =>
-          argv[0] === "push" && i === 2
-            ? arg.replace(/^.*\/phoenix-push-[^/]+/, "<host temp>")
-            : arg
-        ),
-      ])
+      displayCommand(["pct", ...argv]).replace(WRITTEN_SCRIPT, "<write file>")
     );
   }
 

@@ -3,8 +3,8 @@
  * and apt, locales, systemd, Docker (engine, images, containers, `docker run`), Python venvs and
  * pip, vLLM, the NVIDIA driver and Container Toolkit, and curl probes, so that a container
  * module's actions flip exactly the flags its checks read. Files (`/etc/default/locale`, unit
- * files, apt sources) live in the fake's file map, written by `pct push` and read by its `cat`
- * and `stat` builtins.
+ * files, apt sources) live in the fake's file map, written by the step library's file write
+ * (a builtin of the fake) and read by its `cat`, `sha256sum` and `stat` builtins.
  *
  * Every rule is either a check (read-only) or an action, so a test can tell whether a run
  * changed anything inside the container ({@linkcode SimulatedContainer.isAction}).
@@ -21,6 +21,7 @@ import {
   type FakeFile,
   literally,
 } from "../fake_pct/fake_pct.ts";
+import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import {
   dockerRunArgv,
   dockerSpecDigest,
@@ -94,7 +95,7 @@ const TOOL_VERSIONS: Record<string, string> = {
 };
 
 /** The read-only builtins of the fake: reading files. */
-const READ_BUILTINS = [/^cat \S+$/, /^stat -c %a \S+$/, /^test -[efx] \S+$/];
+const READ_BUILTINS = [/^cat \S+$/, /^sha256sum \S+$/, /^stat -c %a \S+$/, /^test -[efx] \S+$/];
 
 /**
  * Builds the simulated container's rules. Async only because a Docker container's spec label is
@@ -104,7 +105,14 @@ export async function simulatedContainer(
   options: SimulationOptions = {},
 ): Promise<SimulatedContainer> {
   const exec: ExecRule[] = [];
-  const actions: RegExp[] = [/^mkdir -p /, /^rm -f /, /^tee /, /^chmod /, /^touch /];
+  const actions: RegExp[] = [
+    /^mkdir -p /,
+    /^rm -f /,
+    /^tee /,
+    /^chmod /,
+    /^touch /,
+    new RegExp(literally(["bash", "-c", WRITE_FILE_SCRIPT, "bash"]).slice(0, -1) + " "),
+  ];
   const checks: RegExp[] = [...READ_BUILTINS];
   const check = (match: string, rule: Omit<ExecRule, "match"> = {}) => {
     exec.push({ match, ...rule });
@@ -309,12 +317,12 @@ export async function simulatedContainer(
     when: "venv",
     set: ["pip:vllm"],
   });
-  check(literally("readlink /usr/local/bin/vllm"), {
+  check(literally("readlink /usr/bin/vllm"), {
     when: "vllm-on-path",
     stdout: "/opt/vllm/bin/vllm\n",
   });
-  check(literally("readlink /usr/local/bin/vllm"), { exit: 1 });
-  action(literally("ln -sfn /opt/vllm/bin/vllm /usr/local/bin/vllm"), { set: ["vllm-on-path"] });
+  check(literally("readlink /usr/bin/vllm"), { exit: 1 });
+  action(literally("ln -sfn /opt/vllm/bin/vllm /usr/bin/vllm"), { set: ["vllm-on-path"] });
   check(literally("vllm --version"), { when: "vllm-on-path", stdout: "0.11.0\n" });
   check(literally("vllm --version"), notFound("vllm"));
 
@@ -420,7 +428,11 @@ export const GPU_DEVICES: Readonly<Record<string, string>> = {
   dev4: "/dev/nvidia-uvm-tools",
 };
 
+/** `/etc/locale.gen` as the `locales` package ships it: every locale commented out. */
+const LOCALE_GEN_SHIPPED = "# de_DE.UTF-8 UTF-8\n# en_US.UTF-8 UTF-8\n";
+
 const DEFAULT_LOCALE: Record<string, FakeFile> = {
+  "/etc/locale.gen": { content: "# de_DE.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n", mode: "0644" },
   "/etc/default/locale": { content: "LANG=en_US.UTF-8\n", mode: "0644" },
 };
 
@@ -435,7 +447,11 @@ export function templateState(
   const docker = [installed("docker"), "enabled:docker.service", "active:docker.service"];
   switch (template) {
     case null:
-      return { flags: [], files: {}, config: {} };
+      return {
+        flags: [],
+        files: { "/etc/locale.gen": { content: LOCALE_GEN_SHIPPED, mode: "0644" } },
+        config: {},
+      };
     case "900":
       return { flags: base, files: { ...DEFAULT_LOCALE }, config: {} };
     case "901":

@@ -295,7 +295,7 @@ Deno.test("--help is complete on the host: steps, snapshot, environment, exit co
   ) {
     assert.match(text, new RegExp(`^  ${name} +${fallback.replaceAll(".", "\\.")} `, "m"), name);
   }
-  for (const code of ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "70", "130 / 143"]) {
+  for (const code of ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "70", "130 / 143"]) {
     assert.match(text, new RegExp(`^  ${code} +\\S`, "m"), `exit code ${code}`);
   }
   assert.doesNotMatch(text, /see the README/);

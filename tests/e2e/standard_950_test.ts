@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { literally } from "../fake_pct/fake_pct.ts";
 import { ContainerScenario } from "../containers/_harness.ts";
+import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 
 const MODEL = "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ";
 
@@ -44,15 +45,26 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
     /^ExecStart=\/opt\/vllm\/bin\/vllm serve Qwen\/Qwen2\.5-Coder-7B-Instruct-AWQ --host 0\.0\.0\.0 --port 8000 --tensor-parallel-size 2$/m,
   );
   assert.deepEqual(
-    (await s.mutatingCalls()).map((argv) => argv[0]),
-    ["push", "push"],
-    "a standard container is never stopped or snapshotted: only its two files are pushed",
+    await s.mutatingCalls(),
+    [],
+    "a standard container is never stopped or snapshotted; its files go in through pct exec",
   );
   const calls = await s.calls();
   assert.deepEqual(calls.slice(0, 3), [
     ["status", "950"],
-    ["exec", "950", "--", "cat", "/etc/vllm/vllm.env"],
-    ["exec", "950", "--", "mkdir", "-p", "/etc/vllm"],
+    ["exec", "950", "--", "sha256sum", "/etc/vllm/vllm.env"],
+    [
+      "exec",
+      "950",
+      "--",
+      "bash",
+      "-c",
+      WRITE_FILE_SCRIPT,
+      "bash",
+      "/etc/vllm",
+      "/etc/vllm/vllm.env",
+      "0600",
+    ],
   ]);
   assert.deepEqual(calls.at(-1), [
     "exec",
@@ -80,9 +92,9 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
   const calls = await s.calls();
   assert.deepEqual(calls.map((c) => c.slice(3).join(" ") || c.join(" ")), [
     "status 950",
-    "cat /etc/vllm/vllm.env",
+    "sha256sum /etc/vllm/vllm.env",
     "stat -c %a /etc/vllm/vllm.env",
-    "cat /etc/systemd/system/vllm.service",
+    "sha256sum /etc/systemd/system/vllm.service",
     "stat -c %a /etc/systemd/system/vllm.service",
     "systemctl show --property=NeedDaemonReload --value vllm.service",
     "systemctl is-enabled --quiet vllm.service",

@@ -47,10 +47,10 @@ const CHECKS_AND_ACTIONS = [
   ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
   ["exec", "920", "--", "/opt/vllm/bin/pip", "install", "--no-input", "vllm"],
   ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
-  ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
-  ["exec", "920", "--", "mkdir", "-p", "/usr/local/bin"],
-  ["exec", "920", "--", "ln", "-sfn", "/opt/vllm/bin/vllm", "/usr/local/bin/vllm"],
-  ["exec", "920", "--", "readlink", "/usr/local/bin/vllm"],
+  ["exec", "920", "--", "readlink", "/usr/bin/vllm"],
+  ["exec", "920", "--", "mkdir", "-p", "/usr/bin"],
+  ["exec", "920", "--", "ln", "-sfn", "/opt/vllm/bin/vllm", "/usr/bin/vllm"],
+  ["exec", "920", "--", "readlink", "/usr/bin/vllm"],
   ["exec", "920", "--", "vllm", "--version"],
 ];
 

@@ -1,14 +1,18 @@
 /**
  * What runs inside a fake container for `pct exec`: the test's exec rules first, then a few
  * builtins over the container's `files` map (`true`, `false`, `cat`, `test -e|-f|-x`, `mkdir -p`,
- * `rm -f`, `touch`, `chmod`, `stat -c %a`, `sha256sum`, `tee`, `readlink`, `ln -sfn`). Nothing
- * else runs (no shell either: `sh -c` and `bash -c` only match rules), so a test has to declare
+ * `rm -f`, `touch`, `chmod`, `stat -c %a`, `sha256sum`, `tee`, `readlink`, `ln -sfn`, and the
+ * step library's file write, `bash -c WRITE_FILE_SCRIPT bash DIR PATH MODE`). Nothing else runs
+ * (no shell either: any other `sh -c` and `bash -c` only match rules), so a test has to declare
  * every command it expects.
  *
  * @module
  */
 
+import { sha256Hex, WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import type { ExecRule, FakeContainer, FakeFile } from "./state.ts";
+
+export { sha256Hex };
 
 /** What a command run by the fake did. */
 export interface Outcome {
@@ -55,7 +59,7 @@ export function readsStdin(
   const rule = findRule(context, argv);
   if (rule) return rule.stdinToFile !== undefined;
   const name = argv[0]?.split("/").pop();
-  return name === "tee" || (name === "cat" && argv.length === 1);
+  return name === "tee" || (name === "cat" && argv.length === 1) || isFileWrite(argv);
 }
 
 function findRule(
@@ -191,6 +195,18 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     const target = container.files[args[0]]?.symlink;
     return target === undefined ? fail("") : ok(`${target}\n`);
   },
+  // The step library's file write (see WRITE_FILE_SCRIPT): standard input to $2 with mode $3.
+  bash: async ({ container, readStdin }, args) => {
+    if (!isFileWrite(["bash", ...args])) return undefined;
+    const [, , , , path, mode] = args;
+    if (!/^[0-7]{3,4}$/.test(mode)) return fail(`chmod: invalid mode: '${mode}'\n`);
+    // A new file renamed over the old one (or over a symbolic link): owned by root, this mode.
+    container.files[path] = {
+      content: await readStdin(),
+      mode: parseInt(mode, 8).toString(8).padStart(4, "0"),
+    };
+    return ok();
+  },
   ln: ({ container }, args) => {
     if (args.length !== 3 || args[0] !== "-sfn") return undefined;
     container.files[args[2]] = { content: "", mode: "0777", symlink: args[1] };
@@ -220,8 +236,8 @@ function writeFile(container: FakeContainer, path: string, content: string): voi
   };
 }
 
-/** The lowercase hex SHA-256 of a text's UTF-8 bytes, as `sha256sum` prints it. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+/** Whether `argv` is the step library's file write: `bash -c WRITE_FILE_SCRIPT bash DIR PATH MODE`. */
+function isFileWrite(argv: readonly string[]): boolean {
+  return argv.length === 7 && argv[0] === "bash" && argv[1] === "-c" &&
+    argv[2] === WRITE_FILE_SCRIPT && argv[3] === "bash";
 }

@@ -89,10 +89,33 @@ Deno.test("readSettings ignores unrelated variables", () => {
   );
 });
 
-Deno.test("PHOENIX_DEBUG is on only for the orchestrator's 'true'", () => {
-  assert.equal(readSettings({ PHOENIX_DEBUG: "true" }).debug, true);
-  assert.equal(readSettings({ PHOENIX_DEBUG: "false" }).debug, false);
+Deno.test("PHOENIX_DEBUG accepts true/false, 1/0, yes/no in any case; unset or empty is off", () => {
+  for (const text of ["true", "TRUE", "1", "yes", "Yes", " true "]) {
+    assert.deepEqual(readLogSettings({ PHOENIX_DEBUG: text }), {
+      logFile: "/var/log/phoenix_hypervisor.log",
+      debug: true,
+    }, text);
+    assert.equal(readSettings({ PHOENIX_DEBUG: text }).debug, true, text);
+  }
+  for (const text of ["false", "False", "0", "no", "NO", "", "  "]) {
+    assert.deepEqual(readLogSettings({ PHOENIX_DEBUG: text }), {
+      logFile: "/var/log/phoenix_hypervisor.log",
+      debug: false,
+    }, text);
+  }
   assert.equal(readSettings({}).debug, false);
+});
+
+Deno.test("any other PHOENIX_DEBUG leaves DEBUG lines off with one warning naming the value", () => {
+  for (const text of ["verbose", "on", "2", "tru"]) {
+    assert.deepEqual(readLogSettings({ PHOENIX_DEBUG: text }), {
+      logFile: "/var/log/phoenix_hypervisor.log",
+      debug: false,
+      warning: `PHOENIX_DEBUG=${JSON.stringify(text)} is not a yes/no value (expected ` +
+        "true/false, 1/0, yes/no); logging without DEBUG lines",
+    });
+    assert.equal(readSettings({ PHOENIX_DEBUG: text }).debug, false, "not a reason to stop");
+  }
 });
 
 Deno.test("PHOENIX_SHUTDOWN_TIMEOUT accepts whole seconds from 1 to 3600", () => {

@@ -178,6 +178,7 @@ Deno.test("ExitCode values are the documented, stable ones", () => {
     Locked: 7,
     HostPrerequisite: 8,
     Watchdog: 9,
+    LockDirUnusable: 10,
     Internal: 70,
     Interrupted: 130,
     Terminated: 143,

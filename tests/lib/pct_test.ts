@@ -241,29 +241,6 @@ Deno.test("Pct.exec passes empty options when none are given", async () => {
   }]);
 });
 
-Deno.test("Pct.push runs pct push, with --perms only when given", async () => {
-  const runner = scriptedRunner();
-  const pct = new Pct(runner.run);
-  await pct.push("920", "/tmp/unit", "/etc/systemd/system/vllm.service");
-  await pct.push("920", "/tmp/key", "/root/.token", "0600");
-  assert.deepEqual(runner.argvs(), [
-    ["pct", "push", "920", "/tmp/unit", "/etc/systemd/system/vllm.service"],
-    ["pct", "push", "920", "/tmp/key", "/root/.token", "--perms", "0600"],
-  ]);
-});
-
-Deno.test("Pct.push quotes pct's error", async () => {
-  const runner = scriptedRunner(() => ({
-    exitCode: 255,
-    stderr: "can only push files to a running CT\n",
-  }));
-  const error = await commandError(new Pct(runner.run).push("920", "/a", "/b"));
-  assert.equal(
-    error.message,
-    "pct push 920 /a /b failed with exit code 255: can only push files to a running CT",
-  );
-});
-
 Deno.test("Pct.snapshot runs pct snapshot, with --description only when given", async () => {
   const runner = scriptedRunner();
   const pct = new Pct(runner.run);

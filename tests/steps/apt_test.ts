@@ -165,6 +165,25 @@ Deno.test("apt-get update retries network failures too", async () => {
   assert.equal(pct.execLines().filter((line) => line === UPDATE).length, 2);
 });
 
+Deno.test("apt-get update does not retry a file: source that is not there", async () => {
+  // What apt says when a local repository's mount is missing (seen on a real Debian 12).
+  const pct = aptCt([], [
+    aptFails(
+      "update",
+      "E: Failed to fetch file:/srv/repo/./Packages  File not found - /srv/repo/./Packages " +
+        "(2: No such file or directory)\n" +
+        "E: Some index files failed to download. They have been ignored, or old ones used instead.\n",
+    ),
+  ]);
+  const clock = new FakeClock();
+  await assert.rejects(
+    aptUpdateOnce(stepContext(pct), { clock }),
+    /^CommandError: In container 901: apt-get update failed with exit code 100: E: Failed to fetch file:/,
+  );
+  assert.deepEqual(clock.sleeps, []);
+  assert.equal(pct.execLines().filter((line) => line === UPDATE).length, 1);
+});
+
 Deno.test("aptPackages gives up after the attempts, quoting apt's last error", async () => {
   const pct = aptCt([], [
     aptFails(

@@ -103,9 +103,14 @@ Deno.test("library steps compose into a module; a re-run makes no change", async
     "set",
     "shutdown",
     "start",
-    "push",
-    "push",
   ]);
+  // Both files went in through pct exec's standard input.
+  assert.deepEqual(
+    pct.execLines().filter((line) => line.startsWith("bash -c ")).map((line) =>
+      line.split(" ").slice(-2).join(" ")
+    ),
+    ["/etc/serve/env 0600", "/etc/systemd/system/serve.service 0644"],
+  );
   pct.clearCalls();
   const rerun = stepContext(pct, { hostRoot: HOST_FIXTURES.gpu580, settings });
   assert.deepEqual(await runSteps(module.steps, rerun, { dryRun: false }), { ran: 0, skipped: 5 });

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { runSteps } from "../../lib/run_steps.ts";
+import { join } from "node:path";
 import {
   fileInContainer,
   normalizeMode,
   renderTemplate,
   symlinkInContainer,
   templateFile,
+  WRITE_FILE_SCRIPT,
 } from "../../lib/steps/files.ts";
 import type { InMemoryPct } from "../fake_pct/in_memory.ts";
 import { STEP_CTID, stepContext, stepPct } from "../support/step_container.ts";
@@ -15,7 +17,14 @@ const UNIT = "[Service]\nExecStart=/bin/true\n";
 /** The files of the step test's container. */
 const filesOf = (pct: InMemoryPct) => pct.container(STEP_CTID).files;
 
-Deno.test("fileInContainer writes a missing file, and its check passes afterwards", async () => {
+/** The file writes among the pct calls: the exec argv after `--`, and the standard input. */
+function writes(pct: InMemoryPct): { argv: string[]; input: string | undefined }[] {
+  return pct.calls()
+    .filter(({ argv }) => argv[1] === "exec" && argv[6] === WRITE_FILE_SCRIPT)
+    .map(({ argv, options }) => ({ argv: argv.slice(4), input: options?.input }));
+}
+
+Deno.test("fileInContainer writes a missing file through stdin, and its check passes afterwards", async () => {
   const pct = stepPct();
   const ctx = stepContext(pct);
   const step = fileInContainer({ path: "/etc/app/app.conf", content: UNIT });
@@ -24,16 +33,11 @@ Deno.test("fileInContainer writes a missing file, and its check passes afterward
   const summary = await runSteps([step], ctx, { dryRun: false });
   assert.deepEqual(summary, { ran: 1, skipped: 0 });
   assert.deepEqual(filesOf(pct)["/etc/app/app.conf"], { content: UNIT, mode: "0644" });
-  assert.ok(pct.execLines().includes("mkdir -p /etc/app"));
-  const pushes = pct.mutatingCalls();
-  assert.equal(pushes.length, 1);
-  assert.deepEqual([pushes[0][0], pushes[0][1], pushes[0][3], pushes[0][4], pushes[0][5]], [
-    "push",
-    "901",
-    "/etc/app/app.conf",
-    "--perms",
-    "0644",
-  ]);
+  assert.deepEqual(writes(pct), [{
+    argv: ["bash", "-c", WRITE_FILE_SCRIPT, "bash", "/etc/app", "/etc/app/app.conf", "0644"],
+    input: UNIT,
+  }]);
+  assert.deepEqual(pct.mutatingCalls(), [], "no pct push");
 });
 
 Deno.test("fileInContainer changes nothing when content and mode are as wanted", async () => {
@@ -42,7 +46,7 @@ Deno.test("fileInContainer changes nothing when content and mode are as wanted",
   const step = fileInContainer({ path: "/etc/app.conf", content: UNIT, mode: "640" });
   assert.deepEqual(await runSteps([step], ctx, { dryRun: false }), { ran: 0, skipped: 1 });
   assert.deepEqual(pct.mutatingCalls(), []);
-  assert.deepEqual(pct.execLines(), ["cat /etc/app.conf", "stat -c %a /etc/app.conf"]);
+  assert.deepEqual(pct.execLines(), ["sha256sum /etc/app.conf", "stat -c %a /etc/app.conf"]);
 });
 
 Deno.test("fileInContainer rewrites a file whose content differs", async () => {
@@ -56,72 +60,60 @@ Deno.test("fileInContainer rewrites a file whose content differs", async () => {
   });
   assert.equal(await step.check(ctx), false);
   // The mode is not asked when the content already differs.
-  assert.deepEqual(pct.execLines(), ["cat /etc/app.conf"]);
+  assert.deepEqual(pct.execLines(), ["sha256sum /etc/app.conf"]);
   await runSteps([step], ctx, { dryRun: false });
   assert.equal(filesOf(pct)["/etc/app.conf"]?.content, "new\n");
   assert.equal(changes, 1);
   pct.clearCalls();
   await runSteps([step], ctx, { dryRun: false });
   assert.equal(changes, 1, "onChange runs only when the file changed");
-  assert.deepEqual(pct.mutatingCalls(), []);
+  assert.deepEqual(writes(pct), []);
 });
 
-Deno.test("fileInContainer fixes a wrong mode, also when pct push ignores --perms", async () => {
-  const pct = stepPct({ files: { "/etc/app.conf": { content: UNIT, mode: "0666" } } }, {
-    // The replaced file keeps its mode, whatever --perms says.
-    onPush: ({ state, ctid, destination }) => {
-      state.containers[ctid].files[destination].mode = "0666";
-    },
-  });
+Deno.test("fileInContainer fixes a wrong mode", async () => {
+  const pct = stepPct({ files: { "/etc/app.conf": { content: UNIT, mode: "0666" } } });
   const ctx = stepContext(pct);
   const step = fileInContainer({ path: "/etc/app.conf", content: UNIT, mode: "0644" });
   assert.equal(await step.check(ctx), false);
   await runSteps([step], ctx, { dryRun: false });
-  assert.equal(filesOf(pct)["/etc/app.conf"]?.mode, "0644");
-  assert.ok(pct.execLines().includes("chmod 0644 /etc/app.conf"));
+  assert.deepEqual(filesOf(pct)["/etc/app.conf"], { content: UNIT, mode: "0644" });
 });
 
-Deno.test("fileInContainer fails clearly when pct push exits 0 but wrote nothing", async () => {
-  const pct = stepPct();
-  pct.failNext("push", { exit: 0, stderr: "failed to write /etc/app.conf: No space left" });
-  const ctx = stepContext(pct);
-  const step = fileInContainer({ path: "/etc/app.conf", content: "some content\n" });
+Deno.test("fileInContainer replaces a symbolic link at its path with the file", async () => {
+  const pct = stepPct({ files: { "/etc/app.conf": { content: "", symlink: "/etc/other" } } });
+  await runSteps([fileInContainer({ path: "/etc/app.conf", content: UNIT })], stepContext(pct), {
+    dryRun: false,
+  });
+  assert.deepEqual(filesOf(pct)["/etc/app.conf"], { content: UNIT, mode: "0644" });
+  assert.equal(filesOf(pct)["/etc/other"], undefined, "nothing written where the link pointed");
+});
+
+Deno.test("a failed write says what the container said, never the content", async () => {
+  const pct = stepPct({
+    exec: [{ match: "^bash -c ", exit: 1, stderr: "cat: write error: No space left on device\n" }],
+  });
   await assert.rejects(
-    () => step.action(ctx),
+    () =>
+      fileInContainer({ path: "/etc/app.conf", content: "some content\n" }).action(
+        stepContext(pct),
+      ),
     (error: Error) => {
-      assert.match(
+      assert.equal(
         error.message,
-        /pct push reported success, but \/etc\/app\.conf in container 901/,
+        "Cannot write /etc/app.conf in container 901 (exit code 1): cat: write error: No space " +
+          "left on device",
       );
-      assert.match(error.message, /it cannot be read/);
-      assert.doesNotMatch(error.message, /some content/);
       return true;
     },
   );
 });
 
-Deno.test("fileInContainer names the size difference when the file read back differs", async () => {
-  const pct = stepPct({ files: { "/etc/app.conf": { content: "stale", mode: "0644" } } });
-  pct.failNext("push", { exit: 0, stderr: "failed to write /etc/app.conf: No space left" });
-  await assert.rejects(
-    () => fileInContainer({ path: "/etc/app.conf", content: "fresh!\n" }).action(stepContext(pct)),
-    /holds 5 bytes instead of 7/,
-  );
-});
-
-Deno.test("a secret file's content is in no argv and no log line; the host copy is private and removed", async () => {
-  const secret = "HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz0123\n";
-  const pushed: string[] = [];
-  const pct = stepPct({}, {
-    onPush: async ({ hostFile }) => {
-      pushed.push(hostFile);
-      assert.equal((await Deno.stat(hostFile)).mode! & 0o777, 0o600);
-      assert.equal(
-        (await Deno.stat(hostFile.slice(0, hostFile.lastIndexOf("/")))).mode! & 0o777,
-        0o700,
-      );
-    },
-  });
+Deno.test("a secret file's content is in no argv, no log line and no host file", async () => {
+  const token = "hf_abcdefghijklmnopqrstuvwxyz0123";
+  const secret = `HF_TOKEN=${token}\n`;
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  const before = new Set([...Deno.readDirSync(tmp)].map((entry) => entry.name));
+  const pct = stepPct();
   const ctx = stepContext(pct, { settings: { token: secret } });
   const step = fileInContainer<{ token: string }>({
     path: "/etc/vllm/vllm.env",
@@ -131,27 +123,66 @@ Deno.test("a secret file's content is in no argv and no log line; the host copy 
   assert.equal(step.name, "Write /etc/vllm/vllm.env (secret)");
   await runSteps([step], ctx, { dryRun: false });
   assert.deepEqual(filesOf(pct)["/etc/vllm/vllm.env"], { content: secret, mode: "0600" });
-  const token = "hf_abcdefghijklmnopqrstuvwxyz0123";
   for (const argv of pct.argvs()) assert.ok(!argv.join(" ").includes(token), argv.join(" "));
   for (const [, message] of ctx.log.entries) assert.ok(!message.includes(token), message);
-  assert.equal(pushed.length, 1);
-  await assert.rejects(() => Deno.stat(pushed[0]), Deno.errors.NotFound);
-  await assert.rejects(
-    () => Deno.stat(pushed[0].slice(0, pushed[0].lastIndexOf("/"))),
-    Deno.errors.NotFound,
-  );
+  assert.deepEqual(writes(pct).map((write) => write.input), [secret], "only on stdin");
+  const created = [...Deno.readDirSync(tmp)].filter((entry) => !before.has(entry.name));
+  assert.deepEqual(created, [], "nothing was created on the host");
 });
 
-Deno.test("the host copy is removed even when pct push fails", async () => {
-  const pushed: string[] = [];
-  const pct = stepPct({}, { onPush: ({ hostFile }) => void pushed.push(hostFile) });
-  pct.failNext("push", { stderr: "failed to open /etc/x: Permission denied" });
-  await assert.rejects(
-    () => fileInContainer({ path: "/etc/x", content: "x" }).action(stepContext(pct)),
-    /pct push 901 .* failed with exit code 255: failed to open \/etc\/x: Permission denied/,
-  );
-  assert.equal(pushed.length, 1);
-  await assert.rejects(() => Deno.stat(pushed[0]), Deno.errors.NotFound);
+Deno.test("WRITE_FILE_SCRIPT run by a real bash: the file whole with its mode, a private temporary, nothing left on failure", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "phoenix_write_script_" });
+  const run = async (args: string[], input: string) => {
+    const child = new Deno.Command("bash", {
+      args: ["-c", WRITE_FILE_SCRIPT, "bash", ...args],
+      stdin: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+    const output = await child.output();
+    return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  };
+  const listing = (path: string) => [...Deno.readDirSync(path)].map((entry) => entry.name).sort();
+  try {
+    await t.step("a new file in a new directory", async () => {
+      const path = join(dir, "etc", "vllm", "vllm.env");
+      assert.equal((await run([join(dir, "etc", "vllm"), path, "0600"], "HF_TOKEN=x\n")).code, 0);
+      assert.equal(Deno.readTextFileSync(path), "HF_TOKEN=x\n");
+      assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+      // Made before the umask of the secret: the same mode as any directory mkdir makes.
+      await new Deno.Command("mkdir", { args: [join(dir, "reference")] }).output();
+      assert.equal(
+        Deno.statSync(join(dir, "etc", "vllm")).mode! & 0o777,
+        Deno.statSync(join(dir, "reference")).mode! & 0o777,
+      );
+      assert.deepEqual(listing(join(dir, "etc", "vllm")), ["vllm.env"], "no temporary left");
+    });
+    await t.step("an existing file replaced, with another mode", async () => {
+      const path = join(dir, "app.conf");
+      Deno.writeTextFileSync(path, "old\n", { mode: 0o600 });
+      assert.equal((await run([dir, path, "0644"], "new\n")).code, 0);
+      assert.equal(Deno.readTextFileSync(path), "new\n");
+      assert.equal(Deno.statSync(path).mode! & 0o777, 0o644);
+    });
+    await t.step("a failure leaves the old file and no temporary", async () => {
+      const path = join(dir, "kept.conf");
+      Deno.writeTextFileSync(path, "old\n");
+      const result = await run([dir, path, "not-a-mode"], "new\n");
+      assert.equal(result.code, 1);
+      assert.equal(Deno.readTextFileSync(path), "old\n");
+      assert.ok(!listing(dir).some((name) => name.endsWith(".phoenix-new")), listing(dir).join());
+    });
+    await t.step("a directory that cannot be made fails before anything is written", async () => {
+      const file = join(dir, "app.conf");
+      const result = await run([join(file, "sub"), join(file, "sub", "x"), "0644"], "x");
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /mkdir/);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("fileInContainer rejects relative paths and bad modes when the module is defined", () => {

@@ -67,6 +67,16 @@ export interface RunSetupOptions {
   readonly logFile?: string;
   /** Kill the run after this many milliseconds (a hung run fails its test). */
   readonly killAfterMs?: number;
+  /** More environment for the run (e.g. `HF_TOKEN`). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** What a bench runs: which config, which executables. */
+export interface SetupBenchOptions {
+  /** The config file's text; default {@linkcode LXC_CONFIGS}. */
+  readonly configText?: string;
+  /** The executable for a CTID; default the test-only modules' ({@linkcode executableFor}). */
+  readonly executable?: (ctid: string) => Promise<string>;
 }
 
 const MODULES = new URL("./modules/", import.meta.url).pathname;
@@ -86,19 +96,29 @@ export class SetupBench {
   readonly configFile: string;
   /** `PHOENIX_LOCK_DIR`. */
   readonly lockDir: string;
+  readonly #executable: (ctid: string) => Promise<string>;
   #runs = 0;
 
-  private constructor(lab: LxcLab) {
+  private constructor(lab: LxcLab, executable: (ctid: string) => Promise<string>) {
     this.lab = lab;
+    this.#executable = executable;
     this.configFile = `${lab.root}/phoenix_lxc_configs.json`;
     this.lockDir = `${lab.root}/lock`;
   }
 
   /** Prepares `lab` for setup runs. */
-  static async create(lab: LxcLab): Promise<SetupBench> {
-    const bench = new SetupBench(lab);
-    await Deno.writeTextFile(bench.configFile, JSON.stringify(LXC_CONFIGS, null, 2) + "\n");
+  static async create(lab: LxcLab, options: SetupBenchOptions = {}): Promise<SetupBench> {
+    const bench = new SetupBench(
+      lab,
+      options.executable ?? ((ctid) => executableFor(ctid as TestCtid)),
+    );
+    await bench.writeConfig(options.configText ?? JSON.stringify(LXC_CONFIGS, null, 2) + "\n");
     return bench;
+  }
+
+  /** Replaces the config file the next runs read. */
+  async writeConfig(text: string): Promise<void> {
+    await Deno.writeTextFile(this.configFile, text);
   }
 
   /** A fresh log file path in the lab. */
@@ -112,10 +132,10 @@ export class SetupBench {
    * @returns Its pid and the promise of its outcome.
    */
   async start(
-    ctid: TestCtid,
+    ctid: string,
     options: RunSetupOptions = {},
   ): Promise<{ pid: number; done: Promise<SetupRun> }> {
-    const executable = await executableFor(ctid);
+    const executable = await this.#executable(ctid);
     const args = [...(options.args ?? [ctid])];
     const logFile = options.logFile ?? this.newLogFile();
     const reportFile = `${logFile}.report.json`;
@@ -133,6 +153,7 @@ export class SetupBench {
         PHOENIX_SHUTDOWN_TIMEOUT: String(options.shutdownTimeout ?? SHUTDOWN_TIMEOUT),
         PHOENIX_DEBUG: "false",
         PHOENIX_REPORT_FILE: reportFile,
+        ...options.env,
       },
       stdin: "null",
       stdout: "piped",
@@ -166,7 +187,7 @@ export class SetupBench {
   }
 
   /** Runs the executable for `ctid` to the end. */
-  async run(ctid: TestCtid, options: RunSetupOptions = {}): Promise<SetupRun> {
+  async run(ctid: string, options: RunSetupOptions = {}): Promise<SetupRun> {
     return await (await this.start(ctid, options)).done;
   }
 }

@@ -77,6 +77,8 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Kill the command after this many milliseconds (default 60 000). */
   readonly timeoutMs?: number;
+  /** The working directory (default: this process's). */
+  readonly cwd?: string;
 }
 
 /**
@@ -108,6 +110,7 @@ export async function run(
       stdout: "piped",
       stderr: "piped",
       env: options.env ? { ...options.env } : undefined,
+      cwd: options.cwd,
       signal: abort.signal,
     }).spawn();
     const writer = child.stdin.getWriter();

@@ -52,8 +52,17 @@ lxcTest("status, start, exec and a clean shutdown behave like pct", async (lab) 
   assertExit(await lab.pct(["exec", "950", "--", "no-such-command"]), 127, "missing command");
   assertExit(await lab.pct(["exec", "950", "--", "/etc/passwd"]), 126, "not executable");
   assertExit(await lab.pct(["exec", "950", "--", "sh", "-c", "kill -9 $$"]), 137, "killed");
-  const env = await lab.pct(["exec", "950", "--", "env"], { env: { SECRET: "x" } });
-  assert.equal(env.stdout, "PATH=/sbin:/bin:/usr/sbin:/usr/bin\ncontainer=lxc\n");
+  // Real pct passes the caller's environment (--keep-env 1) but always with its own PATH.
+  const callerEnv = { env: { CALLER_VAR: "x", PATH: "/usr/local/bin:/opt/caller/bin:/usr/bin" } };
+  const kept = await lab.pct(["exec", "950", "--", "env"], callerEnv);
+  const keptVars = kept.stdout.split("\n").filter((line) => line !== "").sort();
+  assert.ok(keptVars.includes("CALLER_VAR=x"), kept.stdout);
+  assert.deepEqual(keptVars.filter((v) => v.startsWith("PATH=")), [
+    "PATH=/sbin:/bin:/usr/sbin:/usr/bin",
+  ]);
+  assert.deepEqual(keptVars.filter((v) => /^PCT_(LXC_|NODE=)/.test(v)), [], "stand-in settings");
+  const cleared = await lab.pct(["exec", "950", "--keep-env", "0", "--", "env"], callerEnv);
+  assert.equal(cleared.stdout, "PATH=/sbin:/bin:/usr/sbin:/usr/bin\ncontainer=lxc\n");
   const stdin = await lab.pct(["exec", "950", "--", "cat"], { stdin: "via stdin\n" });
   assert.equal(stdin.stdout, "via stdin\n");
   assertFailed(
