@@ -21,12 +21,19 @@ import { checkContainerExists } from "./lib/container_exists.ts";
 import type { ContainerModule, SetupContext } from "./lib/container_module.ts";
 import { loadModuleConfig } from "./lib/container_config.ts";
 import { executableNameFor } from "./lib/ctid.ts";
-import { DEFAULTS, dryRunRequestedBy, readLogSettings, readSettings } from "./lib/environment.ts";
+import {
+  DEFAULTS,
+  dryRunRequestedBy,
+  readLogSettings,
+  readReportFile,
+  readSettings,
+} from "./lib/environment.ts";
 import { formatDuration } from "./lib/duration.ts";
 import { SetupError } from "./lib/errors.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
-import { exitScript } from "./lib/exit_script.ts";
+import { type Ending, exitScript, type Subject } from "./lib/exit_script.ts";
 import { performContainerSpecificSetup, restorePowerState } from "./lib/flow.ts";
+import { helpText } from "./lib/help.ts";
 import { InContainer } from "./lib/in_container.ts";
 import {
   leftoverCommands,
@@ -38,6 +45,8 @@ import { acquireLock, type HeldLock } from "./lib/lock.ts";
 import { type Log, setupLogging } from "./lib/logging.ts";
 import { Pct } from "./lib/pct.ts";
 import { untouchedPowerState } from "./lib/power_state.ts";
+import { RunRecord } from "./lib/run_record.ts";
+import { buildRunReport, type RunEnding, writeRunReport } from "./lib/run_report.ts";
 import { RunSupervisor } from "./lib/run_supervisor.ts";
 import { registerSecretsFromEnv } from "./lib/secrets.ts";
 import { type Invocation, validateInputs } from "./lib/validate_inputs.ts";
@@ -78,7 +87,8 @@ export async function main<S>(
   const env = options.env ?? Deno.env.toObject();
   const exit = options.exit ?? Deno.exit;
   const name = executableNameFor(module.ctid);
-  const subject = { ctid: module.ctid, kind: module.kind };
+  const record = new RunRecord();
+  let subject: Subject = { ctid: module.ctid, kind: module.kind };
 
   let parsed;
   let usageError: unknown;
@@ -88,10 +98,7 @@ export async function main<S>(
     usageError = error;
   }
   if (parsed?.action === "help") {
-    console.log(
-      `${usage(name, module.ctid)}\n\n${module.description}` +
-        (module.plan ? `\n\n${module.plan}` : ""),
-    );
+    console.log(helpText(module));
     return exit(ExitCode.Success);
   }
   if (parsed?.action === "version") {
@@ -106,11 +113,30 @@ export async function main<S>(
   let lock: HeldLock | undefined;
   let ctx: SetupContext<S> | undefined;
   let shutdownTimeoutSeconds: number = DEFAULTS.shutdownTimeoutSeconds;
-  const finish = (code: ExitCode, ending: Parameters<typeof exitScript>[2]) => {
+  let dryRun = false;
+  const reportFile = parsed?.action === "setup" && parsed.reportFile || readReportFile(env);
+  const finish = (code: ExitCode, ending: Ending) => {
     clearTimeout(watchdog);
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     lock?.release();
-    return exitScript(code, subject, ending, log, exit);
+    const endedAt = Date.now();
+    if (reportFile) {
+      writeReport(reportFile, record, {
+        ...subject,
+        executable: name,
+        version: VERSION,
+        dryRun,
+        exitCode: code,
+        endedAt,
+        ...reportOutcome(code, ending),
+      }, log);
+    }
+    return exitScript(code, subject, ending, log, exit, {
+      steps: record.steps,
+      verifications: record.verifications,
+      pctCalls: record.commands.length,
+      durationMs: endedAt - record.startedAt,
+    });
   };
 
   // A signal or the watchdog stops the run: the first one wins and owns the cleanup.
@@ -143,7 +169,10 @@ export async function main<S>(
         await restorePowerState(ctx, shutdownTimeoutSeconds);
       }
       cleanupStage = "releasing the lock";
-      return await finish(code, { failedDuring: `an interruption (${reason})` });
+      return await finish(code, {
+        failedDuring: `an interruption (${reason})`,
+        error: message,
+      });
     })();
   };
   const listeners: [Deno.Signal, () => void][] = SIGNALS.map(([signal, code]) => {
@@ -169,6 +198,7 @@ export async function main<S>(
     const settings = readSettings(env);
     shutdownTimeoutSeconds = settings.shutdownTimeoutSeconds;
     const dryRunBy = parsed.dryRun ? "--dry-run" : dryRunRequestedBy(env);
+    dryRun = dryRunBy !== undefined;
     watchdog = setTimeout(() =>
       stop(
         "the watchdog",
@@ -192,7 +222,11 @@ export async function main<S>(
       guardAgainstLeftovers(supervisor, leftoverCommandsFile(settings.lockDir, ctid), ctid);
     }
 
-    const pct = new Pct(loggingRunner(run, log));
+    const produced = module.produces?.(config.settings);
+    if (produced) subject = { ...subject, produced };
+    const pct = new Pct(
+      loggingRunner(run, log, { record, heartbeatIntervalMs: settings.heartbeatSeconds * 1000 }),
+    );
     ctx = {
       ctid,
       settings: config.settings,
@@ -202,6 +236,7 @@ export async function main<S>(
       env,
       hostRoot: settings.hostRoot,
       power: untouchedPowerState(),
+      record,
     };
     const status = await checkContainerExists(pct, ctid);
     const outcome = await performContainerSpecificSetup({
@@ -258,11 +293,43 @@ function delay(ms: number): Promise<void> {
 }
 
 /** Logs why the run failed and picks its exit code and phase. */
-function describeFailure(error: unknown, log: Log): [ExitCode, { failedDuring: string }] {
+function describeFailure(error: unknown, log: Log): [ExitCode, Ending] {
   if (error instanceof SetupError) {
     log.error(error.message);
-    return [error.exitCode, { failedDuring: error.phase ?? "setup" }];
+    return [error.exitCode, { failedDuring: error.phase ?? "setup", error: error.message }];
   }
-  log.error(`Unexpected error (a bug; please report it): ${(error as Error)?.stack ?? error}`);
-  return [ExitCode.Internal, { failedDuring: "an unexpected error" }];
+  const message = `Unexpected error (a bug; please report it): ${(error as Error)?.stack ?? error}`;
+  log.error(message);
+  return [ExitCode.Internal, { failedDuring: "an unexpected error", error: message }];
+}
+
+/** Writes the run report; a report that cannot be written is logged and changes no exit code. */
+function writeReport(path: string, record: RunRecord, ending: RunEnding, log: Log): void {
+  try {
+    writeRunReport(path, buildRunReport(record, ending));
+  } catch (error) {
+    log.warn(
+      `Cannot write the run report to ${JSON.stringify(path)}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** The report's outcome, snapshot and error, from how the run ended. */
+function reportOutcome(
+  code: ExitCode,
+  ending: Ending,
+): Pick<RunEnding, "outcome" | "snapshot" | "error"> {
+  if ("failedDuring" in ending) {
+    const stopped = code === ExitCode.Interrupted || code === ExitCode.Terminated ||
+      code === ExitCode.Watchdog;
+    return {
+      outcome: stopped ? "stopped" : "failed",
+      error: { phase: ending.failedDuring, message: ending.error ?? ending.failedDuring },
+    };
+  }
+  const outcome = ending.outcome;
+  return {
+    outcome: outcome.kind,
+    ...("snapshot" in outcome && { snapshot: outcome.snapshot }),
+  };
 }

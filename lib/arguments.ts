@@ -12,7 +12,21 @@ import { InvalidInputError } from "./errors.ts";
 export type Arguments =
   | { readonly action: "help" }
   | { readonly action: "version" }
-  | { readonly action: "setup"; readonly ctid: string; readonly dryRun: boolean };
+  | {
+    readonly action: "setup";
+    readonly ctid: string;
+    readonly dryRun: boolean;
+    /** `--report <file>`: where to write the run report. */
+    readonly reportFile?: string;
+  };
+
+/** The options, for the parser and for messages about options it does not know. */
+const OPTIONS = {
+  "help": { type: "boolean", short: "h" },
+  "version": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  "report": { type: "string" },
+} as const;
 
 /**
  * The usage text for the executable called `name`.
@@ -22,18 +36,17 @@ export type Arguments =
  */
 export function usage(name: string, ctid: string): string {
   return [
-    `Usage: ${name} [--dry-run] ${ctid}`,
+    `Usage: ${name} [--dry-run] [--report <file>] ${ctid}`,
     `       ${name} --help | --version`,
     "",
     `Finishes the setup of Proxmox container ${ctid}: runs its setup steps (skipping those already`,
     "done), verifies the result and, for a template, takes the snapshot clones are made from.",
     "",
     "Options:",
-    "  --dry-run   Run only read-only checks and print what would be done.",
-    "  --help      Print this help and exit.",
-    "  --version   Print the version and exit.",
-    "",
-    "Environment: LXC_CONFIG_FILE, MAIN_LOG_FILE, PHOENIX_DEBUG (see the README).",
+    "  --dry-run          Run only read-only checks and print the plan: what would be done.",
+    "  --report <file>    Write the run report (JSON) to <file>; as PHOENIX_REPORT_FILE.",
+    "  --help             Print the full help (steps, environment, exit codes) and exit.",
+    "  --version          Print the version and exit.",
   ].join("\n");
 }
 
@@ -57,15 +70,10 @@ export function parseArguments(args: readonly string[]): Arguments {
       args: [...args],
       allowPositionals: true,
       strict: true,
-      options: {
-        "help": { type: "boolean", short: "h" },
-        "version": { type: "boolean" },
-        "dry-run": { type: "boolean" },
-      },
+      options: OPTIONS,
     });
   } catch (error) {
-    // node:util's messages ("Unknown option '--x'") already name the culprit.
-    throw new InvalidInputError(`${(error as Error).message}`, { phase: "argument parsing" });
+    throw new InvalidInputError(describeParseError(error), { phase: "argument parsing" });
   }
   const { values, positionals } = parsed;
   if (values.help) return { action: "help" };
@@ -79,5 +87,40 @@ export function parseArguments(args: readonly string[]): Arguments {
       { phase: "argument parsing" },
     );
   }
-  return { action: "setup", ctid: positionals[0], dryRun: values["dry-run"] ?? false };
+  const reportFile = values.report;
+  if (reportFile !== undefined && reportFile.trim() === "") {
+    throw new InvalidInputError("Option --report needs a file name", { phase: "argument parsing" });
+  }
+  return {
+    action: "setup",
+    ctid: positionals[0],
+    dryRun: values["dry-run"] ?? false,
+    ...(reportFile !== undefined && { reportFile }),
+  };
+}
+
+/** The options as a person types them: `--dry-run, --report <file>, --help, --version`. */
+function knownOptions(): string {
+  return Object.entries(OPTIONS)
+    .map(([name, option]) => `--${name}${option.type === "string" ? " <file>" : ""}`)
+    .join(", ");
+}
+
+/**
+ * Our own words for node:util's parse errors, whose text talks about JavaScript
+ * ("To specify a positional argument starting with a '-', place it at the end ...").
+ */
+function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const option = /'(?:-\w, )?(--?[\w-]+)/.exec(message ?? "")?.[1];
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `Unknown option ${JSON.stringify(option)}; the options are ${knownOptions()}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return option && OPTIONS[option.replace(/^--/, "") as keyof typeof OPTIONS]?.type === "string"
+        ? `Option ${option} needs a file name`
+        : `Option ${option ?? ""} takes no value; the options are ${knownOptions()}`;
+    default:
+      return `Cannot read the command line: ${message ?? error}`;
+  }
 }

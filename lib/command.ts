@@ -13,7 +13,11 @@ import { Readable } from "node:stream";
 import { $, type ProcessOutput } from "./deps.ts";
 import { SetupError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
+import { formatDuration } from "./duration.ts";
+import { DEFAULTS } from "./environment.ts";
+import { startHeartbeat } from "./heartbeat.ts";
 import type { Log } from "./logging.ts";
+import type { RunRecord } from "./run_record.ts";
 import type { RunSupervisor } from "./run_supervisor.ts";
 
 /** What a finished command returned. */
@@ -34,7 +38,20 @@ export interface RunOptions {
    * {@linkcode DEFAULT_TIMEOUT_MS}.
    */
   readonly timeoutMs?: number;
+  /**
+   * Called with each line of the command's output as it arrives (not at the end), so that a
+   * long command can be followed while it runs. The full output is still in the result.
+   */
+  readonly onOutput?: (stream: OutputStream, line: string) => void;
+  /**
+   * The output is data the caller reads (a file's content, possibly a secret), not progress:
+   * {@linkcode loggingRunner} logs none of it.
+   */
+  readonly hideOutput?: boolean;
 }
+
+/** Which of a command's output streams a line came from. */
+export type OutputStream = "stdout" | "stderr";
 
 /** Runs `argv` to completion and reports how it went; never throws for a non-zero exit. */
 export type CommandRunner = (
@@ -79,6 +96,24 @@ export class CommandError extends Error {
 export function displayCommand(argv: readonly string[]): string {
   return argv.map((arg) => /^[A-Za-z0-9_./:=@%+,-]+$/.test(arg) ? arg : JSON.stringify(arg))
     .join(" ");
+}
+
+/**
+ * Shows a command for messages about what runs: a `pct exec` as the command inside the
+ * container (`vllm --version in container 920`), anything else as {@linkcode displayCommand}.
+ *
+ * @example
+ * ```ts
+ * import { describeCommand } from "./command.ts";
+ * describeCommand(["pct", "exec", "920", "--", "vllm", "--version"]); // "vllm --version in container 920"
+ * describeCommand(["pct", "start", "920"]); // "pct start 920"
+ * ```
+ */
+export function describeCommand(argv: readonly string[]): string {
+  if (argv[0] === "pct" && argv[1] === "exec" && argv[3] === "--") {
+    return `${displayCommand(argv.slice(4))} in container ${argv[2]}`;
+  }
+  return displayCommand(argv);
 }
 
 /**
@@ -161,6 +196,11 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
     const spawn = ((command: string, args: string[], spawnOptions: SpawnOptions) => {
       const child = nodeSpawn(command, args, spawnOptions);
       childPid = child.pid;
+      const onOutput = runOptions.onOutput;
+      if (onOutput) {
+        forEachLine(child.stdout, (line) => onOutput("stdout", line));
+        forEachLine(child.stderr, (line) => onOutput("stderr", line));
+      }
       if (child.pid === undefined) child.once("error", failedToStart);
       else tracked?.started(child.pid);
       return child;
@@ -211,6 +251,36 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
   };
 }
 
+/** Splits output into lines; a carriage return alone ends one too (progress bars redraw with it). */
+function splitLines(text: string): string[] {
+  return text.split(/\r\n|\n|\r/);
+}
+
+/**
+ * Calls `onLine` with each non-blank line `stream` delivers, as it arrives. A carriage return
+ * ends a line too: progress bars redraw with it, and the latest state is what a person wants.
+ * Listening beside zx is safe: both see every chunk, and zx still collects the whole output.
+ */
+function forEachLine(
+  stream: Readable | null,
+  onLine: (line: string) => void,
+): void {
+  if (!stream) return;
+  const decoder = new TextDecoder();
+  let partial = "";
+  const emit = (text: string) => {
+    const lines = splitLines(text);
+    partial = lines.pop()!;
+    for (const line of lines) if (line.trim()) onLine(line);
+  };
+  stream.on("data", (chunk: Uint8Array | string) => {
+    emit(partial + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true })));
+  });
+  stream.on("end", () => {
+    emit(partial + decoder.decode() + "\n");
+  });
+}
+
 function killGroup(pid: number | undefined, signal: Deno.Signal): void {
   if (pid === undefined) return;
   try {
@@ -248,19 +318,65 @@ function resultOf(
 /** Runs commands with zx in the caller's own environment; `build.ts` uses it. */
 export const zxRunner: CommandRunner = createCommandRunner();
 
+/** How {@linkcode loggingRunner} logs. */
+export interface LoggingRunnerOptions {
+  /** Records every call and tells which step runs (for the log lines' prefix, and checks). */
+  readonly record?: RunRecord;
+  /** How often a long command says it is still running. Default `PHOENIX_HEARTBEAT_INTERVAL`'s. */
+  readonly heartbeatIntervalMs?: number;
+}
+
 /**
  * Wraps a runner so every command is logged with its duration and exit code, and a failed
- * command's stderr tail with it. Non-zero is logged as information, not as a warning: a check
- * that answers "not yet" is normal, and a real failure is reported by whoever needed success.
- * The log masks secrets; secrets must not be in argv anyway.
+ * command's stderr tail with it; its output lines go to the log file as they arrive (the
+ * console shows them with PHOENIX_DEBUG=true), and a long one beats (see `heartbeat.ts`).
+ *
+ * The commands of a step's check are logged at DEBUG: a non-zero exit there is the answer
+ * "not done yet", which the step reports in its own words. Elsewhere non-zero is logged as
+ * information, not as a warning: whoever needed success reports the failure. The log masks
+ * secrets, heartbeats included; secrets must not be in argv anyway.
  */
-export function loggingRunner(run: CommandRunner, log: Log): CommandRunner {
-  return async (argv, options) => {
+export function loggingRunner(
+  run: CommandRunner,
+  log: Log,
+  options: LoggingRunnerOptions = {},
+): CommandRunner {
+  const intervalMs = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatSeconds * 1000;
+  return async (argv, runOptions) => {
+    const activity = options.record?.activity;
+    const say = (message: string) => activity?.checking ? log.debug(message) : log.info(message);
+    const prefix = activity ? `${activity.label}: ` : "";
     log.debug(`Running: ${displayCommand(argv)}`);
-    const result = await run(argv, options);
-    log.info(`${displayCommand(argv)} (exit ${result.exitCode}, ${result.durationMs} ms)`);
+    const heartbeat = startHeartbeat(
+      describeCommand(argv),
+      intervalMs,
+      (text) => log.info(prefix + text),
+    );
+    const outputLabel = activity?.label ?? describeCommand(argv);
+    let streamed = false;
+    const onOutput = (stream: OutputStream, line: string) => {
+      streamed = true;
+      if (runOptions?.hideOutput) return;
+      heartbeat.output(line);
+      log.output(`${outputLabel} ${stream === "stdout" ? "|" : "stderr|"} ${line}`);
+      runOptions?.onOutput?.(stream, line);
+    };
+    let result: CommandResult;
+    try {
+      result = await run(argv, { ...runOptions, onOutput });
+    } finally {
+      heartbeat.stop();
+    }
+    // A runner that cannot stream (a test double) still gets its output into the log.
+    if (!streamed) {
+      for (const stream of ["stdout", "stderr"] as const) {
+        for (const line of splitLines(result[stream])) if (line.trim()) onOutput(stream, line);
+      }
+    }
+    options.record?.commandEnded(runOptions?.hideOutput ? { ...result, stdout: "" } : result);
+    say(`${displayCommand(argv)} (exit ${result.exitCode}, ${formatDuration(result.durationMs)})`);
     const tail = result.exitCode === 0 ? "" : outputTail(result.stderr);
-    if (tail) log.info(`stderr: ${tail}`);
+    if (tail) say(`stderr: ${tail}`);
     return result;
   };
 }

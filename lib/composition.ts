@@ -265,6 +265,12 @@ export function composeContainer(spec: CompositionSpec): ComposedModule {
     verification: parts.flatMap((part) =>
       part.verification.map((v) => scopedVerification(v, part.name))
     ),
+    produces: (settings: Settings) => {
+      const said = parts.flatMap((part) =>
+        part.produces ? [part.produces(settings[part.name])] : []
+      );
+      return said.length > 0 ? said.join("; ") : undefined;
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import type { Log } from "./logging.ts";
 import type { InContainer } from "./in_container.ts";
 import type { Pct } from "./pct.ts";
 import type { PowerState } from "./power_state.ts";
+import type { RunRecord } from "./run_record.ts";
 import type { ContainerConfig } from "./config/read_config.ts";
 
 /** Everything a step sees. `S` is the module's settings, derived from the config. */
@@ -34,6 +35,11 @@ export interface SetupContext<S> {
    * container back as it was found.
    */
   readonly power: PowerState;
+  /**
+   * What the run has done so far and what it is doing (which step; whether it only checks):
+   * the step runner writes it, the command log and the closing summary read it.
+   */
+  readonly record: RunRecord;
 }
 
 /** One idempotent unit of setup. */
@@ -79,6 +85,11 @@ export interface ContainerModule<S = unknown> {
   readonly steps: readonly Step<S>[];
   /** The checks of the finished container, run after the steps. */
   readonly verification: readonly Verification<S>[];
+  /**
+   * What the finished container provides, in words, for the closing message and the run report
+   * (`vLLM serves <model> at <url> in container 950`); a template's snapshot is said already.
+   */
+  produces?(settings: S): string | undefined;
 }
 
 /**

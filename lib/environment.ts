@@ -17,6 +17,8 @@ export interface Settings {
   readonly shutdownTimeoutSeconds: number;
   /** `PHOENIX_RUN_TIMEOUT`: the watchdog's limit for the whole run. */
   readonly runTimeoutSeconds: number;
+  /** `PHOENIX_HEARTBEAT_INTERVAL`: how often a long command says it is still running. */
+  readonly heartbeatSeconds: number;
 }
 
 /** The defaults, as the orchestrator uses them. */
@@ -27,6 +29,7 @@ export const DEFAULTS = {
   hostRoot: "/",
   shutdownTimeoutSeconds: 60,
   runTimeoutSeconds: 4 * 3600,
+  heartbeatSeconds: 10,
 } as const;
 
 /** The spellings a yes/no setting accepts, case-insensitively. */
@@ -179,6 +182,12 @@ export function readSettings(env: Readonly<Record<string, string | undefined>>):
     DEFAULTS.runTimeoutSeconds,
     [1, 7 * 86_400],
   );
+  const heartbeatSeconds = readSeconds(
+    env,
+    "PHOENIX_HEARTBEAT_INTERVAL",
+    DEFAULTS.heartbeatSeconds,
+    [1, 3600],
+  );
   // Read where the probes run; checked here so that a bad value fails before any pct call.
   readyTimeoutOverrideMs(env);
   const logSettings = readLogSettings(env);
@@ -190,5 +199,109 @@ export function readSettings(env: Readonly<Record<string, string | undefined>>):
     hostRoot: nonEmpty(env.PHOENIX_HOST_ROOT) ?? DEFAULTS.hostRoot,
     shutdownTimeoutSeconds,
     runTimeoutSeconds,
+    heartbeatSeconds,
   };
 }
+
+/**
+ * `PHOENIX_REPORT_FILE`: where to write the run report (`--report` wins); `undefined` when unset.
+ *
+ * @example
+ * ```ts
+ * import { readReportFile } from "./environment.ts";
+ * readReportFile({ PHOENIX_REPORT_FILE: "/tmp/run.json" }); // "/tmp/run.json"
+ * ```
+ */
+export function readReportFile(
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  return nonEmpty(env.PHOENIX_REPORT_FILE);
+}
+
+/** One row of the documented table of environment variables. */
+export interface EnvironmentRow {
+  /** The variable, or variables (`HF_TOKEN` / `HF_TOKEN_FILE`). */
+  readonly names: readonly string[];
+  /** The default, as shown (`unset`, `per probe`, a value). */
+  readonly default: string;
+  /** What it does. */
+  readonly meaning: string;
+}
+
+/**
+ * The environment variables a setup executable reads, the one source of `--help`'s list; the
+ * README's Environment table names the same variables with the same defaults (a test compares
+ * them).
+ */
+export const ENVIRONMENT_TABLE: readonly EnvironmentRow[] = [
+  {
+    names: ["LXC_CONFIG_FILE"],
+    default: DEFAULTS.configFile,
+    meaning: "the container config (JSONC)",
+  },
+  {
+    names: ["MAIN_LOG_FILE"],
+    default: DEFAULTS.logFile,
+    meaning: "log lines (and every command's output) are appended here",
+  },
+  {
+    names: ["PHOENIX_DEBUG"],
+    default: "false",
+    meaning: "true shows DEBUG lines on the console too (each command, checks, command output)",
+  },
+  {
+    names: ["PHOENIX_SHUTDOWN_TIMEOUT"],
+    default: String(DEFAULTS.shutdownTimeoutSeconds),
+    meaning: "seconds a template's clean shutdown may take",
+  },
+  {
+    names: ["PHOENIX_LOCK_DIR"],
+    default: DEFAULTS.lockDir,
+    meaning: "where the per-CTID lock files live",
+  },
+  {
+    names: ["PHOENIX_HOST_ROOT"],
+    default: DEFAULTS.hostRoot,
+    meaning: "root for host files (/proc/driver/nvidia/version, /dev/nvidia*)",
+  },
+  {
+    names: ["PHOENIX_READY_TIMEOUT"],
+    default: "per probe",
+    meaning: "seconds a service may take to become ready (replaces every readiness deadline)",
+  },
+  {
+    names: ["PHOENIX_RUN_TIMEOUT"],
+    default: `${DEFAULTS.runTimeoutSeconds} (4 h)`,
+    meaning: "the watchdog: seconds the whole run may take (then exit 9)",
+  },
+  {
+    names: ["PHOENIX_HEARTBEAT_INTERVAL"],
+    default: String(DEFAULTS.heartbeatSeconds),
+    meaning: 'seconds between the "still running" lines of a long command',
+  },
+  {
+    names: ["PHOENIX_REPORT_FILE"],
+    default: "unset",
+    meaning: "write the run report (JSON) here, as --report does",
+  },
+  {
+    names: ["PHOENIX_DRY_RUN", "DRY_RUN"],
+    default: "unset",
+    meaning: "true/1/yes make the run a dry run, as --dry-run does",
+  },
+  {
+    names: ["PHOENIX_CA_CERT"],
+    default: "/usr/local/phoenix_hypervisor/etc/certs/phoenix_root_ca.crt",
+    meaning: "trusted_ca: the host's root CA certificate (PEM), read under PHOENIX_HOST_ROOT",
+  },
+  {
+    names: ["PHOENIX_STEP_KEY_FINGERPRINT"],
+    default: "unset",
+    meaning: "step_cli: the fingerprint smallstep's apt signing key must have (required by it)",
+  },
+  {
+    names: ["HF_TOKEN", "HF_TOKEN_FILE"],
+    default: "unset",
+    meaning: "vLLM servers: the Hugging Face token, or a host file holding it (never logged)",
+  },
+];

@@ -40,3 +40,48 @@ export const ExitCode = {
 
 /** One of the values of {@linkcode ExitCode}. */
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
+
+/** One row of the documented exit-code table. */
+export interface ExitCodeRow {
+  /** The code, or codes (`130 / 143`). */
+  readonly code: string;
+  /** What it means, as the README's table says it (Markdown backticks allowed). */
+  readonly meaning: string;
+}
+
+/**
+ * The exit-code table, the one source of `--help`'s table; the README's table must say the same
+ * (a test compares them).
+ */
+export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
+  {
+    code: "0",
+    meaning: "setup finished, or there was nothing to do (template snapshot already exists; a " +
+      "complete template found stopped is started, the one change a re-run makes)",
+  },
+  {
+    code: "1",
+    meaning: "invalid input: usage, CTID, executable name, container does not exist",
+  },
+  {
+    code: "2",
+    meaning: "configuration: file unreadable or malformed, entry missing, field missing or wrong",
+  },
+  { code: "3", meaning: "a setup step failed" },
+  { code: "4", meaning: "the verification after the steps failed" },
+  { code: "5", meaning: "the container could not be shut down or started" },
+  { code: "6", meaning: "the snapshot could not be taken" },
+  { code: "7", meaning: "another run for the same CTID is in progress" },
+  {
+    code: "8",
+    meaning: "the host lacks something the container needs (e.g. the NVIDIA driver), or cannot " +
+      "start a command at all",
+  },
+  {
+    code: "9",
+    meaning: "the watchdog stopped a run that took longer than `PHOENIX_RUN_TIMEOUT`",
+  },
+  { code: "10", meaning: "the lock directory cannot be used (`PHOENIX_LOCK_DIR`)" },
+  { code: "70", meaning: "an unexpected error (a bug: please report it with the log)" },
+  { code: "130 / 143", meaning: "interrupted by SIGINT / SIGTERM" },
+];

@@ -64,9 +64,12 @@ export class InContainer {
     return this.run(["bash", "-c", script, "bash", ...args], options);
   }
 
-  /** The content of `path` in the container, or `undefined` when it does not exist. */
+  /**
+   * The content of `path` in the container, or `undefined` when it does not exist. The content
+   * is never logged: it is data, and may be a secret.
+   */
   async readFile(path: string): Promise<string | undefined> {
-    const result = await this.exec(["cat", path]);
+    const result = await this.exec(["cat", path], { hideOutput: true });
     return result.exitCode === 0 ? result.stdout : undefined;
   }
 }

@@ -30,6 +30,11 @@ export interface Log {
   warn(message: string): void;
   error(message: string): void;
   fatal(message: string): void;
+  /**
+   * One line of a command's output: always written to the log file (at DEBUG), on the console
+   * only with PHOENIX_DEBUG=true, so the file holds what every command printed.
+   */
+  output(message: string): void;
 }
 
 /** Where and how to log. */
@@ -144,6 +149,12 @@ export async function setupLogging(options: LoggingOptions): Promise<Log> {
         lowestLevel: options.debug ? "debug" : "info",
         sinks: Object.keys(sinks),
       },
+      {
+        category: ["phoenix", "output"],
+        lowestLevel: "debug",
+        sinks: Object.keys(sinks).filter((name) => name === "file" || options.debug),
+        parentSinks: "override",
+      },
       // LogTape's own notices would otherwise go to the console unformatted.
       { category: ["logtape", "meta"], lowestLevel: "error", sinks: ["console"] },
     ],
@@ -157,6 +168,7 @@ export async function setupLogging(options: LoggingOptions): Promise<Log> {
 /** A {@linkcode Log} over the configured LogTape logger (silent until `setupLogging`). */
 export function createLog(): Log {
   const logger = getLogger(["phoenix"]);
+  const output = getLogger(["phoenix", "output"]);
   // The tagged-template form keeps braces in messages (JSON, stderr) from being read as
   // LogTape placeholders.
   return {
@@ -165,6 +177,7 @@ export function createLog(): Log {
     warn: (message) => logger.warn`${message}`,
     error: (message) => logger.error`${message}`,
     fatal: (message) => logger.fatal`${message}`,
+    output: (message) => output.debug`${message}`,
   };
 }
 

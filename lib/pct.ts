@@ -25,6 +25,8 @@ export interface ExecOptions {
   readonly input?: string;
   /** Kill the command after this many milliseconds. */
   readonly timeoutMs?: number;
+  /** The output is data, not progress (a file's content): it is not logged. */
+  readonly hideOutput?: boolean;
 }
 
 /**

@@ -9,6 +9,9 @@
 import { ExitCode } from "./exit_codes.ts";
 import { SetupError } from "./errors.ts";
 import type { SetupContext, Step, Verification } from "./container_module.ts";
+import { formatDuration } from "./duration.ts";
+import { planStep } from "./plan.ts";
+import type { StepRecord, VerificationRecord } from "./run_record.ts";
 
 /**
  * A step's failure: `exitCode`, unless the cause is a {@linkcode SetupError} that chose its own
@@ -31,7 +34,10 @@ export interface StepsSummary {
 
 /**
  * Runs `steps` in order. A step whose check passes is skipped; otherwise its action runs and its
- * check must pass afterwards. In a dry run only the checks run and the actions are announced.
+ * check must pass afterwards. In a dry run only the checks run, and a step that would run says
+ * which commands (see `plan.ts`); the steps after it are not checked, as they may depend on it.
+ * Each step is recorded in `ctx.record`, and its check's commands run as a check there: their
+ * "no" is reported as "not done yet (<what the command said>)", never as a failure.
  */
 export async function runSteps<S>(
   steps: readonly Step<S>[],
@@ -40,47 +46,76 @@ export async function runSteps<S>(
 ): Promise<StepsSummary> {
   let ran = 0;
   let skipped = 0;
+  // In a dry run, the first step that would run: later checks would ask about a state it has
+  // not made yet, so they are not run.
+  let firstToRun: number | undefined;
   for (const [index, step] of steps.entries()) {
-    const label = `Step ${index + 1}/${steps.length} "${step.name}"`;
+    const label = `Step ${index + 1}/${steps.length}`;
+    const title = `${label} "${step.name}"`;
     const phase = `step "${step.name}"`;
-    let done: boolean;
-    try {
-      done = await step.check(ctx);
-    } catch (error) {
-      throw failure(`${label}: its check failed: ${reason(error)}`, ExitCode.Step, phase, error);
-    }
-    if (done) {
-      ctx.log.info(`${label}: already done, skipping`);
-      skipped++;
-      continue;
-    }
-    if (options.dryRun) {
-      ctx.log.info(`[dry-run] ${label}: would run`);
-      continue;
-    }
-    ctx.log.info(`${label}: running`);
-    const started = performance.now();
-    try {
-      await step.action(ctx);
-    } catch (error) {
-      throw failure(`${label} failed: ${reason(error)}`, ExitCode.Step, phase, error);
-    }
-    let nowDone: boolean;
-    try {
-      nowDone = await step.check(ctx);
-    } catch (error) {
-      throw failure(`${label}: its check failed: ${reason(error)}`, ExitCode.Step, phase, error);
-    }
-    if (!nowDone) {
-      throw failure(
-        `${label} ran without error but its check still fails`,
-        ExitCode.Step,
-        phase,
-        undefined,
+    const entry: StepRecord = {
+      index: index + 1,
+      name: step.name,
+      status: "failed",
+      durationMs: 0,
+    };
+    ctx.record.steps.push(entry);
+    if (options.dryRun && firstToRun !== undefined) {
+      ctx.log.info(
+        `[dry-run] ${title}: not checked: depends on step ${firstToRun}, which would run first`,
       );
+      entry.status = "unchecked";
+      continue;
     }
-    ran++;
-    ctx.log.info(`${label}: done in ${Math.round(performance.now() - started)} ms`);
+    const started = performance.now();
+    const check = async () => {
+      try {
+        return await ctx.record.during({ label, checking: true }, () => step.check(ctx));
+      } catch (error) {
+        throw failure(`${title}: its check failed: ${reason(error)}`, ExitCode.Step, phase, error);
+      }
+    };
+    try {
+      if (await check()) {
+        ctx.log.info(`${title}: check: already done, skipping`);
+        entry.status = "already-done";
+        skipped++;
+        continue;
+      }
+      const answer = ctx.record.checkAnswer;
+      const notYet = `check: not done yet${answer ? ` (${answer})` : ""}`;
+      if (options.dryRun) {
+        const plan = await planStep(step, ctx);
+        ctx.log.info(`[dry-run] ${title}: ${notYet}; would run:`);
+        for (const command of plan.commands) ctx.log.info(`[dry-run]   ${command}`);
+        if (!plan.complete) {
+          ctx.log.info("[dry-run]   ... and what follows from those commands' answers");
+        }
+        entry.status = "would-run";
+        firstToRun = index + 1;
+        continue;
+      }
+      ctx.log.info(`${title}: ${notYet}; running`);
+      try {
+        await ctx.record.during({ label, checking: false }, () => step.action(ctx));
+      } catch (error) {
+        throw failure(`${title} failed: ${reason(error)}`, ExitCode.Step, phase, error);
+      }
+      if (!await check()) {
+        throw failure(
+          `${title} ran without error but its check still fails` +
+            (ctx.record.checkAnswer ? ` (${ctx.record.checkAnswer})` : ""),
+          ExitCode.Step,
+          phase,
+          undefined,
+        );
+      }
+      entry.status = "ran";
+      ran++;
+      ctx.log.info(`${title}: done in ${formatDuration(performance.now() - started)}`);
+    } finally {
+      entry.durationMs = Math.round(performance.now() - started);
+    }
   }
   return { ran, skipped };
 }
@@ -90,9 +125,13 @@ export async function runVerification<S>(
   verification: readonly Verification<S>[],
   ctx: SetupContext<S>,
 ): Promise<void> {
-  for (const check of verification) {
+  for (const [index, check] of verification.entries()) {
+    const entry: VerificationRecord = { name: check.name, status: "failed", durationMs: 0 };
+    ctx.record.verifications.push(entry);
+    const label = `Verification ${index + 1}/${verification.length}`;
+    const started = performance.now();
     try {
-      await check.run(ctx);
+      await ctx.record.during({ label, checking: false }, () => check.run(ctx));
     } catch (error) {
       throw failure(
         `Verification "${check.name}" failed: ${reason(error)}`,
@@ -100,7 +139,12 @@ export async function runVerification<S>(
         `verification "${check.name}"`,
         error,
       );
+    } finally {
+      entry.durationMs = Math.round(performance.now() - started);
     }
-    ctx.log.info(`Verification "${check.name}": passed`);
+    entry.status = "passed";
+    ctx.log.info(
+      `Verification "${check.name}": passed (${formatDuration(entry.durationMs)})`,
+    );
   }
 }

@@ -32,19 +32,39 @@ export interface Invocation {
 export function validateInputs(ctid: string, moduleCtid: string, invocation: Invocation): void {
   const invalid = describeInvalidCtid(ctid);
   if (invalid) throw new InvalidInputError(invalid);
-  const expected = executableNameFor(moduleCtid);
+  // The name first: under another container's name, "run that container's executable" would
+  // tell the user to do exactly what they just did.
+  const misnamed = describeMisnamed(moduleCtid, invocation);
+  if (misnamed) throw new InvalidInputError(misnamed);
   if (ctid !== moduleCtid) {
     throw new InvalidInputError(
       `This executable sets up container ${moduleCtid} only, but was asked for ${ctid}; ` +
         `run ${executableNameFor(ctid)} for container ${ctid}`,
     );
   }
-  for (const [what, path] of [["invoked as", invocation.argv0], ["file is", invocation.execPath]]) {
-    if (basename(path) !== expected) {
-      throw new InvalidInputError(
-        `Refusing to run: this executable is for container ${moduleCtid} and must be named ` +
-          `${expected}, but its ${what} ${JSON.stringify(path)}; reinstall it under its own name`,
-      );
-    }
+}
+
+/** Why the executable may not run under the names it has, or `undefined` when they are right. */
+function describeMisnamed(moduleCtid: string, invocation: Invocation): string | undefined {
+  const expected = executableNameFor(moduleCtid);
+  const { argv0, execPath } = invocation;
+  let how: string;
+  let path: string;
+  if (basename(argv0) !== expected) {
+    path = argv0;
+    how = basename(execPath) === expected && argv0 !== execPath ? "linked as" : "installed as";
+  } else if (basename(execPath) !== expected) {
+    path = execPath;
+    how = "whose real file is";
+  } else {
+    return undefined;
   }
+  const other = /^phoenix_hypervisor_setup_([0-9]+)\.sh$/.exec(basename(path))?.[1];
+  const fix = other && other !== moduleCtid && path === argv0
+    ? `for container ${other}, install its own executable as ${JSON.stringify(path)} ` +
+      `(deno task build --ctid ${other} --install)`
+    : `reinstall it as ${expected}`;
+  return `Refusing to run: this file is the ${moduleCtid} executable, ${how} ` +
+    `${JSON.stringify(path)}; it sets up container ${moduleCtid} only and runs only as ` +
+    `${expected}: ${fix}`;
 }

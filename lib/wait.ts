@@ -5,6 +5,8 @@
  * @module
  */
 
+import { formatDuration } from "./duration.ts";
+
 /** What a probe reports: ready, or not yet and why. */
 export type ProbeResult = { readonly ready: true } | {
   readonly ready: false;
@@ -35,6 +37,43 @@ export interface WaitOptions {
   readonly factor?: number;
   /** Injected time; default {@linkcode systemClock}. */
   readonly clock?: Clock;
+  /**
+   * Told after each attempt that was not ready, before the pause: the caller narrates the wait
+   * (see {@linkcode describeWait}), so a long one never looks like a hang.
+   */
+  readonly onRetry?: (progress: WaitProgress) => void;
+}
+
+/** Where a wait stands after an attempt that was not ready. */
+export interface WaitProgress {
+  /** The attempt that just answered, from 1. */
+  readonly attempt: number;
+  /** Time since the wait began. */
+  readonly elapsedMs: number;
+  /** The wait's deadline, from its beginning. */
+  readonly timeoutMs: number;
+  /** What the attempt answered, e.g. `HTTP 503` or `connection refused`. */
+  readonly detail: string;
+  /** The pause before the next attempt. */
+  readonly nextDelayMs: number;
+}
+
+/**
+ * One line of a wait's narration.
+ *
+ * @example
+ * ```ts
+ * import { describeWait } from "./wait.ts";
+ * describeWait("GET /health to answer 200", {
+ *   attempt: 3, elapsedMs: 12_000, timeoutMs: 1_800_000, detail: "HTTP 503", nextDelayMs: 4000,
+ * });
+ * // "Waiting for GET /health to answer 200: attempt 3 answered HTTP 503; 12.0 s of 30 min; next try in 4.0 s"
+ * ```
+ */
+export function describeWait(what: string, progress: WaitProgress): string {
+  return `Waiting for ${what}: attempt ${progress.attempt} answered ${progress.detail}; ` +
+    `${formatDuration(progress.elapsedMs)} of ${formatDuration(progress.timeoutMs)}; ` +
+    `next try in ${formatDuration(progress.nextDelayMs)}`;
 }
 
 /** The deadline passed before the probe reported ready. */
@@ -42,8 +81,8 @@ export class WaitTimeoutError extends Error {
   /** @param what What was awaited; `detail` is the probe's last report. */
   constructor(what: string, timeoutMs: number, attempts: number, detail: string) {
     super(
-      `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what} ` +
-        `(${attempts} attempts; last: ${detail})`,
+      `Timed out after ${formatDuration(timeoutMs)} waiting for ${what} ` +
+        `(${attempts} ${attempts === 1 ? "attempt" : "attempts"}; last: ${detail})`,
     );
     this.name = "WaitTimeoutError";
   }
@@ -98,7 +137,8 @@ export async function waitFor(
   options: WaitOptions,
 ): Promise<number> {
   const clock = options.clock ?? systemClock;
-  const deadline = clock.now() + options.timeoutMs;
+  const began = clock.now();
+  const deadline = began + options.timeoutMs;
   const pauses = backoffDelays({
     initialDelayMs: options.initialDelayMs ?? 250,
     factor: options.factor ?? 2,
@@ -111,6 +151,14 @@ export async function waitFor(
     if (remaining <= 0) {
       throw new WaitTimeoutError(what, options.timeoutMs, attempt, result.detail);
     }
-    await clock.sleep(Math.min(pauses.next().value, remaining));
+    const pause = Math.min(pauses.next().value, remaining);
+    options.onRetry?.({
+      attempt,
+      elapsedMs: clock.now() - began,
+      timeoutMs: options.timeoutMs,
+      detail: result.detail,
+      nextDelayMs: pause,
+    });
+    await clock.sleep(pause);
   }
 }

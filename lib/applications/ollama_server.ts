@@ -71,6 +71,8 @@ export const ollamaServer = definePart<OllamaServerSettings>({
     systemdUnit<OllamaServerSettings>({ name: OLLAMA_UNIT, content: (ctx) => ctx.settings.unit }),
     serviceEnabledAndRunning(OLLAMA_UNIT),
   ],
+  produces: (settings) =>
+    `Ollama answers at http://localhost:${settings.port} (inside the container)`,
   verification: [
     httpReady<OllamaServerSettings>({
       name: "GET /api/version answers 200",

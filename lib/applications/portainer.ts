@@ -64,6 +64,8 @@ export const portainer = definePart<PortainerSettings>({
       volumes: ["portainer_data:/data", "/var/run/docker.sock:/var/run/docker.sock"],
     }),
   ],
+  produces: (settings) =>
+    `Portainer answers at https://localhost:${settings.uiPort} (inside the container)`,
   verification: [
     httpReady<PortainerSettings>({
       name: "Portainer's web UI answers over HTTPS",

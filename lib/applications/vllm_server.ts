@@ -295,6 +295,9 @@ export const vllmServer = definePart<VllmServerSettings>({
     systemdUnit<VllmServerSettings>({ name: VLLM_UNIT, content: (ctx) => ctx.settings.unit }),
     serviceEnabledAndRunning(VLLM_UNIT),
   ],
+  produces: (settings) =>
+    `vLLM serves "${settings.listedModel}" at ${settings.modelsUrl.replace(/\/models$/, "")} ` +
+    "(inside the container)",
   verification: [
     httpReady<VllmServerSettings>({
       name: "GET /health answers 200",

@@ -38,6 +38,8 @@ export interface Part<S = unknown> {
   readonly steps: readonly Step<S>[];
   /** The checks of its result, run after every part's steps. */
   readonly verification: readonly Verification<S>[];
+  /** What it provides once set up, in words, for the closing summary and the run report. */
+  produces?(settings: S): string;
 }
 
 /** A feature: a {@linkcode Part} named as configs name it. */

@@ -8,7 +8,7 @@
 import type { SetupContext, Verification } from "../container_module.ts";
 import { CommandError } from "../command.ts";
 import { readyTimeoutOverrideMs } from "../environment.ts";
-import { type Clock, type ProbeResult, waitFor } from "../wait.ts";
+import { type Clock, describeWait, type ProbeResult, waitFor } from "../wait.ts";
 
 /** How long and how often a probe polls. */
 export interface PollOptions {
@@ -63,15 +63,22 @@ export async function probeHttp<S>(
   ], { timeoutMs: (timeout + 30) * 1000 });
   const code = result.stdout.trim();
   if (expected.includes(Number(code))) return { ready: true };
-  return {
-    ready: false,
-    detail: code && code !== "000"
-      ? `HTTP ${code}`
-      : `no answer (curl exit ${result.exitCode}${
-        result.stderr.trim() ? `: ${result.stderr.trim().split("\n").pop()}` : ""
-      })`,
-  };
+  if (code && code !== "000") return { ready: false, detail: `HTTP ${code}` };
+  const said = result.stderr.trim().split("\n").pop();
+  const why = CURL_FAILURES[result.exitCode] ?? `no answer, curl exit ${result.exitCode}`;
+  return { ready: false, detail: `${why}${said ? ` (${said})` : ""}` };
 }
+
+/** What curl's exit codes mean when no HTTP answer came (curl -s prints nothing itself). */
+const CURL_FAILURES: Record<number, string> = {
+  6: "host name not resolved",
+  7: "connection refused",
+  28: "no answer in time",
+  35: "TLS handshake failed",
+  52: "empty reply",
+  56: "connection reset",
+  60: "certificate not trusted",
+};
 
 /**
  * A verification that polls `url` with curl inside the container until it answers with an
@@ -99,10 +106,11 @@ export function httpReady<S>(options: HttpReadyOptions<S>): Verification<S> {
     name: options.name ?? `GET ${shown} answers ${expected.join(" or ")}`,
     run: async (ctx) => {
       const url = urlOf(ctx);
-      const attempts = await waitFor(
+      const attempts = await narratedWait(
+        ctx,
         `${url} to answer ${expected.join(" or ")} in container ${ctx.ctid}`,
         () => probeHttp(ctx, { ...options, url }),
-        pollOptions(options, ctx),
+        options,
       );
       ctx.log.info(`${url} answered in container ${ctx.ctid} (attempt ${attempts})`);
     },
@@ -118,13 +126,25 @@ function httpUrl(url: string): string {
   return url;
 }
 
-function pollOptions<S>(options: PollOptions, ctx: SetupContext<S>) {
-  return {
+/**
+ * Polls `probe` with the probe's deadline and backoff, saying after each attempt what it answered
+ * and when the next comes. Each attempt's commands are logged as a check's (DEBUG): "connection
+ * refused" is an answer here, not a failure.
+ */
+function narratedWait<S>(
+  ctx: SetupContext<S>,
+  what: string,
+  probe: () => Promise<ProbeResult>,
+  options: PollOptions,
+): Promise<number> {
+  const label = ctx.record.activity?.label ?? "Probe";
+  return waitFor(what, () => ctx.record.during({ label, checking: true }, probe), {
     timeoutMs: readyTimeoutOverrideMs(ctx.env) ?? options.timeoutMs,
     initialDelayMs: options.initialDelayMs ?? 1000,
     maxDelayMs: options.maxDelayMs ?? 15_000,
     clock: options.clock,
-  };
+    onRetry: (progress) => ctx.log.info(describeWait(what, progress)),
+  });
 }
 
 /** A TCP readiness probe. */
@@ -181,10 +201,11 @@ export function tcpReady<S>(options: TcpReadyOptions): Verification<S> {
   return {
     name: options.name ?? `${host}:${port} accepts connections`,
     run: async (ctx) => {
-      await waitFor(
+      await narratedWait(
+        ctx,
         `${host}:${port} to accept connections in container ${ctx.ctid}`,
         () => probeTcp(ctx, options),
-        pollOptions(options, ctx),
+        options,
       );
     },
   };

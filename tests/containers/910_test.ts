@@ -40,7 +40,7 @@ containerTests({
     }],
     env: { PHOENIX_READY_TIMEOUT: "1" },
     message:
-      /Timed out after 1 s waiting for https:\/\/localhost:9443 to answer 200 in container 910 \(\d+ attempts; last: HTTP 502\)/,
+      /Timed out after 1.0 s waiting for https:\/\/localhost:9443 to answer 200 in container 910 \(\d+ attempts?; last: HTTP 502\)/,
   }],
   afterFirstRun: async (s, run) => {
     assert.match(run.stdout, /https:\/\/localhost:9443 answered in container 910 \(attempt 1\)/);

@@ -31,7 +31,7 @@ containerTests({
       exec: [{ match: HEALTH, stdout: "503" }],
       env: { PHOENIX_READY_TIMEOUT: "1" },
       message:
-        /Timed out after 1 s waiting for http:\/\/localhost:8000\/health to answer 200 in container 950 \(\d+ attempts; last: HTTP 503\)/,
+        /Timed out after 1.0 s waiting for http:\/\/localhost:8000\/health to answer 200 in container 950 \(\d+ attempts?; last: HTTP 503\)/,
     },
     {
       verification: "/v1/models lists the served model",

@@ -21,6 +21,7 @@ import { entryShape } from "../../lib/composition.ts";
 import type { FakeContainer } from "../fake_pct/state.ts";
 import { execCommands, mutatingCalls } from "../fake_pct/calls.ts";
 import { InMemoryPct } from "../fake_pct/in_memory.ts";
+import { RunRecord } from "../../lib/run_record.ts";
 import { RecordingLog } from "../support/recording_log.ts";
 import { hostTree } from "../support/host_tree.ts";
 import {
@@ -152,6 +153,7 @@ export class InProcessContainer {
         env: this.env,
         hostRoot: this.hostRoot,
         power: untouchedPowerState(),
+        record: new RunRecord(),
       };
       await performContainerSpecificSetup({
         module: this.module,

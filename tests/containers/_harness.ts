@@ -298,7 +298,7 @@ export function containerTests(spec: ContainerTestSpec): void {
     assertExit(run, 0);
     assert.match(
       run.stdout,
-      new RegExp(`Dry run for container.* ${ctid} finished: nothing was changed`),
+      new RegExp(`Dry run for (template|container) ${ctid} finished: nothing was changed`),
     );
     if (snapshot) assert.match(run.stdout, new RegExp(`Would take snapshot '${snapshot}'`));
     await s.assertNothingChanged();

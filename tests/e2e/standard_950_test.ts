@@ -37,7 +37,7 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
   await using s = await server();
   const run = await s.run();
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stdout, /Setup for container 950 completed\./);
+  assert.match(run.stdout, /Setup for container 950 completed successfully\./);
   assert.doesNotMatch(run.stdout, /container\/template/);
   const unit = (await s.fake.state()).containers["950"].files["/etc/systemd/system/vllm.service"];
   assert.match(
@@ -87,9 +87,12 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
   assert.equal(run.code, 0, run.stderr);
   assert.match(
     run.stdout,
-    /Step 6\/7 "Install the systemd unit vllm\.service": already done, skipping/,
+    /Step 6\/7 "Install the systemd unit vllm\.service": check: already done, skipping/,
   );
-  assert.match(run.stdout, /Step 7\/7 "Enable and start vllm\.service": already done, skipping/);
+  assert.match(
+    run.stdout,
+    /Step 7\/7 "Enable and start vllm\.service": check: already done, skipping/,
+  );
   const calls = await s.calls();
   assert.deepEqual(calls.map((c) => c.slice(3).join(" ") || c.join(" ")), [
     "status 950",

@@ -21,6 +21,8 @@ export interface Outcome {
   exitCode: number;
   /** Wait this long (after the state was saved) before writing the output and exiting. */
   delayMs?: number;
+  /** Written to stdout before the delay. */
+  progress?: string;
 }
 
 /** Everything a command inside the container may use or change. */
@@ -95,6 +97,7 @@ async function applyRule(
     stderr: answer.stderr ?? "",
     exitCode: answer.exit ?? 0,
     delayMs: rule.delayMs,
+    ...(rule.progress !== undefined && { progress: rule.progress }),
   };
 }
 

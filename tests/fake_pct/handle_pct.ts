@@ -73,9 +73,15 @@ export async function handlePct(
   const readStdin = options.readStdin ?? (() => Promise.resolve(""));
   const { outcome, commit } = await respond({ state, parsed, readStdin }, failure);
   if (!commit) restoreContainers(state, before);
-  const { stdout, stderr, exitCode } = outcome;
+  const { stdout, stderr, exitCode, progress } = outcome;
   const delayMs = outcome.delayMs ?? failure?.delayMs;
-  return { stdout, stderr, exitCode, ...(delayMs !== undefined && { delayMs }) };
+  return {
+    stdout,
+    stderr,
+    exitCode,
+    ...(delayMs !== undefined && { delayMs }),
+    ...(progress !== undefined && { progress }),
+  };
 }
 
 /**

@@ -97,8 +97,16 @@ export class InMemoryPct {
     const outcome = await handlePct(this.state, argv.slice(1), {
       readStdin: () => Promise.resolve(options?.input ?? ""),
     });
+    // Each line reaches onOutput when the fake program would print it: progress before the
+    // delay, the rest after.
+    const stream = (name: "stdout" | "stderr", text = "") => {
+      for (const line of text.split(/\r\n|\n|\r/)) if (line.trim()) options?.onOutput?.(name, line);
+    };
+    stream("stdout", outcome.progress);
     if (outcome.delayMs) await new Promise((resolve) => setTimeout(resolve, outcome.delayMs));
-    const answer = result(argv, outcome);
+    stream("stdout", outcome.stdout);
+    stream("stderr", outcome.stderr);
+    const answer = result(argv, { ...outcome, stdout: (outcome.progress ?? "") + outcome.stdout });
     if (argv[1] === "push") await this.#pushed(argv, answer);
     return answer;
   };

@@ -71,6 +71,7 @@ async function handle(dir: string, argv: readonly string[]): Promise<Outcome> {
 
 /** Waits the outcome's delay, writes its output and exits with its code. */
 async function finish(outcome: Outcome): Promise<never> {
+  if (outcome.progress) await writeAll(Deno.stdout, outcome.progress);
   if (outcome.delayMs) await new Promise((resolve) => setTimeout(resolve, outcome.delayMs));
   await writeAll(Deno.stdout, outcome.stdout);
   await writeAll(Deno.stderr, outcome.stderr);

@@ -118,6 +118,11 @@ export interface ExecRule {
   stdinToFile?: string;
   /** Milliseconds to wait before the output is written (after the state changed). */
   delayMs?: number;
+  /**
+   * Written to stdout at once, before `delayMs`: output that arrives while the command still
+   * runs (a `pip install` saying what it collects), for tests of live output and heartbeats.
+   */
+  progress?: string;
   /** Answers only the first N matching commands, then no longer matches; always when absent. */
   times?: number;
   /** How many commands this rule has answered; maintained by the fake. */

@@ -101,14 +101,38 @@ Deno.test("parseArguments rejects a value given to a boolean option", () => {
 Deno.test("usage names the executable, the CTID and every option", () => {
   const text = usage("phoenix_hypervisor_setup_920.sh", "920");
   const lines = text.split("\n");
-  assert.equal(lines[0], "Usage: phoenix_hypervisor_setup_920.sh [--dry-run] 920");
+  assert.equal(
+    lines[0],
+    "Usage: phoenix_hypervisor_setup_920.sh [--dry-run] [--report <file>] 920",
+  );
   assert.equal(lines[1], "       phoenix_hypervisor_setup_920.sh --help | --version");
   assert.match(text, /Proxmox container 920/);
-  for (const option of ["--dry-run", "--help", "--version"]) {
+  for (const option of ["--dry-run", "--report", "--help", "--version"]) {
     assert.ok(lines.some((line) => line.startsWith(`  ${option} `)), `no line for ${option}`);
   }
-  assert.match(text, /LXC_CONFIG_FILE/);
-  assert.match(text, /MAIN_LOG_FILE/);
-  assert.match(text, /PHOENIX_DEBUG/);
   assert.equal(text.endsWith("\n"), false);
+});
+
+Deno.test("parseArguments takes --report with a file name", () => {
+  assert.deepEqual(parseArguments(["--report", "/tmp/r.json", "920"]), {
+    action: "setup",
+    ctid: "920",
+    dryRun: false,
+    reportFile: "/tmp/r.json",
+  });
+  assert.equal(rejection(["920", "--report"]).message, "Option --report needs a file name");
+  assert.equal(rejection(["--report=", "920"]).message, "Option --report needs a file name");
+});
+
+Deno.test("parseArguments says in its own words which options exist", () => {
+  const message = rejection(["--force", "920"]).message;
+  assert.equal(
+    message,
+    'Unknown option "--force"; the options are --help, --version, --dry-run, --report <file>',
+  );
+  assert.doesNotMatch(message, /positional argument|place it at the end/);
+  assert.equal(
+    rejection(["--help=1"]).message,
+    "Option --help takes no value; the options are --help, --version, --dry-run, --report <file>",
+  );
 });

@@ -14,11 +14,18 @@ import { commandEnvironment } from "../../lib/command_environment.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import { RunStopped, RunSupervisor } from "../../lib/run_supervisor.ts";
 import { isAlive } from "../support/processes.ts";
+import { RunRecord } from "../../lib/run_record.ts";
+import { redact } from "../../lib/secrets.ts";
 import { RecordingLog } from "../support/recording_log.ts";
 import { scriptedRunner } from "../support/scripted_runner.ts";
 
 function result(fields: Partial<CommandResult>): CommandResult {
   return { argv: ["x"], exitCode: 0, stdout: "", stderr: "", durationMs: 0, ...fields };
+}
+
+/** What was logged, without the command output lines (asserted on their own). */
+function withoutOutput(log: RecordingLog) {
+  return log.entries.filter(([level]) => level !== "output");
 }
 
 const numbered = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`).join("\n");
@@ -180,10 +187,12 @@ Deno.test("loggingRunner logs the command, then its exit code and duration", asy
     stderr: "",
     durationMs: 12,
   });
-  assert.deepEqual(log.entries, [
+  assert.deepEqual(withoutOutput(log), [
     ["debug", "Running: pct status 920"],
     ["info", "pct status 920 (exit 0, 12 ms)"],
   ]);
+  // A runner that cannot stream still has its output logged, after the fact.
+  assert.deepEqual(log.messages("output"), ["pct status 920 | status: running"]);
 });
 
 Deno.test("loggingRunner logs a non-zero exit as information, with the stderr tail", async () => {
@@ -192,7 +201,7 @@ Deno.test("loggingRunner logs a non-zero exit as information, with the stderr ta
   const inner = scriptedRunner(() => ({ exitCode: 255, stdout: "noise\n", stderr, durationMs: 7 }));
   const ran = await loggingRunner(inner.run, log)(["pct", "shutdown", "920", "--timeout", "60"]);
   assert.equal(ran.exitCode, 255);
-  assert.deepEqual(log.entries, [
+  assert.deepEqual(withoutOutput(log), [
     ["debug", "Running: pct shutdown 920 --timeout 60"],
     ["info", "pct shutdown 920 --timeout 60 (exit 255, 7 ms)"],
     ["info", `stderr: ${[...numbered(20).split("\n").slice(6), "CT 920 not running"].join("\n")}`],
@@ -203,7 +212,7 @@ Deno.test("loggingRunner logs no stderr line for a silent failure", async () => 
   const log = new RecordingLog();
   const inner = scriptedRunner(() => ({ exitCode: 1, stdout: "only stdout\n", durationMs: 3 }));
   await loggingRunner(inner.run, log)(["pct", "exec", "920", "--", "test", "-e", "/x"]);
-  assert.deepEqual(log.entries, [
+  assert.deepEqual(withoutOutput(log), [
     ["debug", "Running: pct exec 920 -- test -e /x"],
     ["info", "pct exec 920 -- test -e /x (exit 1, 3 ms)"],
   ]);
@@ -213,7 +222,7 @@ Deno.test("loggingRunner does not log the stderr of a successful command", async
   const log = new RecordingLog();
   const inner = scriptedRunner(() => ({ stderr: "progress 100%\n", durationMs: 4 }));
   await loggingRunner(inner.run, log)(["pct", "start", "920"]);
-  assert.deepEqual(log.entries, [
+  assert.deepEqual(withoutOutput(log), [
     ["debug", "Running: pct start 920"],
     ["info", "pct start 920 (exit 0, 4 ms)"],
   ]);
@@ -224,7 +233,10 @@ Deno.test("loggingRunner passes options through and never logs the input", async
   const inner = scriptedRunner();
   const options = { input: "stdin-only-content-xyz", timeoutMs: 1234 };
   await loggingRunner(inner.run, log)(["pct", "exec", "920", "--", "tee", "/etc/x"], options);
-  assert.deepEqual(inner.calls, [{ argv: ["pct", "exec", "920", "--", "tee", "/etc/x"], options }]);
+  assert.equal(inner.calls.length, 1);
+  assert.deepEqual(inner.calls[0].argv, ["pct", "exec", "920", "--", "tee", "/etc/x"]);
+  assert.equal(inner.calls[0].options?.input, options.input);
+  assert.equal(inner.calls[0].options?.timeoutMs, options.timeoutMs);
   assert.equal(log.entries.some(([, m]) => m.includes("stdin-only-content-xyz")), false);
 });
 
@@ -232,11 +244,78 @@ Deno.test("loggingRunner over zxRunner logs a real failure", async () => {
   const log = new RecordingLog();
   const ran = await loggingRunner(zxRunner, log)(["sh", "-c", "echo broken >&2; exit 3"]);
   assert.equal(ran.exitCode, 3);
-  assert.equal(log.entries.length, 3);
+  assert.equal(log.entries.length, 4);
   assert.deepEqual(log.entries[0], ["debug", 'Running: sh -c "echo broken >&2; exit 3"']);
-  assert.equal(log.entries[1][0], "info");
-  assert.match(log.entries[1][1], /^sh -c "echo broken >&2; exit 3" \(exit 3, \d+ ms\)$/);
-  assert.deepEqual(log.entries[2], ["info", "stderr: broken"]);
+  assert.deepEqual(log.entries[1], ["output", 'sh -c "echo broken >&2; exit 3" stderr| broken']);
+  assert.equal(log.entries[2][0], "info");
+  assert.match(log.entries[2][1], /^sh -c "echo broken >&2; exit 3" \(exit 3, \d+ ms\)$/);
+  assert.deepEqual(log.entries[3], ["info", "stderr: broken"]);
+});
+
+Deno.test("the runner hands over each output line as it arrives, before the command ends", async () => {
+  const seen: [string, string, number][] = [];
+  const started = performance.now();
+  const ran = await zxRunner(
+    ["sh", "-c", "echo one; echo two >&2; sleep 1; printf 'three\\r\\nfour'"],
+    { onOutput: (stream, line) => seen.push([stream, line, performance.now() - started]) },
+  );
+  assert.equal(ran.exitCode, 0);
+  assert.deepEqual(seen.map(([stream, line]) => [stream, line]), [
+    ["stdout", "one"],
+    ["stderr", "two"],
+    ["stdout", "three"],
+    ["stdout", "four"],
+  ]);
+  // The first lines came while the command still slept, not with its end.
+  assert.ok(seen[0][2] < ran.durationMs - 500, `first line at ${seen[0][2]} ms`);
+  // The captured output, which parsers read, is whole.
+  assert.equal(ran.stdout, "one\nthree\r\nfour");
+});
+
+Deno.test("loggingRunner logs output lines with the step, and a long command's heartbeat", async () => {
+  const log = new RecordingLog();
+  const record = new RunRecord();
+  const run = loggingRunner(zxRunner, log, { record, heartbeatIntervalMs: 200 });
+  await record.during(
+    { label: "Step 3/4", checking: false },
+    () => run(["sh", "-c", "echo Collecting torch HF_TOKEN=hf_abcdefghijkl; sleep 0.7"]),
+  );
+  assert.deepEqual(log.messages("output"), [
+    "Step 3/4 | Collecting torch HF_TOKEN=hf_abcdefghijkl",
+  ]);
+  const beats = log.messages("info").filter((m) => m.includes("Still running"));
+  assert.ok(beats.length >= 2, `${beats.length} heartbeats`);
+  assert.match(
+    beats.at(-1)!,
+    /^Step 3\/4: Still running: sh -c "echo Collecting torch .*" \(\d+ ms; last output: "Collecting torch HF_TOKEN=hf_abcdefghijkl"\)$/,
+  );
+  // The log formatter masks every line, heartbeats included.
+  assert.doesNotMatch(redact(beats.at(-1)!), /hf_abcdefghijkl/);
+  const count = beats.length;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(log.messages("info").filter((m) => m.includes("Still running")).length, count);
+});
+
+Deno.test("loggingRunner logs a check's commands at DEBUG and keeps its answer", async () => {
+  const log = new RecordingLog();
+  const record = new RunRecord();
+  const inner = scriptedRunner(() => ({
+    exitCode: 1,
+    stderr: "dpkg-query: no packages found matching jq\n",
+    durationMs: 1500,
+  }));
+  const argv = ["pct", "exec", "920", "--", "dpkg-query", "-W", "jq"];
+  await record.during(
+    { label: "Step 1/2", checking: true },
+    () => loggingRunner(inner.run, log, { record })(argv),
+  );
+  assert.deepEqual(withoutOutput(log), [
+    ["debug", "Running: pct exec 920 -- dpkg-query -W jq"],
+    ["debug", "pct exec 920 -- dpkg-query -W jq (exit 1, 1.5 s)"],
+    ["debug", "stderr: dpkg-query: no packages found matching jq"],
+  ]);
+  assert.equal(record.checkAnswer, "dpkg-query: no packages found matching jq");
+  assert.deepEqual(record.commands, [{ argv, exitCode: 1, durationMs: 1500, check: true }]);
 });
 
 const HOSTILE_HOST_ENV = {

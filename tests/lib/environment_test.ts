@@ -26,6 +26,7 @@ Deno.test("the defaults are the orchestrator's", () => {
     hostRoot: "/",
     shutdownTimeoutSeconds: 60,
     runTimeoutSeconds: 14_400,
+    heartbeatSeconds: 10,
   });
 });
 
@@ -38,6 +39,7 @@ Deno.test("readSettings uses the defaults for an empty environment", () => {
     hostRoot: "/",
     shutdownTimeoutSeconds: 60,
     runTimeoutSeconds: 14_400,
+    heartbeatSeconds: 10,
   });
 });
 
@@ -51,6 +53,7 @@ Deno.test("readSettings takes every override from the environment", () => {
       PHOENIX_HOST_ROOT: "/tmp/host",
       PHOENIX_SHUTDOWN_TIMEOUT: "120",
       PHOENIX_RUN_TIMEOUT: "600",
+      PHOENIX_HEARTBEAT_INTERVAL: "30",
     }),
     {
       configFile: "/tmp/configs.json",
@@ -60,6 +63,7 @@ Deno.test("readSettings takes every override from the environment", () => {
       hostRoot: "/tmp/host",
       shutdownTimeoutSeconds: 120,
       runTimeoutSeconds: 600,
+      heartbeatSeconds: 30,
     },
   );
 });

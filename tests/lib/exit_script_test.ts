@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ExitCode } from "../../lib/exit_codes.ts";
-import { closingMessage, exitScript } from "../../lib/exit_script.ts";
+import { closingMessage, exitScript, summaryLine } from "../../lib/exit_script.ts";
 import { RecordingLog } from "../support/recording_log.ts";
 
 const template = { ctid: "920", kind: "template" } as const;
@@ -21,7 +21,7 @@ Deno.test("closingMessage for a template whose snapshot was created", () => {
     closingMessage(template, {
       outcome: { kind: "snapshot-created", snapshot: "vllm-base-snapshot" },
     }),
-    "Setup for container/template 920 completed successfully. Snapshot 'vllm-base-snapshot' created.",
+    "Setup for template 920 completed successfully. Snapshot 'vllm-base-snapshot' created.",
   );
 });
 
@@ -30,7 +30,7 @@ Deno.test("closingMessage for a template that was already complete", () => {
     closingMessage(template, {
       outcome: { kind: "already-complete", snapshot: "vllm-base-snapshot" },
     }),
-    "Setup for container/template 920 already complete: snapshot 'vllm-base-snapshot' exists. " +
+    "Setup for template 920 already complete: snapshot 'vllm-base-snapshot' exists. " +
       "Nothing to do.",
   );
 });
@@ -38,14 +38,72 @@ Deno.test("closingMessage for a template that was already complete", () => {
 Deno.test("closingMessage for a completed standard container", () => {
   assert.equal(
     closingMessage(standard, { outcome: { kind: "completed" } }),
-    "Setup for container 950 completed.",
+    "Setup for container 950 completed successfully.",
   );
+  assert.equal(
+    closingMessage(
+      { ...standard, produced: 'vLLM serves "Qwen/Qwen3" at http://localhost:8000/v1' },
+      { outcome: { kind: "completed" } },
+    ),
+    'Setup for container 950 completed successfully. vLLM serves "Qwen/Qwen3" at ' +
+      "http://localhost:8000/v1.",
+  );
+});
+
+Deno.test("summaryLine counts steps by outcome, verifications, pct calls and the time", () => {
+  assert.equal(
+    summaryLine({
+      steps: [{ status: "ran" }, { status: "already-done" }, { status: "already-done" }],
+      verifications: [{ status: "passed" }],
+      pctCalls: 23,
+      durationMs: 42_100,
+    }),
+    "Summary: 3 steps (1 run, 2 already done, 0 failed); 1 verification passed; 23 pct calls; " +
+      "42.1 s in total.",
+  );
+  assert.equal(
+    summaryLine({
+      steps: [{ status: "ran" }, { status: "failed" }],
+      verifications: [],
+      pctCalls: 1,
+      durationMs: 192_000,
+    }),
+    "Summary: 2 steps (1 run, 0 already done, 1 failed); no verification run; 1 pct call; " +
+      "3 min 12 s in total.",
+  );
+  assert.equal(
+    summaryLine({
+      steps: [{ status: "would-run" }],
+      verifications: [{ status: "passed" }, { status: "failed" }],
+      pctCalls: 2,
+      durationMs: 80,
+    }),
+    "Summary: 1 step (0 run, 0 already done, 0 failed, 1 to do); 1 verification passed, " +
+      "1 failed; 2 pct calls; 80 ms in total.",
+  );
+});
+
+Deno.test("exitScript logs the summary before the closing message", async () => {
+  const log = new RecordingLog();
+  const summary = { steps: [], verifications: [], pctCalls: 2, durationMs: 10 };
+  await assert.rejects(
+    exitScript(ExitCode.Step, standard, { failedDuring: "x" }, log, fakeExit, summary),
+    (error) => error instanceof Exited && error.code === 3,
+  );
+  assert.deepEqual(log.entries, [
+    [
+      "info",
+      "Summary: 0 steps (0 run, 0 already done, 0 failed); no verification run; " +
+      "2 pct calls; 10 ms in total.",
+    ],
+    ["fatal", "Setup for container 950 failed during x. Exit code 3."],
+  ]);
 });
 
 Deno.test("closingMessage for a dry run, template and standard", () => {
   assert.equal(
     closingMessage(template, { outcome: { kind: "dry-run" } }),
-    "Dry run for container/template 920 finished: nothing was changed.",
+    "Dry run for template 920 finished: nothing was changed.",
   );
   assert.equal(
     closingMessage(standard, { outcome: { kind: "dry-run" } }),
@@ -60,7 +118,7 @@ Deno.test("closingMessage for a failure names the phase", () => {
   );
   assert.equal(
     closingMessage(template, { failedDuring: "snapshot" }),
-    "Setup for container/template 920 failed during snapshot.",
+    "Setup for template 920 failed during snapshot.",
   );
 });
 
@@ -70,7 +128,7 @@ Deno.test("exitScript logs success as INFO and exits 0", async () => {
     exitScript(ExitCode.Success, standard, { outcome: { kind: "completed" } }, log, fakeExit),
     (error) => error instanceof Exited && error.code === 0,
   );
-  assert.deepEqual(log.entries, [["info", "Setup for container 950 completed."]]);
+  assert.deepEqual(log.entries, [["info", "Setup for container 950 completed successfully."]]);
 });
 
 Deno.test("exitScript logs a failure as FATAL with the exit code and exits with it", async () => {
@@ -80,7 +138,7 @@ Deno.test("exitScript logs a failure as FATAL with the exit code and exits with 
     (error) => error instanceof Exited && error.code === 6,
   );
   assert.deepEqual(log.entries, [
-    ["fatal", "Setup for container/template 920 failed during snapshot. Exit code 6."],
+    ["fatal", "Setup for template 920 failed during snapshot. Exit code 6."],
   ]);
 });
 

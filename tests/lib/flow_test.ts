@@ -480,8 +480,9 @@ Deno.test("template dry run on a running container: only listsnapshot and the ch
   assert.deepEqual(model.mutatingCalls(), []);
   assert.deepEqual(Object.keys(container.files), [BASE]);
   assert.deepEqual(ctx.log.entries, [
-    ["info", 'Step 1/2 "Install base tools": already done, skipping'],
-    ["info", '[dry-run] Step 2/2 "Configure locale": would run'],
+    ["info", 'Step 1/2 "Install base tools": check: already done, skipping'],
+    ["info", '[dry-run] Step 2/2 "Configure locale": check: not done yet; would run:'],
+    ["info", "[dry-run]   pct exec 920 -- touch /etc/phoenix/locale"],
     ["info", '[dry-run] Would verify: "base tools present"'],
     ["info", `[dry-run] Would shut down container ${CTID} (timeout ${TIMEOUT} s)`],
     ["info", `[dry-run] Would take snapshot '${SNAPSHOT}'`],
@@ -510,10 +511,16 @@ Deno.test("template dry run when already complete reports already-complete", asy
   assert.deepEqual(model.argvs(), [["listsnapshot", CTID]]);
 });
 
-Deno.test("standard dry run: only the checks, no snapshot talk", async () => {
+Deno.test("standard dry run: only the checks up to the first step to do, no snapshot talk", async () => {
   const { model, ctx, run } = scenario({ kind: "standard", dryRun: true });
   assert.deepEqual(await performContainerSpecificSetup(run), { kind: "dry-run" });
-  assert.deepEqual(model.argvs(), [exec("test", "-e", BASE), exec("test", "-e", LOCALE)]);
+  // Step 2's check is not run: step 1 would run first, and step 2 may depend on it.
+  assert.deepEqual(model.argvs(), [exec("test", "-e", BASE)]);
+  assert.ok(
+    ctx.log.messages("info").includes(
+      '[dry-run] Step 2/2 "Configure locale": not checked: depends on step 1, which would run first',
+    ),
+  );
   assert.equal(ctx.log.entries.some(([, m]) => m.includes("snapshot")), false);
 });
 

@@ -54,6 +54,66 @@ function setup(files: string[] = []) {
 
 const setupError = (promise: Promise<unknown>) => rejectsWith(promise, SetupError);
 
+/** Log entries without the trailing `(12 ms)` of a verification's line, which varies. */
+function withoutDurations(entries: readonly (readonly [string, string])[]) {
+  return entries.map(([level, message]) => [level, message.replace(/ \(\d+ ms\)$/, "")]);
+}
+
+Deno.test("runSteps says what a check answered, and records each step's status", async () => {
+  const model = new InMemoryPct({
+    containers: { "920": { status: "running" } },
+    exec: [
+      {
+        match: "^dpkg-query -W jq$",
+        exit: 1,
+        stderr: "dpkg-query: no packages found matching jq\n",
+        times: 1,
+      },
+      { match: "^dpkg-query -W jq$" },
+      { match: "^apt-get install -y jq$", stdout: "Setting up jq (1.7.1-3) ...\n" },
+    ],
+  });
+  const ctx = testContext(model.run, { logCommands: true });
+  await runSteps(
+    [
+      fileStep("Create a", "/etc/a"),
+      {
+        name: "Install jq",
+        check: (c) => c.container.succeeds(["dpkg-query", "-W", "jq"]),
+        action: async (c) => void await c.container.run(["apt-get", "install", "-y", "jq"]),
+      },
+    ],
+    ctx,
+    { dryRun: false },
+  );
+  const info = ctx.log.messages("info");
+  assert.ok(
+    info.includes(
+      'Step 2/2 "Install jq": check: not done yet (dpkg-query: no packages found matching jq); running',
+    ),
+    info.join("\n"),
+  );
+  // The check's commands are not reported as failures: they are DEBUG, the verdict is INFO.
+  assert.ok(!info.some((m) => m.includes("(exit 1")), info.join("\n"));
+  assert.ok(info.some((m) => /^pct exec 920 -- apt-get install -y jq \(exit 0, \d+ ms\)$/.test(m)));
+  assert.deepEqual(ctx.log.messages("output"), [
+    "Step 2/2 stderr| dpkg-query: no packages found matching jq",
+    "Step 2/2 | Setting up jq (1.7.1-3) ...",
+  ]);
+  assert.deepEqual(ctx.record.steps.map(({ name, status }) => [name, status]), [
+    ["Create a", "ran"],
+    ["Install jq", "ran"],
+  ]);
+  assert.deepEqual(ctx.record.commands.map((c) => [c.argv.slice(4).join(" "), c.check]), [
+    ["test -e /etc/a", true],
+    ["touch /etc/a", false],
+    ["test -e /etc/a", true],
+    ["dpkg-query -W jq", true],
+    ["apt-get install -y jq", false],
+    ["dpkg-query -W jq", true],
+  ]);
+});
+
 Deno.test("runSteps skips steps whose check passes", async () => {
   const { model, ctx } = setup(["/etc/a", "/etc/b"]);
   const summary = await runSteps(
@@ -66,8 +126,8 @@ Deno.test("runSteps skips steps whose check passes", async () => {
   assert.deepEqual(summary, { ran: 0, skipped: 2 });
   assert.deepEqual(model.execs(), [["test", "-e", "/etc/a"], ["test", "-e", "/etc/b"]]);
   assert.deepEqual(ctx.log.entries, [
-    ["info", 'Step 1/2 "Create a": already done, skipping'],
-    ["info", 'Step 2/2 "Create b": already done, skipping'],
+    ["info", 'Step 1/2 "Create a": check: already done, skipping'],
+    ["info", 'Step 2/2 "Create b": check: already done, skipping'],
   ]);
 });
 
@@ -89,8 +149,14 @@ Deno.test("runSteps runs a step that is not done, then checks it again", async (
   ]);
   assert.ok("/etc/b" in model.container("920").files);
   assert.equal(ctx.log.entries.length, 3);
-  assert.deepEqual(ctx.log.entries[0], ["info", 'Step 1/2 "Create a": already done, skipping']);
-  assert.deepEqual(ctx.log.entries[1], ["info", 'Step 2/2 "Create b": running']);
+  assert.deepEqual(ctx.log.entries[0], [
+    "info",
+    'Step 1/2 "Create a": check: already done, skipping',
+  ]);
+  assert.deepEqual(ctx.log.entries[1], [
+    "info",
+    'Step 2/2 "Create b": check: not done yet; running',
+  ]);
   assert.equal(ctx.log.entries[2][0], "info");
   assert.match(ctx.log.entries[2][1], /^Step 2\/2 "Create b": done in \d+ ms$/);
 });
@@ -261,7 +327,7 @@ Deno.test("runSteps reports a thrown non-Error value as text", async () => {
   assert.equal(error.exitCode, ExitCode.Step);
 });
 
-Deno.test("runSteps in a dry run only checks, and announces what would run", async () => {
+Deno.test("runSteps in a dry run checks, names the commands a step would run, and stops checking", async () => {
   const { model, ctx } = setup(["/etc/a"]);
   const summary = await runSteps(
     [
@@ -273,16 +339,45 @@ Deno.test("runSteps in a dry run only checks, and announces what would run", asy
     { dryRun: true },
   );
   assert.deepEqual(summary, { ran: 0, skipped: 1 });
-  assert.deepEqual(model.execs(), [
-    ["test", "-e", "/etc/a"],
-    ["test", "-e", "/etc/b"],
-    ["test", "-e", "/etc/c"],
-  ]);
+  // Step 3 is not checked: its check would ask about a state step 2 has not made yet.
+  assert.deepEqual(model.execs(), [["test", "-e", "/etc/a"], ["test", "-e", "/etc/b"]]);
   assert.deepEqual(Object.keys(model.container("920").files), ["/etc/a"]);
   assert.deepEqual(ctx.log.entries, [
-    ["info", 'Step 1/3 "Create a": already done, skipping'],
-    ["info", '[dry-run] Step 2/3 "Create b": would run'],
-    ["info", '[dry-run] Step 3/3 "Create c": would run'],
+    ["info", 'Step 1/3 "Create a": check: already done, skipping'],
+    ["info", '[dry-run] Step 2/3 "Create b": check: not done yet; would run:'],
+    ["info", "[dry-run]   pct exec 920 -- touch /etc/b"],
+    [
+      "info",
+      '[dry-run] Step 3/3 "Create c": not checked: depends on step 2, which would run first',
+    ],
+  ]);
+  assert.deepEqual(ctx.record.steps.map((step) => step.status), [
+    "already-done",
+    "would-run",
+    "unchecked",
+  ]);
+});
+
+Deno.test("a dry run's plan stops where the action needs a real answer, and says so", async () => {
+  const { model, ctx } = setup();
+  await runSteps(
+    [{
+      name: "Write and read back",
+      check: () => Promise.resolve(false),
+      action: async (c) => {
+        await c.container.run(["mkdir", "-p", "/etc/x"]);
+        if ((await c.container.readFile("/etc/x/y")) !== "content") throw new Error("not written");
+        await c.container.run(["never-planned"]);
+      },
+    }],
+    ctx,
+    { dryRun: true },
+  );
+  assert.deepEqual(model.execs(), [], "nothing ran");
+  assert.deepEqual(ctx.log.messages("info").slice(1), [
+    "[dry-run]   pct exec 920 -- mkdir -p /etc/x",
+    "[dry-run]   pct exec 920 -- cat /etc/x/y",
+    "[dry-run]   ... and what follows from those commands' answers",
   ]);
 });
 
@@ -319,7 +414,7 @@ Deno.test("runVerification runs every check and logs each pass", async () => {
     ctx,
   );
   assert.deepEqual(trace, ["vllm --version answers", "b"]);
-  assert.deepEqual(ctx.log.entries, [
+  assert.deepEqual(withoutDurations(ctx.log.entries), [
     ["info", 'Verification "vllm --version answers": passed'],
     ["info", 'Verification "b": passed'],
   ]);
@@ -340,7 +435,7 @@ Deno.test("runVerification fails with ExitCode.Verification at the first failure
   assert.equal(error.message, 'Verification "vLLM is healthy" failed: GET /health answered 503');
   assert.equal(error.cause, cause);
   assert.deepEqual(trace, ["a", "vLLM is healthy"]);
-  assert.deepEqual(ctx.log.entries, [["info", 'Verification "a": passed']]);
+  assert.deepEqual(withoutDurations(ctx.log.entries), [["info", 'Verification "a": passed']]);
 });
 
 Deno.test("runVerification over a real in-container command quotes its output", async () => {

@@ -60,28 +60,42 @@ Deno.test("validateInputs rejects a copy under another CTID's name", () => {
   const error = rejection("920", "920", { argv0: copy, execPath: copy });
   assert.equal(
     error.message,
-    "Refusing to run: this executable is for container 920 and must be named " +
-      `phoenix_hypervisor_setup_920.sh, but its invoked as ${JSON.stringify(copy)}; ` +
-      "reinstall it under its own name",
+    `Refusing to run: this file is the 920 executable, installed as ${JSON.stringify(copy)}; ` +
+      "it sets up container 920 only and runs only as phoenix_hypervisor_setup_920.sh: for " +
+      `container 950, install its own executable as ${JSON.stringify(copy)} ` +
+      "(deno task build --ctid 950 --install)",
   );
 });
 
 Deno.test("validateInputs rejects a symlink whose target has another name", () => {
   const target = "/opt/phoenix/phoenix_hypervisor_setup_950.sh";
   const error = rejection("920", "920", { argv0: own.argv0, execPath: target });
-  assert.match(error.message, /but its file is "\/opt\/phoenix\/phoenix_hypervisor_setup_950\.sh"/);
-  assert.match(error.message, /must be named phoenix_hypervisor_setup_920\.sh/);
+  assert.match(
+    error.message,
+    /920 executable, whose real file is "\/opt\/phoenix\/phoenix_hypervisor_setup_950\.sh"/,
+  );
+  assert.match(error.message, /runs only as phoenix_hypervisor_setup_920\.sh: reinstall it as/);
 });
 
 Deno.test("validateInputs rejects a name that only contains the expected one", () => {
   const path = `${BIN}/old_phoenix_hypervisor_setup_920.sh`;
   assert.match(
     rejection("920", "920", { argv0: path, execPath: own.execPath }).message,
-    /invoked as/,
+    /linked as/,
   );
   const suffixed = `${BIN}/phoenix_hypervisor_setup_920.sh.bak`;
   assert.match(
     rejection("920", "920", { argv0: own.argv0, execPath: suffixed }).message,
-    /file is/,
+    /real file is/,
   );
+});
+
+Deno.test("validateInputs names the link, not the argument, when run under another CTID's name", () => {
+  // The user ran phoenix_hypervisor_setup_950.sh 950, a link to the 920 executable: telling
+  // them to "run phoenix_hypervisor_setup_950.sh" would be what they just did.
+  const link = `${BIN}/phoenix_hypervisor_setup_950.sh`;
+  const error = rejection("950", "920", { argv0: link, execPath: own.execPath });
+  assert.match(error.message, /this file is the 920 executable, linked as ".*_950\.sh"/);
+  assert.match(error.message, /for container 950, install its own executable/);
+  assert.doesNotMatch(error.message, /run phoenix_hypervisor_setup_950\.sh/);
 });

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type ProbeResult, systemClock, waitFor, WaitTimeoutError } from "../../lib/wait.ts";
+import {
+  describeWait,
+  type ProbeResult,
+  systemClock,
+  waitFor,
+  type WaitProgress,
+  WaitTimeoutError,
+} from "../../lib/wait.ts";
 import { rejectsWith } from "../support/assertions.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 
@@ -81,7 +88,7 @@ Deno.test("waitFor never sleeps past the deadline and probes once more at it", a
   assert.equal(probe.calls, 4);
   assert.equal(
     error.message,
-    "Timed out after 1 s waiting for the container to stop (4 attempts; last: not yet (4))",
+    "Timed out after 1.0 s waiting for the container to stop (4 attempts; last: not yet (4))",
   );
   assert.equal(error.name, "WaitTimeoutError");
 });
@@ -106,7 +113,7 @@ Deno.test("waitFor with a zero timeout probes exactly once", async () => {
   const error = await timeout(waitFor("it", probe.run, { timeoutMs: 0, clock }));
   assert.equal(probe.calls, 1);
   assert.deepEqual(clock.sleeps, []);
-  assert.equal(error.message, "Timed out after 0 s waiting for it (1 attempts; last: not yet (1))");
+  assert.equal(error.message, "Timed out after 0 ms waiting for it (1 attempt; last: not yet (1))");
 });
 
 Deno.test("waitFor still succeeds when the last probe at the deadline is ready", async () => {
@@ -116,12 +123,12 @@ Deno.test("waitFor still succeeds when the last probe at the deadline is ready",
   assert.deepEqual(clock.sleeps, [250, 500, 250]);
 });
 
-Deno.test("waitFor rounds the timeout to whole seconds in its message", async () => {
+Deno.test("waitFor says the timeout in human words", async () => {
   const clock = new FakeClock(START);
   const error = await timeout(
     waitFor("x", probeReadyOn(undefined).run, { timeoutMs: 90_400, clock }),
   );
-  assert.match(error.message, /^Timed out after 90 s waiting for x /);
+  assert.match(error.message, /^Timed out after 1 min 30 s waiting for x /);
 });
 
 Deno.test("waitFor lets an exception from the probe through, without retrying", async () => {
@@ -143,4 +150,22 @@ Deno.test("systemClock reads the real time and sleeps", async () => {
   const now = systemClock.now();
   assert.ok(now >= before && now <= Date.now());
   await systemClock.sleep(0);
+});
+
+Deno.test("waitFor tells onRetry each answer, the time spent of the deadline and the next pause", async () => {
+  const clock = new FakeClock(START);
+  const progress: WaitProgress[] = [];
+  await waitFor("x", probeReadyOn(3, clock, 100).run, {
+    timeoutMs: 60_000,
+    clock,
+    onRetry: (p) => progress.push(p),
+  });
+  assert.deepEqual(progress, [
+    { attempt: 1, elapsedMs: 100, timeoutMs: 60_000, detail: "not yet (1)", nextDelayMs: 250 },
+    { attempt: 2, elapsedMs: 450, timeoutMs: 60_000, detail: "not yet (2)", nextDelayMs: 500 },
+  ]);
+  assert.equal(
+    describeWait("vLLM", progress[1]),
+    "Waiting for vLLM: attempt 2 answered not yet (2); 450 ms of 1 min; next try in 500 ms",
+  );
 });

@@ -33,6 +33,12 @@ Deno.test("httpReady polls inside the container with backoff until the expected 
       "http://localhost:8000/health answered in container 950 (attempt 3)",
     ),
   );
+  // The wait narrates itself: each answer, where it stands against the deadline, the next try.
+  const what = "http://localhost:8000/health to answer 200 in container 950";
+  assert.deepEqual(ctx.log.messages("info").filter((m) => m.startsWith("Waiting for")), [
+    `Waiting for ${what}: attempt 1 answered connection refused; 0 ms of 1 min; next try in 1.0 s`,
+    `Waiting for ${what}: attempt 2 answered HTTP 503; 1.0 s of 1 min; next try in 2.0 s`,
+  ]);
 });
 
 Deno.test("httpReady adds -k for a self-signed https endpoint and accepts several codes", async () => {
@@ -69,20 +75,20 @@ Deno.test("httpReady times out with the last answer, never sleeping past the dea
     clock,
   });
   const error = await rejectsWith(verification.run(stepContext(pct)), WaitTimeoutError);
-  assert.match(error.message, /Timed out after 10 s waiting for http:\/\/localhost:8000\/health/);
+  assert.match(error.message, /Timed out after 10.0 s waiting for http:\/\/localhost:8000\/health/);
   assert.match(error.message, /last: HTTP 503\)$/);
   assert.deepEqual(clock.sleeps, [1000, 2000, 4000, 3000]);
   assert.equal(clock.time, 10_000);
 });
 
-Deno.test("httpReady reports a connection failure as no answer", async () => {
+Deno.test("httpReady reports a connection failure in words", async () => {
   const pct = stepPct({ exec: [{ match: "^curl ", exit: 7, stdout: "000" }] });
   await assert.rejects(
     () =>
       httpReady({ url: "http://localhost:1/", timeoutMs: 0, clock: new FakeClock() }).run(
         stepContext(pct),
       ),
-    /last: no answer \(curl exit 7\)/,
+    /last: connection refused\)/,
   );
   assert.throws(() => httpReady({ url: "ftp://x/", timeoutMs: 1 }), TypeError);
 });
@@ -164,6 +170,6 @@ Deno.test("PHOENIX_READY_TIMEOUT replaces a probe's deadline", async () => {
     ),
     WaitTimeoutError,
   );
-  assert.match(error.message, /^Timed out after 3 s waiting for/);
+  assert.match(error.message, /^Timed out after 3.0 s waiting for/);
   assert.deepEqual(clock.sleeps, [1000, 2000]);
 });

@@ -33,6 +33,9 @@ export class RecordingLog implements Log {
   fatal(message: string): void {
     this.entries.push(["fatal", message]);
   }
+  output(message: string): void {
+    this.entries.push(["output", message]);
+  }
 
   /** The messages logged at `level`, oldest first. */
   messages(level: Level): string[] {

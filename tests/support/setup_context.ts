@@ -10,6 +10,7 @@ import type { SetupContext } from "../../lib/container_module.ts";
 import { InContainer } from "../../lib/in_container.ts";
 import { Pct } from "../../lib/pct.ts";
 import { untouchedPowerState } from "../../lib/power_state.ts";
+import { RunRecord } from "../../lib/run_record.ts";
 import { RecordingLog } from "./recording_log.ts";
 
 /** What {@linkcode testContext} can be told; everything has a default. */
@@ -34,7 +35,8 @@ export function testContext<S = undefined>(
 ): TestContext<S> {
   const ctid = options.ctid ?? "920";
   const log = new RecordingLog();
-  const pct = new Pct(options.logCommands ? loggingRunner(run, log) : run);
+  const record = new RunRecord();
+  const pct = new Pct(options.logCommands ? loggingRunner(run, log, { record }) : run);
   return {
     ctid,
     settings: options.settings as S,
@@ -45,5 +47,6 @@ export function testContext<S = undefined>(
     // A unit test must not read the machine it runs on as if it were the Proxmox host.
     hostRoot: options.hostRoot ?? "/nonexistent-host-root",
     power: untouchedPowerState(),
+    record,
   };
 }

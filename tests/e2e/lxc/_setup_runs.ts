@@ -7,6 +7,8 @@
  */
 
 import assert from "node:assert/strict";
+import { displayCommand } from "../../../lib/command.ts";
+import { type RunReport, RunReportSchema } from "../../../lib/run_report.ts";
 import { compiledExecutable } from "../../support/executables.ts";
 import { LAB_NODE, type LxcLab } from "./harness.ts";
 
@@ -51,6 +53,8 @@ export interface SetupRun {
   readonly durationMs: number;
   /** The log file's lines (the file may be shared with other runs). */
   readonly log: readonly LogEntry[];
+  /** The run report (`PHOENIX_REPORT_FILE`); `undefined` when the run wrote none. */
+  readonly report?: RunReport;
 }
 
 /** Options of one run. */
@@ -134,6 +138,7 @@ export class SetupBench {
     const executable = await this.#executable(ctid);
     const args = [...(options.args ?? [ctid])];
     const logFile = options.logFile ?? this.newLogFile();
+    const reportFile = `${logFile}.report.json`;
     const abort = new AbortController();
     const started = performance.now();
     const child = new Deno.Command(executable, {
@@ -147,6 +152,7 @@ export class SetupBench {
         PHOENIX_LOCK_DIR: this.lockDir,
         PHOENIX_SHUTDOWN_TIMEOUT: String(options.shutdownTimeout ?? SHUTDOWN_TIMEOUT),
         PHOENIX_DEBUG: "false",
+        PHOENIX_REPORT_FILE: reportFile,
         ...options.env,
       },
       stdin: "null",
@@ -165,6 +171,7 @@ export class SetupBench {
       const durationMs = performance.now() - started;
       const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
       const logText = await Deno.readTextFile(logFile).catch(() => "");
+      const reportText = await Deno.readTextFile(reportFile).catch(() => undefined);
       return {
         what: `phoenix_hypervisor_setup_${ctid}.sh ${args.join(" ")}`,
         pid: child.pid,
@@ -173,6 +180,7 @@ export class SetupBench {
         stderr: decode(output.stderr),
         durationMs,
         log: parseLog(logText, ctid),
+        ...(reportText !== undefined && { report: RunReportSchema.parse(JSON.parse(reportText)) }),
       };
     })();
     return { pid: child.pid, done };
@@ -200,12 +208,13 @@ export function parseLog(text: string, ctid: string): LogEntry[] {
   return entries;
 }
 
-/** The `pct` commands a run logged (`pct status 801`, ...), in order, without their timings. */
+/**
+ * The `pct` commands a run made (`pct status 801`, ...), in order, from its run report (the log
+ * has the checks' commands only with PHOENIX_DEBUG=true).
+ */
 export function pctCalls(run: SetupRun): string[] {
-  return run.log.flatMap((entry) => {
-    const match = /^(pct .*) \(exit -?\d+, \d+ ms\)$/.exec(entry.message);
-    return match ? [match[1]] : [];
-  });
+  assert.ok(run.report, `no run report\n${describe(run)}`);
+  return run.report.pctCalls.map((call) => displayCommand(call.argv));
 }
 
 /** The `pct` calls other than `pct exec` (the container-level operations). */
