@@ -194,7 +194,7 @@ Deno.test("build: the command line builds one CTID and installs it into a direct
   ]);
   assert.match(
     await Deno.readTextFile(join(out, "SHA256SUMS")),
-    /^[0-9a-f]{64}  phoenix_hypervisor_setup_920\.sh\n$/,
+    /^[0-9a-f]{64} {2}phoenix_hypervisor_setup_920\.sh\n$/,
   );
   const version = await new Deno.Command(join(bin, "phoenix_hypervisor_setup_920.sh"), {
     args: ["--version"],

@@ -275,8 +275,8 @@ Deno.test("--help is complete on the host: steps, snapshot, environment, exit co
     /^Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run\] \[--report <file>\] 920$/m,
   );
   assert.match(text, /This executable sets up template 920: /);
-  assert.match(text, /^  3\. Install vllm into \/opt\/vllm$/m);
-  assert.match(text, /^  - vllm --version runs$/m);
+  assert.match(text, /^ {2}3\. Install vllm into \/opt\/vllm$/m);
+  assert.match(text, /^ {2}- vllm --version runs$/m);
   assert.match(text, /snapshot 'vllm-base-snapshot'/);
   for (
     const [name, fallback] of [

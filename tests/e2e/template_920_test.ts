@@ -172,7 +172,7 @@ Deno.test("920: --dry-run runs only checks, prints the plan (the commands) and c
   assert.equal(run.code, 0, run.stderr);
   for (
     const expected of [
-      /\[dry-run\] Step 1\/4 "Install Python 3 with venv and pip": check: not done yet \(dpkg-query: no packages found matching python3-venv\); would run:\n.*\[dry-run\]   pct exec 920 -- env DEBIAN_FRONTEND=noninteractive apt-get update\n.*\[dry-run\]   pct exec 920 -- env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv python3-pip\n/,
+      /\[dry-run\] Step 1\/4 "Install Python 3 with venv and pip": check: not done yet \(dpkg-query: no packages found matching python3-venv\); would run:\n.*\[dry-run\] {3}pct exec 920 -- env DEBIAN_FRONTEND=noninteractive apt-get update\n.*\[dry-run\] {3}pct exec 920 -- env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv python3-pip\n/,
       /\[dry-run\] Step 2\/4 "Create the Python virtual environment \/opt\/vllm": not checked: depends on step 1, which would run first/,
       /Summary: 4 steps \(0 run, 0 already done, 0 failed, 1 to do, 3 unchecked\)/,
       /\[dry-run\] Would verify: "vllm --version runs"/,

@@ -7,7 +7,7 @@ import {
   recordRunningCommands,
 } from "../../lib/leftover_commands.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
     await fn(dir);
@@ -43,7 +43,7 @@ Deno.test("leftoverCommands finds a recorded command whose process group still r
 });
 
 Deno.test("leftoverCommands does not mistake a reused pid for the recorded command", async () => {
-  await withDir(async (dir) => {
+  await withDir((dir) => {
     const file = leftoverCommandsFile(dir, "920");
     // This very process, but with another start time: what a reused pid looks like.
     recordRunningCommands(file, [{ pgid: Deno.pid, startTime: "1", command: "pct start 920" }]);
@@ -63,7 +63,7 @@ Deno.test("leftoverCommands treats an unreadable or foreign record as empty", as
 });
 
 Deno.test("recordRunningCommands removes the record when nothing runs", async () => {
-  await withDir(async (dir) => {
+  await withDir((dir) => {
     const file = leftoverCommandsFile(dir, "920");
     recordRunningCommands(file, [{ pgid: 123, startTime: "5", command: "pct status 920" }]);
     assert.ok(existsSync(file));
