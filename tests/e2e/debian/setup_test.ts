@@ -164,7 +164,7 @@ debianTest(
     assertExit(run, 0);
     assert.ok(
       run.stdout.includes(
-        "Setup for container/template 900 completed successfully. Snapshot 'base-snapshot' created.",
+        "Setup for template 900 completed successfully. Snapshot 'base-snapshot' created.",
       ),
       describe(run),
     );
@@ -289,7 +289,7 @@ debianTest(
 
     const run = await runSetup(bench, "950", { HF_TOKEN: token });
     assertExit(run, 0);
-    assert.match(run.stdout, /Setup for container 950 completed\./);
+    assert.match(run.stdout, /Setup for container 950 completed successfully\./);
     assert.deepEqual(lifecycleCalls(run), ["pct status 950"]);
     assert.ok(!run.stdout.includes(token) && !run.stderr.includes(token), "token never printed");
     assert.ok(!run.log.some((e) => e.message.includes(token)), "token never logged");
@@ -415,7 +415,7 @@ debianTest("902: Docker Engine from the local repository runs in a nesting conta
   // Docker Hub is unreachable here: the engine is installed and answers, only the pull fails.
   const first = await runSetup(bench, "902");
   assertExit(first, 4);
-  assertLogged(first, "INFO", 'Step 1/1 "Install Docker Engine": done');
+  assertLogged(first, "INFO", 'Step 2/2 "Install Docker Engine": done');
   assert.match(
     first.stderr,
     /Verification "docker run --rm hello-world succeeds" failed: .*docker run --rm hello-world failed/,
@@ -434,7 +434,7 @@ debianTest("902: Docker Engine from the local repository runs in a nesting conta
   await localHelloWorldImage(lab, "902");
   const second = await runSetup(bench, "902");
   assertExit(second, 0);
-  assertLogged(second, "INFO", 'Step 1/1 "Install Docker Engine": already done, skipping');
+  assertLogged(second, "INFO", 'Step 2/2 "Install Docker Engine": check: already done, skipping');
   const calls = templateCalls("902", "docker-snapshot");
   // The engine's check reads the container's features first.
   assert.deepEqual(lifecycleCalls(second), [
@@ -447,3 +447,121 @@ debianTest("902: Docker Engine from the local repository runs in a nesting conta
   const hello = await attachOutput(lab, "902", ["docker", "run", "--rm", "hello-world"]);
   assert.equal(hello, "Hello from Docker!\n");
 });
+
+/**
+ * A user's own numbering: containers with no module of their own, composed from their entries by
+ * `deno task build --config FILE`, as the latest real generation describes them (a `features`
+ * array; the server's options in `vllm_engine_config`; `ports` as "host:container").
+ */
+const COMPOSED_ENTRIES = {
+  "801": {
+    name: "ComposedBase",
+    features: ["base_setup"],
+    is_template: true,
+    template_snapshot_name: "composed-base-snapshot",
+  },
+  "812": {
+    name: "ComposedCoder",
+    features: ["vllm"],
+    ports: ["8001:8002"],
+    gpu_assignment: "0",
+    vllm_engine_config: {
+      ModelConfig: { model: MODEL },
+      ServerConfig: { port: 8002, served_model_name: "coder" },
+    },
+  },
+};
+
+/** Builds the composed executables of {@linkcode COMPOSED_ENTRIES} into `out` with `build.ts`. */
+async function buildComposed(configFile: string, out: string): Promise<void> {
+  for (const ctid of Object.keys(COMPOSED_ENTRIES)) {
+    const built = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--lock=deno.lock",
+        "--frozen",
+        "--allow-all",
+        "build.ts",
+        "--config",
+        configFile,
+        "--ctid",
+        ctid,
+        "--out",
+        out,
+      ],
+      cwd: new URL("../../../", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(built.stdout) + new TextDecoder().decode(built.stderr);
+    assert.equal(built.code, 0, text);
+    assert.match(text, new RegExp(`^ {2}${ctid}: composed from the entry`, "m"), text);
+  }
+}
+
+Deno.test({
+  name: "debian: composed from a user's config: a base_setup template and a vLLM server entry",
+  ignore: !support.ok,
+  fn: async () => {
+    const image = await debianImage();
+    const out = await Deno.makeTempDir({ prefix: "phoenix-composed-debian-" });
+    try {
+      const config = configText(COMPOSED_ENTRIES);
+      const configFile = `${out}/phoenix_lxc_configs.json`;
+      await Deno.writeTextFile(configFile, config);
+      await buildComposed(configFile, out);
+      await withLab(async (lab) => {
+        const bench = await SetupBench.create(lab, {
+          configText: config,
+          executable: (ctid) => Promise.resolve(`${out}/phoenix_hypervisor_setup_${ctid}.sh`),
+        });
+
+        // The template: base_setup for real (apt, the locale), then its own snapshot name.
+        await runningContainer(lab, image, "801");
+        const base = await runSetup(bench, "801");
+        assertExit(base, 0);
+        assert.deepEqual(lifecycleCalls(base), templateCalls("801", "composed-base-snapshot"));
+        assert.ok(localeListOk(await localeList(lab, "801")), describe(base));
+        assert.deepEqual(
+          Object.values(await packageStates(lab, "801", ["jq", "locales"])),
+          ["install ok installed", "install ok installed"],
+        );
+        await assertIdleRerun(bench, lab, "801");
+
+        // The server: the vllm feature installs the stub with real pip, then the application
+        // serves it under its served name on the port the entry maps.
+        await runningContainer(lab, image, "812");
+        const server = await runSetup(bench, "812");
+        assertExit(server, 0);
+        assert.match(
+          server.stdout,
+          /Setup for container 812 completed successfully\. vLLM serves "coder" at http:\/\/localhost:8002\/v1/,
+        );
+        assert.deepEqual(lifecycleCalls(server), ["pct status 812"]);
+        const unit = await unitProperties(lab, "812", "vllm.service", ["ActiveState", "MainPID"]);
+        assert.equal(unit.ActiveState, "active");
+        const models = await attachOutput(lab, "812", [
+          "curl",
+          "-fsS",
+          "http://localhost:8002/v1/models",
+        ]);
+        assert.deepEqual(JSON.parse(models).data.map((m: { id: string }) => m.id), ["coder"]);
+        const again = await runSetup(bench, "812");
+        assertExit(again, 0);
+        assert.ok(
+          !pctCalls(again).some((c) => / (apt-get|pip install|systemctl (restart|enable))/.test(c)),
+          describe(again),
+        );
+        const kept = await unitProperties(lab, "812", "vllm.service", ["MainPID"]);
+        assert.equal(kept.MainPID, unit.MainPID, "same server process");
+      });
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+/** Whether `locale -a` lists en_US.UTF-8 (as glibc names it). */
+function localeListOk(locales: string[]): boolean {
+  return locales.includes("en_US.utf8");
+}
