@@ -21,6 +21,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -106,8 +107,12 @@ function sourceDescription(source: DenortSource): string {
 }
 
 async function sha256Hex(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  // Streamed through node:crypto: WebCrypto digests only a whole buffer (a 100 MB executable read
+  // into memory first), which measured 4x slower than this and than `sha256sum`.
+  const hash = createHash("sha256");
+  const file = await Deno.open(path);
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
 }
 
 async function must(run: CommandRunner, argv: string[], cwd?: string): Promise<CommandResult> {
@@ -209,44 +214,103 @@ export async function compileExecutable(
   const run = options.run ?? zxRunner;
   const workDir = options.workDir ?? join(ROOT, ".build");
   await checkModule(target);
-  const entriesDir = join(workDir, "entries");
-  await Deno.mkdir(entriesDir, { recursive: true });
+  await Deno.mkdir(join(workDir, "entries"), { recursive: true });
   await Deno.mkdir(options.outDir, { recursive: true });
-  const entry = join(entriesDir, `entry_${target.ctid}.ts`);
-  await Deno.writeTextFile(entry, entrySource(entry, target));
-  const output = join(options.outDir, executableNameFor(target.ctid));
-  const argv = [
-    ...(source.kind === "download" ? [] : ["env", `DENORT_BIN=${source.path}`]),
-    Deno.execPath(),
-    "compile",
-    "--quiet",
-    ...EXECUTABLE_PERMISSIONS,
-    "--config",
-    join(ROOT, "deno.json"),
-    // deno.json says `"lock": false` (see the README's toolchain notes); the lock is named here.
-    "--lock",
-    join(ROOT, "deno.lock"),
-    "--frozen",
-    "--output",
-    output,
-    entry,
-  ];
-  const result = await run(argv);
-  if (result.exitCode !== 0) {
-    const said = outputTail(result.stderr || result.stdout);
-    if (source.kind === "download" && /denort|dl\.deno|download/i.test(result.stderr)) {
-      // deno's own first line only says it could not write the output; the cause is further down.
-      const cause = result.stderr.split("\n").find((line) =>
-        /lookup|dns|connect|certificate|timed out|refused|unreachable/i.test(line)
+  // A directory per build: tests build a test-only module with a shipped module's CTID at once.
+  const scratch = await Deno.makeTempDir({ dir: join(workDir, "entries"), prefix: target.ctid });
+  try {
+    const entry = join(scratch, `entry_${target.ctid}.ts`);
+    await Deno.writeTextFile(entry, entrySource(entry, target));
+    // One bundled JavaScript file is compiled, not the module graph: `deno compile` would embed
+    // the whole node_modules tree (about 9 MB, whatever is imported) and resolve each npm package
+    // at start-up; the bundle holds only the code the program uses.
+    const bundle = join(scratch, `entry_${target.ctid}.js`);
+    const bundled = await run([
+      Deno.execPath(),
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--config",
+      join(ROOT, "deno.json"),
+      // deno.json says `"lock": false` (see the README's toolchain notes); the lock is named here.
+      "--lock",
+      join(ROOT, "deno.lock"),
+      "--frozen",
+      "--output",
+      bundle,
+      entry,
+    ]);
+    if (bundled.exitCode !== 0) {
+      throw new Error(
+        `deno bundle for container ${target.ctid} failed (exit ${bundled.exitCode}): ${
+          outputTail(bundled.stderr || bundled.stdout)
+        }`,
       );
-      throw new DenortUnavailable((cause ?? said.split("\n")[0]).replace(/^\s*\d+:\s*/, "").trim());
     }
+    await Deno.writeTextFile(bundle, patchZxForBundle(await Deno.readTextFile(bundle)));
+    const output = join(options.outDir, executableNameFor(target.ctid));
+    const argv = [
+      ...(source.kind === "download" ? [] : ["env", `DENORT_BIN=${source.path}`]),
+      Deno.execPath(),
+      "compile",
+      "--quiet",
+      ...EXECUTABLE_PERMISSIONS,
+      // The bundle imports only `node:` modules: no config, lock or node_modules to embed.
+      "--no-config",
+      "--no-lock",
+      "--output",
+      output,
+      bundle,
+    ];
+    const result = await run(argv);
+    if (result.exitCode !== 0) {
+      const said = outputTail(result.stderr || result.stdout);
+      if (source.kind === "download" && /denort|dl\.deno|download/i.test(result.stderr)) {
+        // deno's own first line only says it could not write the output; the cause is further
+        // down.
+        const cause = result.stderr.split("\n").find((line) =>
+          /lookup|dns|connect|certificate|timed out|refused|unreachable/i.test(line)
+        );
+        throw new DenortUnavailable(
+          (cause ?? said.split("\n")[0]).replace(/^\s*\d+:\s*/, "").trim(),
+        );
+      }
+      throw new Error(
+        `deno compile for container ${target.ctid} failed (exit ${result.exitCode}): ${said}`,
+      );
+    }
+    await Deno.chmod(output, 0o755);
+    return output;
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
+}
+
+/**
+ * zx's ESM entry, under Deno, replaces itself with `require("./core.cjs")` resolved next to its
+ * own file. In a bundle that file is not there, and the bundle already holds the same module,
+ * which esbuild named `__module__...`: use it. Throws unless the line is found exactly once, so
+ * that a new zx cannot silently break the executables.
+ *
+ * @example
+ * ```ts
+ * import { patchZxForBundle } from "./build.ts";
+ * patchZxForBundle('const m = globalThis.Deno ? globalThis.require("./core.cjs") : __module__2;');
+ * // "const m = __module__2;"
+ * ```
+ */
+export function patchZxForBundle(text: string): string {
+  const line = /globalThis\.Deno \? globalThis\.require\("\.\/core\.cjs"\) : (__module__\w*)/g;
+  let found = 0;
+  const patched = text.replace(line, (_, bundled: string) => (found++, bundled));
+  if (found !== 1) {
     throw new Error(
-      `deno compile for container ${target.ctid} failed (exit ${result.exitCode}): ${said}`,
+      `Expected zx's Deno-only require("./core.cjs") once in the bundle, found it ${found} ` +
+        "times: zx changed; see patchZxForBundle in build.ts",
     );
   }
-  await Deno.chmod(output, 0o755);
-  return output;
+  return patched;
 }
 
 /** Deno's own runtime download is not reachable from here. */
