@@ -50,7 +50,7 @@ import { buildRunReport, type RunEnding, writeRunReport } from "./lib/run_report
 import { RunSupervisor } from "./lib/run_supervisor.ts";
 import { registerSecretsFromEnv } from "./lib/secrets.ts";
 import { type Invocation, validateInputs } from "./lib/validate_inputs.ts";
-import { VERSION } from "./lib/version.ts";
+import { VERSION, versionLine } from "./lib/version.ts";
 
 /** What `main` takes from the outside world; each part is injectable for tests. */
 export interface MainOptions {
@@ -102,7 +102,7 @@ export async function main<S>(
     return exit(ExitCode.Success);
   }
   if (parsed?.action === "version") {
-    console.log(`${name} (phoenix-setup ${VERSION}) for container ${module.ctid}`);
+    console.log(versionLine(module.ctid));
     return exit(ExitCode.Success);
   }
 

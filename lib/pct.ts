@@ -67,6 +67,11 @@ export function parseConfig(output: string): Map<string, string[]> {
 /** A typed client over the `pct` command line, given a command runner. */
 export class Pct {
   readonly #run: CommandRunner;
+  /**
+   * Each container's `pct config` output, read once (a call costs hundreds of ms on a real host)
+   * and forgotten when this client changes the configuration (`pct set`, `pct snapshot`).
+   */
+  readonly #configs = new Map<string, Promise<string>>();
 
   /** @param run Runs each pct command (injected: the zx runner, or a test double). */
   constructor(run: CommandRunner) {
@@ -121,6 +126,7 @@ export class Pct {
   async snapshot(ctid: string, name: string, description?: string): Promise<void> {
     const args = ["snapshot", ctid, name];
     if (description) args.push("--description", description);
+    this.#configs.delete(ctid);
     await this.#must(args);
   }
 
@@ -129,15 +135,30 @@ export class Pct {
     return parseSnapshotList((await this.#must(["listsnapshot", ctid])).stdout);
   }
 
-  /** `pct config`: the container's configuration. */
+  /**
+   * `pct config`: the container's configuration. Read once per container; the answer is reused
+   * until this client runs `pct set` or `pct snapshot` on it (a failed read is not kept).
+   */
   async config(ctid: string): Promise<Map<string, string[]>> {
-    return parseConfig((await this.#must(["config", ctid])).stdout);
+    let text = this.#configs.get(ctid);
+    if (text === undefined) {
+      text = this.#must(["config", ctid]).then((result) => result.stdout);
+      this.#configs.set(ctid, text);
+      text.catch(() => this.#configs.delete(ctid));
+    }
+    return parseConfig(await text);
   }
 
   /** `pct set <ctid> --key value ...`; `options` must not be empty. */
   async set(ctid: string, options: Readonly<Record<string, string>>): Promise<void> {
     const args = ["set", ctid];
     for (const [key, value] of Object.entries(options)) args.push(`--${key}`, value);
-    await this.#must(args);
+    this.#configs.delete(ctid);
+    try {
+      await this.#must(args);
+    } finally {
+      // Whatever pct did before failing may have changed the configuration too.
+      this.#configs.delete(ctid);
+    }
   }
 }

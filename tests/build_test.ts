@@ -11,6 +11,7 @@ import {
   EXECUTABLE_PERMISSIONS,
   fallbackDenort,
   installExecutables,
+  patchZxForBundle,
   selectFromConfig,
   writeChecksums,
 } from "../build.ts";
@@ -213,4 +214,11 @@ Deno.test("build: an unknown --ctid is refused", async () => {
   }).output();
   assert.equal(build.code, 1);
   assert.match(new TextDecoder().decode(build.stderr), /No container module containers\/999\.ts/);
+});
+
+Deno.test("patchZxForBundle points zx's Deno-only require at the bundled module, exactly once", () => {
+  const line = 'var m = globalThis.Deno ? globalThis.require("./core.cjs") : __module__3;';
+  assert.equal(patchZxForBundle(`a;\n${line}\nb;`), "a;\nvar m = __module__3;\nb;");
+  assert.throws(() => patchZxForBundle("no zx here"), /found it 0 times: zx changed/);
+  assert.throws(() => patchZxForBundle(`${line}\n${line}`), /found it 2 times/);
 });

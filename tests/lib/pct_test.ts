@@ -290,6 +290,35 @@ Deno.test("Pct.config runs pct config and parses it", async () => {
   assert.deepEqual(config.get("lxc.cgroup2.devices.allow"), ["c 195:* rwm", "c 509:* rwm"]);
 });
 
+Deno.test("Pct.config reads each container's config once, again after pct set or snapshot", async () => {
+  let reads = 0;
+  const runner = scriptedRunner((argv) =>
+    argv[1] === "config" ? { stdout: `cores: ${++reads}\n` } : {}
+  );
+  const pct = new Pct(runner.run);
+  assert.deepEqual((await pct.config("920")).get("cores"), ["1"]);
+  const copy = await pct.config("920");
+  copy.set("cores", ["99"]);
+  assert.deepEqual((await pct.config("920")).get("cores"), ["1"], "a caller's map is its own");
+  assert.deepEqual((await pct.config("901")).get("cores"), ["2"], "per container");
+  await pct.set("920", { features: "nesting=1" });
+  assert.deepEqual((await pct.config("920")).get("cores"), ["3"], "read again after pct set");
+  await pct.snapshot("920", "s");
+  assert.deepEqual((await pct.config("920")).get("cores"), ["4"], "and after pct snapshot");
+  assert.deepEqual(runner.argvs().filter((argv) => argv[1] === "config").length, 4);
+});
+
+Deno.test("Pct.config does not keep a failed read", async () => {
+  let failing = true;
+  const runner = scriptedRunner(() =>
+    failing ? { exitCode: 2, stderr: MISSING } : { stdout: CONFIG_920 }
+  );
+  const pct = new Pct(runner.run);
+  await commandError(pct.config("920"));
+  failing = false;
+  assert.deepEqual((await pct.config("920")).get("cores"), ["8"]);
+});
+
 Deno.test("Pct.set passes each option as --key value, in order", async () => {
   const runner = scriptedRunner();
   await new Pct(runner.run).set("920", { features: "nesting=1,keyctl=1", memory: "4096" });
