@@ -11,6 +11,8 @@
  * @module
  */
 
+import { join } from "node:path";
+import { fallbackDenort } from "../../build.ts";
 import { FakePct } from "../fake_pct/fake_pct.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
 
@@ -27,6 +29,38 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 
 const executable = await compiledExecutable("920");
 const size = (await Deno.stat(executable)).size / 2 ** 20;
+
+/**
+ * The baseline: a bare `console.log` program compiled with the runtime the build uses here
+ * (`DENORT_BIN`, else the pinned fallback), so a ratio says what our program adds.
+ */
+async function bareProgram(): Promise<string> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const denort = Deno.env.get("DENORT_BIN") ?? await fallbackDenort(join(root, ".build"));
+  const dir = await Deno.makeTempDir({ prefix: "phoenix-bench-" });
+  await Deno.writeTextFile(join(dir, "hello.ts"), 'console.log("hello");\n');
+  const output = join(dir, "hello");
+  const compiled = await new Deno.Command(Deno.execPath(), {
+    args: ["compile", "--quiet", "--no-config", "--no-lock", "-A", "-o", output, "hello.ts"],
+    cwd: dir,
+    env: { DENORT_BIN: denort },
+  }).output();
+  if (compiled.code !== 0) throw new Error(new TextDecoder().decode(compiled.stderr));
+  return output;
+}
+
+/** Median wall time of `runs` runs of `program args`. */
+async function medianRun(program: string, args: string[], runs = 21): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await time(() => runExecutable(program, args, {})));
+  return percentile(times, 0.5);
+}
+
+const bare = await bareProgram();
+const bareSize = (await Deno.stat(bare)).size / 2 ** 20;
+const bareStart = await medianRun(bare, []);
+const versionStart = await medianRun(executable, ["--version"]);
+const usageStart = await medianRun(executable, ["1"]);
 
 const startups: number[] = [];
 for (let i = 0; i < 20; i++) {
@@ -59,7 +93,17 @@ for (let i = 0; i < 10; i++) {
 await Deno.remove(dir, { recursive: true });
 
 const ms = (n: number) => `${n.toFixed(0)} ms`;
+const ratio = (n: number) => `${(n / bareStart).toFixed(2)}x`;
 console.log(`executable: ${executable} (${size.toFixed(1)} MiB)`);
+console.log(
+  `size: ${size.toFixed(1)} MiB, the bare runtime's program ${bareSize.toFixed(1)} MiB: ` +
+    `+${(size - bareSize).toFixed(1)} MiB (goal: at most +2)`,
+);
+console.log(
+  `start-up, medians of 21: bare program ${ms(bareStart)}; --version ${ms(versionStart)} ` +
+    `(${ratio(versionStart)}); a usage error ${ms(usageStart)} (${ratio(usageStart)}); ` +
+    "goal: at most 1.5x",
+);
 console.log(
   `start-up (--version), 20 runs: median ${ms(percentile(startups, 0.5))}, p90 ${
     ms(percentile(startups, 0.9))
