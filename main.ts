@@ -14,6 +14,7 @@ import {
   type CommandRunner,
   createCommandRunner,
   displayCommand,
+  logBatchAnswer,
   loggingRunner,
 } from "./lib/command.ts";
 import { commandEnvironment } from "./lib/command_environment.ts";
@@ -226,6 +227,7 @@ export async function main<S>(
     if (produced) subject = { ...subject, produced };
     const pct = new Pct(
       loggingRunner(run, log, { record, heartbeatIntervalMs: settings.heartbeatSeconds * 1000 }),
+      logBatchAnswer(log, record),
     );
     ctx = {
       ctid,

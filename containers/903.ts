@@ -8,6 +8,7 @@
  * @module
  */
 
+import { InContainer } from "../lib/in_container.ts";
 import { composeContainer } from "../lib/composition.ts";
 import { definePart, docker, nvidia } from "../lib/features/mod.ts";
 import { aptPackages, aptSourceFile, dockerRunSucceeds } from "../lib/steps/mod.ts";
@@ -41,6 +42,8 @@ function repositoryOf(repoUrl: string | undefined): Repository {
 /** An ASCII-armored key: apt reads it as it is when the name ends in `.asc`. */
 const KEY = "/etc/apt/keyrings/nvidia-container-toolkit.asc";
 const RUNTIME_CONFIG = "/etc/nvidia-container-runtime/config.toml";
+/** Docker's registered runtimes, as JSON. */
+const DOCKER_RUNTIMES = ["docker", "info", "--format", "{{json .Runtimes}}"];
 const CUDA_IMAGE = "nvidia/cuda:12.8.0-base-ubuntu24.04";
 
 /** The toolkit: this template's own part, after the features. */
@@ -52,6 +55,7 @@ const containerToolkit = definePart<Settings>({
   steps: [
     {
       name: "Add the key of NVIDIA's apt repository",
+      probes: () => [["test", "-f", KEY]],
       check: (ctx) => ctx.container.succeeds(["test", "-f", KEY]),
       action: async (ctx) => {
         await ctx.container.run(["mkdir", "-p", "/etc/apt/keyrings"]);
@@ -70,6 +74,7 @@ const containerToolkit = definePart<Settings>({
       // An LXC container may not control device cgroups: without this, every GPU container
       // fails with "bpf_prog_query(BPF_CGROUP_DEVICE) failed: operation not permitted".
       name: "Let the NVIDIA container runtime leave device cgroups alone (LXC)",
+      probes: () => [InContainer.readFileArgv(RUNTIME_CONFIG)],
       check: async (ctx) =>
         /^\s*no-cgroups\s*=\s*true\s*$/m.test(await ctx.container.readFile(RUNTIME_CONFIG) ?? ""),
       action: async (ctx) => {
@@ -80,11 +85,9 @@ const containerToolkit = definePart<Settings>({
     },
     {
       name: "Register the nvidia runtime with Docker",
+      probes: () => [DOCKER_RUNTIMES],
       check: async (ctx) => {
-        const runtimes = await ctx.container.exec(
-          ["docker", "info", "--format", "{{json .Runtimes}}"],
-          { timeoutMs: 60_000 },
-        );
+        const runtimes = await ctx.container.exec(DOCKER_RUNTIMES, { timeoutMs: 60_000 });
         return runtimes.exitCode === 0 && Object.hasOwn(JSON.parse(runtimes.stdout), "nvidia");
       },
       action: async (ctx) => {

@@ -17,7 +17,7 @@ import { formatDuration } from "./duration.ts";
 import { DEFAULTS } from "./environment.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import type { Log } from "./logging.ts";
-import type { RunRecord } from "./run_record.ts";
+import type { Activity, RunRecord } from "./run_record.ts";
 import type { RunSupervisor } from "./run_supervisor.ts";
 
 /** What a finished command returned. */
@@ -344,7 +344,6 @@ export function loggingRunner(
   const intervalMs = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatSeconds * 1000;
   return async (argv, runOptions) => {
     const activity = options.record?.activity;
-    const say = (message: string) => activity?.checking ? log.debug(message) : log.info(message);
     const prefix = activity ? `${activity.label}: ` : "";
     log.debug(`Running: ${displayCommand(argv)}`);
     const heartbeat = startHeartbeat(
@@ -352,31 +351,80 @@ export function loggingRunner(
       intervalMs,
       (text) => log.info(prefix + text),
     );
-    const outputLabel = activity?.label ?? describeCommand(argv);
+    const onOutput = outputLogger(log, activity, argv, runOptions, heartbeat.output);
     let streamed = false;
-    const onOutput = (stream: OutputStream, line: string) => {
-      streamed = true;
-      if (runOptions?.hideOutput) return;
-      heartbeat.output(line);
-      log.output(`${outputLabel} ${stream === "stdout" ? "|" : "stderr|"} ${line}`);
-      runOptions?.onOutput?.(stream, line);
-    };
     let result: CommandResult;
     try {
-      result = await run(argv, { ...runOptions, onOutput });
+      result = await run(argv, {
+        ...runOptions,
+        onOutput: (stream, line) => {
+          streamed = true;
+          onOutput(stream, line);
+        },
+      });
     } finally {
       heartbeat.stop();
     }
     // A runner that cannot stream (a test double) still gets its output into the log.
-    if (!streamed) {
-      for (const stream of ["stdout", "stderr"] as const) {
-        for (const line of splitLines(result[stream])) if (line.trim()) onOutput(stream, line);
-      }
-    }
+    if (!streamed) logOutput(result, onOutput);
     options.record?.commandEnded(runOptions?.hideOutput ? { ...result, stdout: "" } : result);
-    say(`${displayCommand(argv)} (exit ${result.exitCode}, ${formatDuration(result.durationMs)})`);
-    const tail = result.exitCode === 0 ? "" : outputTail(result.stderr);
-    if (tail) say(`stderr: ${tail}`);
+    logEnd(log, activity, result, formatDuration(result.durationMs));
     return result;
   };
+}
+
+/**
+ * Logs what a batch of checks answered for one command (`Pct.prefetch`) as
+ * {@linkcode loggingRunner} logs a command that ran: its output lines, its exit code, and for a
+ * check the answer "no" it gave. No pct call is recorded: none was made.
+ */
+export function logBatchAnswer(
+  log: Log,
+  record: RunRecord | undefined,
+): (result: CommandResult, options: RunOptions) => void {
+  return (result, options) => {
+    const activity = record?.activity;
+    logOutput(result, outputLogger(log, activity, result.argv, options));
+    record?.checkAnswered(options.hideOutput ? { ...result, stdout: "" } : result);
+    logEnd(log, activity, result, "answered by the batch of checks");
+  };
+}
+
+/** The log line of each output line of `argv` (none when its output is hidden). */
+function outputLogger(
+  log: Log,
+  activity: Activity | undefined,
+  argv: readonly string[],
+  runOptions: RunOptions | undefined,
+  heartbeat?: (line: string) => void,
+): (stream: OutputStream, line: string) => void {
+  const outputLabel = activity?.label ?? describeCommand(argv);
+  return (stream, line) => {
+    if (runOptions?.hideOutput) return;
+    heartbeat?.(line);
+    log.output(`${outputLabel} ${stream === "stdout" ? "|" : "stderr|"} ${line}`);
+    runOptions?.onOutput?.(stream, line);
+  };
+}
+
+function logOutput(
+  result: CommandResult,
+  onOutput: (stream: OutputStream, line: string) => void,
+): void {
+  for (const stream of ["stdout", "stderr"] as const) {
+    for (const line of splitLines(result[stream])) if (line.trim()) onOutput(stream, line);
+  }
+}
+
+/** The line that ends a command: at DEBUG for a check's (its "no" is an answer), else INFO. */
+function logEnd(
+  log: Log,
+  activity: Activity | undefined,
+  result: CommandResult,
+  how: string,
+): void {
+  const say = (message: string) => activity?.checking ? log.debug(message) : log.info(message);
+  say(`${displayCommand(result.argv)} (exit ${result.exitCode}, ${how})`);
+  const tail = result.exitCode === 0 ? "" : outputTail(result.stderr);
+  if (tail) say(`stderr: ${tail}`);
 }

@@ -193,11 +193,16 @@ function scopedStep(step: Step<unknown>, name: string): Step<Settings> {
     name: step.name,
     check: (ctx) => step.check(viewOf(ctx, name)),
     action: (ctx) => step.action(viewOf(ctx, name)),
+    ...step.probes && { probes: (ctx) => step.probes!(viewOf(ctx, name)) },
   };
 }
 
 function scopedVerification(check: Verification<unknown>, name: string): Verification<Settings> {
-  return { name: check.name, run: (ctx) => check.run(viewOf(ctx, name)) };
+  return {
+    name: check.name,
+    run: (ctx) => check.run(viewOf(ctx, name)),
+    ...check.probes && { probes: (ctx) => check.probes!(viewOf(ctx, name)) },
+  };
 }
 
 /**

@@ -50,6 +50,13 @@ export interface Step<S> {
   check(ctx: SetupContext<S>): Promise<boolean>;
   /** Brings the effect about; afterwards `check` must return true. */
   action(ctx: SetupContext<S>): Promise<void>;
+  /**
+   * The read-only commands (argv, inside the container) that `check` runs, when they can be
+   * known beforehand. The runner runs those of this step and the ones after it in one `pct exec`
+   * (`probe_batch.ts`), and each result answers the check's own call of the same argv without a
+   * round trip; a check that runs anything else still works, with a call of its own.
+   */
+  probes?(ctx: SetupContext<S>): readonly (readonly string[])[];
 }
 
 /** One verification of the finished container; throws with a clear message on failure. */
@@ -58,6 +65,8 @@ export interface Verification<S> {
   readonly name: string;
   /** Runs the verification; changes nothing. */
   run(ctx: SetupContext<S>): Promise<void>;
+  /** The read-only commands `run` starts with, batched like {@linkcode Step.probes}. */
+  probes?(ctx: SetupContext<S>): readonly (readonly string[])[];
 }
 
 /** A template ends in a snapshot; a standard container does not. */

@@ -103,7 +103,10 @@ export async function restorePowerState<S>(
 
 async function stepsAndVerification<S>(run: SetupRun<S>): Promise<void> {
   try {
-    await runSteps(run.module.steps, run.ctx, { dryRun: false });
+    await runSteps(run.module.steps, run.ctx, {
+      dryRun: false,
+      verification: run.module.verification,
+    });
     await runVerification(run.module.verification, run.ctx);
   } catch (error) {
     await restorePowerState(run.ctx, run.shutdownTimeoutSeconds);

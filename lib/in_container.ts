@@ -65,11 +65,33 @@ export class InContainer {
   }
 
   /**
+   * Arranges for those of the read-only `commands` that no earlier batch answers yet to run in
+   * one round trip, at the first {@linkcode InContainer.exec} of one of them; each result then
+   * answers one later `exec` of the same argv, until anything changes the container (see
+   * {@linkcode Pct.prefetch}).
+   */
+  prefetch(commands: readonly (readonly string[])[]): void {
+    const answered = new Map<string, number>();
+    const missing = commands.filter((argv) => {
+      const key = JSON.stringify(argv);
+      const left = answered.get(key) ?? this.#pct.waiting(this.ctid, argv);
+      answered.set(key, left - 1);
+      return left <= 0;
+    });
+    this.#pct.prefetch(this.ctid, missing);
+  }
+
+  /** The command {@linkcode InContainer.readFile} runs for `path`, for a check's probes. */
+  static readFileArgv(path: string): string[] {
+    return ["cat", path];
+  }
+
+  /**
    * The content of `path` in the container, or `undefined` when it does not exist. The content
    * is never logged: it is data, and may be a secret.
    */
   async readFile(path: string): Promise<string | undefined> {
-    const result = await this.exec(["cat", path], { hideOutput: true });
+    const result = await this.exec(InContainer.readFileArgv(path), { hideOutput: true });
     return result.exitCode === 0 ? result.stdout : undefined;
   }
 }

@@ -7,6 +7,15 @@
  */
 
 import { CommandError, type CommandResult, type CommandRunner } from "./command.ts";
+import {
+  parseProbeOutput,
+  PROBE_COMMAND_TIMEOUT_SECONDS,
+  PROBE_SCRIPT,
+  probeArguments,
+} from "./probe_batch.ts";
+
+/** Subcommands that change nothing: the answers of a batch stay true across them. */
+const READ_ONLY = new Set(["status", "config", "listsnapshot"]);
 
 /** Whether a container runs, as `pct status` reports it. */
 export type ContainerStatus = "running" | "stopped";
@@ -64,23 +73,104 @@ export function parseConfig(output: string): Map<string, string[]> {
   return config;
 }
 
+/**
+ * Told of each `pct exec` answered by a batch instead of a call of its own (for the log and the
+ * run record), with the options the caller gave (`hideOutput`).
+ */
+export type BatchAnswerObserver = (result: CommandResult, options: ExecOptions) => void;
+
 /** A typed client over the `pct` command line, given a command runner. */
 export class Pct {
   readonly #run: CommandRunner;
+  readonly #observeAnswer: BatchAnswerObserver | undefined;
+  /** Results of a batch ({@linkcode Pct.prefetch}) by call, each answering one later call. */
+  readonly #answers = new Map<string, CommandResult[]>();
+  /** Commands to batch at the first `exec` of one of them, by CTID. */
+  readonly #pending = new Map<string, readonly (readonly string[])[]>();
   /**
    * Each container's `pct config` output, read once (a call costs hundreds of ms on a real host)
    * and forgotten when this client changes the configuration (`pct set`, `pct snapshot`).
    */
   readonly #configs = new Map<string, Promise<string>>();
 
-  /** @param run Runs each pct command (injected: the zx runner, or a test double). */
-  constructor(run: CommandRunner) {
+  /**
+   * @param run Runs each pct command (injected: the zx runner, or a test double).
+   * @param observeAnswer Told of each exec a batch answered (see {@linkcode Pct.prefetch}).
+   */
+  constructor(run: CommandRunner, observeAnswer?: BatchAnswerObserver) {
     this.#run = run;
+    this.#observeAnswer = observeAnswer;
   }
 
-  /** Runs `pct ...args` and returns the result, whatever the exit code. */
-  raw(args: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
-    return this.#run(["pct", ...args], options);
+  /**
+   * Arranges for the read-only `commands` to run in container `ctid` in one `pct exec` (see
+   * `probe_batch.ts`), at the first `exec` of one of them: a check that fails on the host first
+   * (no NVIDIA driver, say) never reaches the container. Replaces commands arranged earlier and
+   * not yet run. From then until anything other than `status`, `config` or `listsnapshot` reaches
+   * pct, each result answers one `exec` of the same argv (without input) without a round trip. A
+   * batch that fails as a whole (no bash in the container, say) is forgotten: the commands then
+   * run one by one.
+   */
+  prefetch(ctid: string, commands: readonly (readonly string[])[]): void {
+    if (commands.length === 0) this.#pending.delete(ctid);
+    else this.#pending.set(ctid, commands);
+  }
+
+  /** How many results of a batch are waiting to answer `argv` in container `ctid`. */
+  waiting(ctid: string, argv: readonly string[]): number {
+    return this.#answers.get(JSON.stringify(["exec", ctid, "--", ...argv]))?.length ?? 0;
+  }
+
+  async #runBatch(ctid: string, commands: readonly (readonly string[])[]): Promise<void> {
+    // Not through raw(): the batch changes nothing, so the answers already waiting stay valid.
+    const result = await this.#run(
+      ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(commands)],
+      // Its output is base64; each answer is logged on its own when it is used.
+      {
+        timeoutMs: (commands.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
+        hideOutput: true,
+      },
+    );
+    if (result.exitCode !== 0) return;
+    let results;
+    try {
+      results = parseProbeOutput(result.stdout, commands.length);
+    } catch {
+      return;
+    }
+    for (const [i, argv] of commands.entries()) {
+      const args = ["exec", ctid, "--", ...argv];
+      const key = JSON.stringify(args);
+      this.#answers.set(key, [
+        ...this.#answers.get(key) ?? [],
+        { ...results[i], argv: ["pct", ...args], durationMs: 0 },
+      ]);
+    }
+  }
+
+  /**
+   * Runs `pct ...args` and returns the result, whatever the exit code; a read-only command a
+   * batch has answered is not run again (see {@linkcode Pct.prefetch}).
+   */
+  async raw(args: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+    const key = JSON.stringify(args);
+    const ctid = args[1];
+    const pending = args[0] === "exec" ? this.#pending.get(ctid) : undefined;
+    if (pending?.some((argv) => JSON.stringify(["exec", ctid, "--", ...argv]) === key)) {
+      this.#pending.delete(ctid);
+      // A batch of one command would be the same round trip, less readable in the log.
+      if (pending.length > 1) await this.#runBatch(ctid, pending);
+    }
+    const waiting = options.input === undefined ? this.#answers.get(key) : undefined;
+    if (waiting) {
+      const answer = waiting.shift()!;
+      if (waiting.length === 0) this.#answers.delete(key);
+      this.#observeAnswer?.(answer, options);
+      return answer;
+    }
+    // Anything else may change the container: what the batch saw is no longer the truth.
+    if (!READ_ONLY.has(args[0])) this.#answers.clear();
+    return await this.#run(["pct", ...args], options);
   }
 
   async #must(args: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
@@ -153,7 +243,6 @@ export class Pct {
   async set(ctid: string, options: Readonly<Record<string, string>>): Promise<void> {
     const args = ["set", ctid];
     for (const [key, value] of Object.entries(options)) args.push(`--${key}`, value);
-    this.#configs.delete(ctid);
     try {
       await this.#must(args);
     } finally {

@@ -90,7 +90,15 @@ export class RunRecord {
       durationMs: result.durationMs,
       check,
     });
-    if (check && result.exitCode !== 0) {
+    this.checkAnswered(result);
+  }
+
+  /**
+   * Notes what a check's command answered, whether it ran or a batch of checks answered it
+   * (`Pct.prefetch`): a "no" becomes {@linkcode RunRecord.checkAnswer}.
+   */
+  checkAnswered(result: CommandResult): void {
+    if (this.#activity?.checking && result.exitCode !== 0) {
       const said = outputTail(result.stderr, 1) || outputTail(result.stdout, 1);
       this.#checkAnswer = said || `${describeCommand(result.argv)}: exit code ${result.exitCode}`;
     }

@@ -26,6 +26,25 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Arranges for the declared probes of `items` that no earlier batch answers yet to run in one
+ * `pct exec`, at the first check that runs one of them (`Pct.prefetch`). A `probes` that throws
+ * (it derives its commands from the settings) is left to the check itself, which reports it.
+ */
+function prefetchProbes<S>(
+  ctx: SetupContext<S>,
+  items: readonly (Step<S> | Verification<S>)[],
+): void {
+  const commands = items.flatMap((item) => {
+    try {
+      return item.probes?.(ctx) ?? [];
+    } catch {
+      return [];
+    }
+  });
+  ctx.container.prefetch(commands);
+}
+
 /** How many steps ran and how many were already done. */
 export interface StepsSummary {
   readonly ran: number;
@@ -42,7 +61,11 @@ export interface StepsSummary {
 export async function runSteps<S>(
   steps: readonly Step<S>[],
   ctx: SetupContext<S>,
-  options: { readonly dryRun: boolean },
+  options: {
+    readonly dryRun: boolean;
+    /** The verification that follows: its probes join the first batch, for a re-run. */
+    readonly verification?: readonly Verification<S>[];
+  },
 ): Promise<StepsSummary> {
   let ran = 0;
   let skipped = 0;
@@ -69,6 +92,11 @@ export async function runSteps<S>(
     }
     const started = performance.now();
     const check = async () => {
+      // This step's check and the later ones in one round trip (again after an action).
+      prefetchProbes(ctx, [
+        ...steps.slice(index),
+        ...index === 0 ? options.verification ?? [] : [],
+      ]);
       try {
         return await ctx.record.during({ label, checking: true }, () => step.check(ctx));
       } catch (error) {
@@ -125,6 +153,7 @@ export async function runVerification<S>(
   verification: readonly Verification<S>[],
   ctx: SetupContext<S>,
 ): Promise<void> {
+  prefetchProbes(ctx, verification);
   for (const [index, check] of verification.entries()) {
     const entry: VerificationRecord = { name: check.name, status: "failed", durationMs: 0 };
     ctx.record.verifications.push(entry);

@@ -197,6 +197,11 @@ export function vllmServerSettingsOf(
   };
 }
 
+/** Asks the server for its models (`/v1/models`), from inside the container. */
+function listModels(url: string): string[] {
+  return ["curl", "-fsS", "--max-time", "30", url];
+}
+
 /** The address to probe from inside the container for a server listening on `host`. */
 function probeHost(host: string): string {
   if (host === "0.0.0.0" || host === "::") return "localhost";
@@ -307,9 +312,10 @@ export const vllmServer = definePart<VllmServerSettings>({
     }),
     {
       name: "/v1/models lists the served model",
+      probes: (ctx) => [listModels(ctx.settings.modelsUrl)],
       run: async (ctx) => {
         const { modelsUrl, listedModel } = ctx.settings;
-        const body = await ctx.container.output(["curl", "-fsS", "--max-time", "30", modelsUrl]);
+        const body = await ctx.container.output(listModels(modelsUrl));
         let ids: unknown[];
         try {
           ids = (JSON.parse(body).data ?? []).map((model: { id?: unknown }) => model?.id);

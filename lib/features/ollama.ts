@@ -31,6 +31,7 @@ export const ollama = definePart({
     aptPackages(["zstd"], { name: "Install zstd (Ollama's archive is zstd-compressed)" }),
     {
       name: "Install Ollama",
+      probes: () => [[OLLAMA_BIN, "--version"]],
       check: (ctx) => ctx.container.succeeds([OLLAMA_BIN, "--version"], { timeoutMs: 60_000 }),
       action: async (ctx) => {
         try {
@@ -50,6 +51,7 @@ export const ollama = definePart({
     },
     {
       name: "Create the ollama system user",
+      probes: () => [["id", "-u", "ollama"]],
       check: (ctx) => ctx.container.succeeds(["id", "-u", "ollama"]),
       action: async (ctx) => {
         await ctx.container.run([

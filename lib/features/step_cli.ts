@@ -61,9 +61,12 @@ function pinned(ctx: SetupContext<StepCliSettings>): string {
   return fingerprint;
 }
 
+/** Shows the installed key, with its fingerprint. */
+const SHOW_KEY = ["gpg", "--show-keys", "--with-colons", SMALLSTEP_KEY];
+
 /** The fingerprint of the installed key, or `undefined` when there is none. */
 async function installedFingerprint(ctx: SetupContext<StepCliSettings>) {
-  const shown = await ctx.container.exec(["gpg", "--show-keys", "--with-colons", SMALLSTEP_KEY]);
+  const shown = await ctx.container.exec(SHOW_KEY);
   if (shown.exitCode !== 0) return undefined;
   return /^fpr:(?:[^:]*:){8}([0-9A-F]{40}):/m.exec(shown.stdout)?.[1];
 }
@@ -95,6 +98,7 @@ export const stepCli = definePart<StepCliSettings>({
     }),
     {
       name: "Add smallstep's apt key, if its fingerprint is the pinned one",
+      probes: () => [SHOW_KEY],
       check: async (ctx) => await installedFingerprint(ctx) === pinned(ctx),
       action: async (ctx) => {
         await ctx.container.runScript(

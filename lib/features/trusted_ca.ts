@@ -14,7 +14,12 @@ import { join } from "node:path";
 import type { SetupContext } from "../container_module.ts";
 import { ConfigError, SetupError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
-import { commandSucceeds, fileIsCurrent, writeFileInContainer } from "../steps/mod.ts";
+import {
+  commandSucceeds,
+  fileIsCurrent,
+  fileIsCurrentProbes,
+  writeFileInContainer,
+} from "../steps/mod.ts";
 import { definePart } from "./feature.ts";
 
 /** Where the certificate is on the host unless `PHOENIX_CA_CERT` says otherwise. */
@@ -89,6 +94,7 @@ export const trustedCa = definePart<TrustedCaSettings>({
   }],
   steps: [{
     name: `Trust the host's root CA (${CONTAINER_CA_CERT}, update-ca-certificates)`,
+    probes: () => [...fileIsCurrentProbes(CONTAINER_CA_CERT), ["test", "-e", TRUSTED_CA_LINK]],
     check: async (ctx) =>
       await fileIsCurrent(ctx, CONTAINER_CA_CERT, await certificateOf(ctx), "0644") &&
       await ctx.container.succeeds(["test", "-e", TRUSTED_CA_LINK]),

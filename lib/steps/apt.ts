@@ -93,6 +93,11 @@ function validatePackages(packages: readonly string[]): void {
   }
 }
 
+/** The command {@linkcode aptPackagesInstalled} runs: the dpkg status of each package. */
+export function dpkgQueryArgv(packages: readonly string[]): string[] {
+  return ["dpkg-query", "-W", "-f=${Status}\\n", ...packages];
+}
+
 /**
  * Whether every package in `packages` is installed: `dpkg-query` reports
  * `install ok installed` for each. Read-only.
@@ -101,7 +106,7 @@ export async function aptPackagesInstalled<S>(
   ctx: SetupContext<S>,
   packages: readonly string[],
 ): Promise<boolean> {
-  const result = await ctx.container.exec(["dpkg-query", "-W", "-f=${Status}\\n", ...packages]);
+  const result = await ctx.container.exec(dpkgQueryArgv(packages));
   if (result.exitCode !== 0) return false;
   const states = result.stdout.split("\n").filter((line) => line !== "");
   return states.length >= packages.length &&
@@ -133,6 +138,7 @@ export function aptPackages<S>(
   return {
     name: options.name ?? `Install ${list.join(", ")}`,
     check: (ctx) => aptPackagesInstalled(ctx, list),
+    probes: () => [dpkgQueryArgv(list)],
     action: async (ctx) => {
       await aptUpdateOnce(ctx, options);
       await retryTransient(
@@ -166,14 +172,14 @@ export const APT_UPGRADE_STAMP = "/var/lib/phoenix-setup/apt-upgraded";
  * ```
  */
 export function aptUpgrade<S>(options: AptPackagesOptions = {}): Step<S> {
+  const stamped = ["test", "-e", APT_UPGRADE_STAMP];
+  const simulate = ["env", "LC_ALL=C", "apt-get", "-s", "-o", "Debug::NoLocking=1", "upgrade"];
   return {
     name: options.name ?? "Upgrade the installed packages",
+    probes: () => [stamped, simulate],
     check: async (ctx) => {
-      if (!(await ctx.container.succeeds(["test", "-e", APT_UPGRADE_STAMP]))) return false;
-      const simulation = await ctx.container.exec(
-        ["env", "LC_ALL=C", "apt-get", "-s", "-o", "Debug::NoLocking=1", "upgrade"],
-        { timeoutMs: UPDATE_TIMEOUT_MS },
-      );
+      if (!(await ctx.container.succeeds(stamped))) return false;
+      const simulation = await ctx.container.exec(simulate, { timeoutMs: UPDATE_TIMEOUT_MS });
       return simulation.exitCode === 0 && !/^Inst /m.test(simulation.stdout);
     },
     action: async (ctx) => {

@@ -49,6 +49,7 @@ export function commandSucceeds<S>(
   const shown = command.join(" ");
   return {
     name: options.name ?? `${shown} runs`,
+    probes: () => [command],
     run: async (ctx) => {
       const output = await ctx.container.output(command, {
         timeoutMs: options.timeoutMs ?? 60_000,

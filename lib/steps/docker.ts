@@ -31,6 +31,9 @@ export function hasFeature(features: string | undefined, feature: string): boole
   });
 }
 
+/** `docker info`: it answers only when the daemon runs (and so nesting works). */
+const DOCKER_INFO: readonly string[] = ["docker", "info"];
+
 /**
  * Fails unless the container's Proxmox config (`pct config`) has `features: nesting=1`, which
  * Docker inside an LXC container needs. Read-only.
@@ -66,7 +69,11 @@ export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
 export function nestingEnabled<S>(): Step<S> {
   return {
     name: "Check that the container has nesting=1 (Docker needs it)",
+    // Docker answering proves nesting (it cannot run without it), and costs no pct call on a
+    // re-run: the answer comes with the batch of checks. Only otherwise is the config read.
+    probes: () => [DOCKER_INFO],
     check: async (ctx) => {
+      if (await ctx.container.succeeds(DOCKER_INFO, { timeoutMs: 60_000 })) return true;
       await requireNesting(ctx);
       return true;
     },
@@ -88,11 +95,13 @@ export function nestingEnabled<S>(): Step<S> {
  */
 export function dockerEngine<S>(options: AptPackagesOptions = {}): Step<S> {
   const install = aptPackages<S>(["docker.io"], options);
+  const enabled = ["systemctl", "is-enabled", "--quiet", "docker.service"];
   return {
     name: "Install Docker Engine",
+    probes: () => [DOCKER_INFO, enabled],
     check: async (ctx) =>
-      await ctx.container.succeeds(["docker", "info"], { timeoutMs: 60_000 }) &&
-      await ctx.container.succeeds(["systemctl", "is-enabled", "--quiet", "docker.service"]),
+      await ctx.container.succeeds(DOCKER_INFO, { timeoutMs: 60_000 }) &&
+      await ctx.container.succeeds(enabled),
     action: async (ctx) => {
       if (!(await install.check(ctx))) await install.action(ctx);
       await ctx.container.run(["systemctl", "enable", "--now", "docker.service"], {
@@ -134,10 +143,11 @@ function validateImage(image: string): void {
  */
 export function dockerImage<S>(image: string, options: RetryOptions = {}): Step<S> {
   validateImage(image);
+  const inspectImage = ["docker", "image", "inspect", "--format", "{{.Id}}", image];
   return {
     name: `Pull the Docker image ${image}`,
-    check: (ctx) =>
-      ctx.container.succeeds(["docker", "image", "inspect", "--format", "{{.Id}}", image]),
+    probes: () => [inspectImage],
+    check: (ctx) => ctx.container.succeeds(inspectImage),
     action: async (ctx) => {
       await retryTransient(
         ctx,
@@ -289,8 +299,12 @@ export function containerDifferences(
   return differences;
 }
 
+function inspectArgv(name: string): string[] {
+  return ["docker", "container", "inspect", name];
+}
+
 async function inspect<S>(ctx: SetupContext<S>, name: string): Promise<Inspected | undefined> {
-  const result = await ctx.container.exec(["docker", "container", "inspect", name]);
+  const result = await ctx.container.exec(inspectArgv(name));
   if (result.exitCode !== 0) return undefined;
   const parsed = JSON.parse(result.stdout) as Inspected[];
   return parsed[0];
@@ -358,6 +372,7 @@ export function dockerContainer<S>(spec: DockerContainerSpec<S>): Step<S> {
   };
   return {
     name: `Run the Docker container ${spec.name} (${spec.image})`,
+    probes: () => [inspectArgv(spec.name)],
     check: async (ctx) => {
       const current = await state(ctx);
       if (current.exists && current.differences.length > 0) {

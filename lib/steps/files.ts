@@ -77,6 +77,15 @@ export async function sha256Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** The commands {@linkcode fileIsCurrent} runs for `path`, for a step's `probes`. */
+export function fileIsCurrentProbes(path: string): string[][] {
+  return [["sha256sum", path], statModeArgv(path)];
+}
+
+function statModeArgv(path: string): string[] {
+  return ["stat", "-c", "%a", path];
+}
+
 /**
  * Whether `path` in the container holds exactly `content` with permissions `mode`.
  * Read-only, and the content never leaves the container: `sha256sum` and `stat -c %a` inside it.
@@ -89,7 +98,7 @@ export async function fileIsCurrent<S>(
 ): Promise<boolean> {
   const sum = await ctx.container.exec(["sha256sum", path]);
   if (sum.exitCode !== 0 || sum.stdout.split(" ")[0] !== await sha256Hex(content)) return false;
-  const stat = await ctx.container.exec(["stat", "-c", "%a", path]);
+  const stat = await ctx.container.exec(statModeArgv(path));
   return stat.exitCode === 0 && parseInt(stat.stdout.trim(), 8) === parseInt(mode, 8);
 }
 
@@ -150,6 +159,7 @@ export function fileInContainer<S>(spec: FileSpec<S>): Step<S> {
   return {
     name: spec.name ?? `Write ${spec.path}${spec.secret ? " (secret)" : ""}`,
     check: (ctx) => fileIsCurrent(ctx, spec.path, contentOf(ctx), mode),
+    probes: () => fileIsCurrentProbes(spec.path),
     action: async (ctx) => {
       await writeFileInContainer(ctx, spec.path, contentOf(ctx), mode);
       await spec.onChange?.(ctx);
@@ -225,6 +235,7 @@ export function symlinkInContainer<S>(
   requireAbsolute(spec.link);
   return {
     name: spec.name ?? `Link ${spec.link} to ${spec.target}`,
+    probes: () => [["readlink", spec.link]],
     check: async (ctx) => {
       const result = await ctx.container.exec(["readlink", spec.link]);
       return result.exitCode === 0 && result.stdout.replace(/\n$/, "") === spec.target;

@@ -10,6 +10,7 @@
  */
 
 import type { Step } from "../container_module.ts";
+import { InContainer } from "../in_container.ts";
 import { writeFileInContainer } from "./files.ts";
 
 /** The list of locales Debian's `locale-gen` generates. */
@@ -104,6 +105,7 @@ export function localeGenerated<S>(locale: string): Step<S> {
   const listed = listedLocaleName(locale);
   return {
     name: `Generate the ${locale} locale`,
+    probes: () => [["locale", "-a"], InContainer.readFileArgv(LOCALE_GEN)],
     check: async (ctx) => {
       const all = (await ctx.container.output(["locale", "-a"])).split("\n");
       return all.includes(listed) && lists(await ctx.container.readFile(LOCALE_GEN), line);

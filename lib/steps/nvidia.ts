@@ -135,6 +135,9 @@ const QUERY_DRIVER_VERSION = [
   "--format=csv,noheader",
 ] as const;
 
+/** The `nvidia-smi` query that lists the GPUs. */
+const LIST_GPUS = ["nvidia-smi", "--query-gpu=index,name,driver_version", "--format=csv,noheader"];
+
 /**
  * The user-space driver version `nvidia-smi` reports in the container (one per GPU, all equal
  * on a working system), or `undefined` with the reason when it cannot tell.
@@ -267,6 +270,7 @@ export function runfileUrlFor(url: string, version: string): string {
 export function nvidiaUserspaceDriver<S>(spec: UserspaceDriverSpec<S>): Step<S> {
   return {
     name: "Install the NVIDIA user-space driver matching the host",
+    probes: () => [QUERY_DRIVER_VERSION],
     check: async (ctx) => {
       const wanted = await wantedDriverVersion(ctx, spec.version);
       const found = await containerDriverVersions(ctx);
@@ -310,11 +314,9 @@ export function nvidiaSmiWorks<S>(
 ): Verification<S> {
   return {
     name: "nvidia-smi lists the GPUs",
+    probes: () => [LIST_GPUS],
     run: async (ctx) => {
-      const listed = await ctx.container.output(
-        ["nvidia-smi", "--query-gpu=index,name,driver_version", "--format=csv,noheader"],
-        { timeoutMs: 60_000 },
-      );
+      const listed = await ctx.container.output(LIST_GPUS, { timeoutMs: 60_000 });
       const gpus = listed.split("\n").map((line) => line.trim()).filter(Boolean);
       if (gpus.length === 0) throw new Error("nvidia-smi lists no GPU");
       const wanted = typeof options.gpus === "function" ? options.gpus(ctx) : options.gpus;
@@ -341,6 +343,7 @@ export function nvidiaSmiWorks<S>(
 export function nvidiaVersionsMatch<S>(): Verification<S> {
   return {
     name: "The container's NVIDIA driver matches the host's",
+    probes: () => [QUERY_DRIVER_VERSION],
     run: async (ctx) => {
       const host = await hostNvidiaDriverVersion(ctx.hostRoot);
       const found = await containerDriverVersions(ctx);

@@ -39,6 +39,25 @@ export interface HttpReadyOptions<S = unknown> extends PollOptions {
   readonly name?: string;
 }
 
+/** The curl command of {@linkcode probeHttp}: prints the status code of one `GET url`. */
+function httpProbeArgv(
+  options: Pick<HttpReadyOptions<unknown>, "insecure" | "requestTimeoutSeconds">,
+  url: string,
+): string[] {
+  return [
+    "curl",
+    "-s",
+    ...(options.insecure ? ["-k"] : []),
+    "--max-time",
+    String(options.requestTimeoutSeconds ?? 10),
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    url,
+  ];
+}
+
 /**
  * The status code of one `GET url` from inside the container, as a probe result. curl prints
  * `000` when it got no answer at all.
@@ -49,18 +68,9 @@ export async function probeHttp<S>(
 ): Promise<ProbeResult> {
   const expected = [options.expect ?? 200].flat();
   const timeout = options.requestTimeoutSeconds ?? 10;
-  const result = await ctx.container.exec([
-    "curl",
-    "-s",
-    ...(options.insecure ? ["-k"] : []),
-    "--max-time",
-    String(timeout),
-    "-o",
-    "/dev/null",
-    "-w",
-    "%{http_code}",
-    options.url,
-  ], { timeoutMs: (timeout + 30) * 1000 });
+  const result = await ctx.container.exec(httpProbeArgv(options, options.url), {
+    timeoutMs: (timeout + 30) * 1000,
+  });
   const code = result.stdout.trim();
   if (expected.includes(Number(code))) return { ready: true };
   if (code && code !== "000") return { ready: false, detail: `HTTP ${code}` };
@@ -104,6 +114,8 @@ export function httpReady<S>(options: HttpReadyOptions<S>): Verification<S> {
   const shown = typeof options.url === "string" ? options.url : "the service";
   return {
     name: options.name ?? `GET ${shown} answers ${expected.join(" or ")}`,
+    // The first attempt: on a re-run the service answers at once, in the batch of checks.
+    probes: (ctx) => [httpProbeArgv(options, urlOf(ctx))],
     run: async (ctx) => {
       const url = urlOf(ctx);
       const attempts = await narratedWait(
@@ -162,17 +174,21 @@ export interface TcpReadyOptions extends PollOptions {
 /** Opens bash's `/dev/tcp/$1/$2`; values are positional parameters, never script text. */
 const TCP_CONNECT = 'timeout "$3" bash -c \'exec 3<>"/dev/tcp/$1/$2"\' tcp "$1" "$2"';
 
+/** The command of {@linkcode probeTcp}: one connection attempt, by bash. */
+function tcpProbeArgv(options: TcpReadyOptions): string[] {
+  const host = options.host ?? "127.0.0.1";
+  const seconds = options.connectTimeoutSeconds ?? 5;
+  return ["bash", "-c", TCP_CONNECT, "bash", host, String(options.port), String(seconds)];
+}
+
 /** Whether one TCP connection to `host:port` from inside the container succeeds. */
 export async function probeTcp<S>(
   ctx: SetupContext<S>,
   options: TcpReadyOptions,
 ): Promise<ProbeResult> {
-  const host = options.host ?? "127.0.0.1";
   const seconds = options.connectTimeoutSeconds ?? 5;
   try {
-    await ctx.container.runScript(TCP_CONNECT, [host, String(options.port), String(seconds)], {
-      timeoutMs: (seconds + 30) * 1000,
-    });
+    await ctx.container.run(tcpProbeArgv(options), { timeoutMs: (seconds + 30) * 1000 });
     return { ready: true };
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
@@ -200,6 +216,8 @@ export function tcpReady<S>(options: TcpReadyOptions): Verification<S> {
   const host = options.host ?? "127.0.0.1";
   return {
     name: options.name ?? `${host}:${port} accepts connections`,
+    // The first attempt, in the batch of checks (see httpReady).
+    probes: () => [tcpProbeArgv(options)],
     run: async (ctx) => {
       await narratedWait(
         ctx,

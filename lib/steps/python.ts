@@ -26,6 +26,7 @@ export function pythonVenv<S>(path: string): Step<S> {
   requireAbsolute(path);
   return {
     name: `Create the Python virtual environment ${path}`,
+    probes: () => [["test", "-x", `${path}/bin/python`]],
     check: (ctx) => ctx.container.succeeds(["test", "-x", `${path}/bin/python`]),
     action: async (ctx) => {
       await ctx.container.run(["python3", "-m", "venv", path], { timeoutMs: 600_000 });
@@ -97,13 +98,12 @@ export function pipPackages<S>(
   requireAbsolute(venv);
   if (packages.length === 0) throw new TypeError("Cannot install an empty list of pip packages");
   const requirements = packages.map(parseRequirement);
-  const pip = `${venv}/bin/pip`;
+  const show = [`${venv}/bin/pip`, "show", ...requirements.map((r) => r.name)];
   return {
     name: `Install ${packages.join(", ")} into ${venv}`,
+    probes: () => [show],
     check: async (ctx) => {
-      const result = await ctx.container.exec([pip, "show", ...requirements.map((r) => r.name)], {
-        timeoutMs: 120_000,
-      });
+      const result = await ctx.container.exec(show, { timeoutMs: 120_000 });
       if (result.exitCode !== 0) return false;
       const versions = shownVersions(result.stdout);
       return requirements.every((r) =>
@@ -112,7 +112,7 @@ export function pipPackages<S>(
     },
     action: async (ctx) => {
       await ctx.container.run(
-        [pip, "install", "--no-input", ...(options.pipArgs ?? []), ...packages],
+        [`${venv}/bin/pip`, "install", "--no-input", ...(options.pipArgs ?? []), ...packages],
         { timeoutMs: options.timeoutMs ?? 2 * 60 * 60_000 },
       );
     },

@@ -7,7 +7,7 @@
  */
 
 import type { SetupContext, Step } from "../container_module.ts";
-import { fileIsCurrent, writeFileInContainer } from "./files.ts";
+import { fileIsCurrent, fileIsCurrentProbes, writeFileInContainer } from "./files.ts";
 
 const UNIT_NAME = /^[A-Za-z0-9:_.@-]+\.(service|socket|timer|target|path|mount)$/;
 
@@ -70,18 +70,14 @@ export function systemdUnit<S>(spec: UnitSpec<S>): Step<S> {
   const path = `/etc/systemd/system/${spec.name}`;
   const contentOf = (ctx: SetupContext<S>) =>
     typeof spec.content === "string" ? spec.content : spec.content(ctx);
+  const needsReload = ["systemctl", "show", "--property=NeedDaemonReload", "--value", spec.name];
   const loaded = async (ctx: SetupContext<S>) => {
-    const result = await ctx.container.exec([
-      "systemctl",
-      "show",
-      "--property=NeedDaemonReload",
-      "--value",
-      spec.name,
-    ]);
+    const result = await ctx.container.exec(needsReload);
     return result.exitCode === 0 && result.stdout.trim() === "no";
   };
   return {
     name: `Install the systemd unit ${spec.name}`,
+    probes: () => [...fileIsCurrentProbes(path), needsReload],
     check: async (ctx) =>
       await fileIsCurrent(ctx, path, contentOf(ctx), "0644") && await loaded(ctx),
     action: async (ctx) => {
@@ -107,11 +103,13 @@ export function systemdUnit<S>(spec: UnitSpec<S>): Step<S> {
  */
 export function serviceEnabledAndRunning<S>(name: string): Step<S> {
   validateUnitName(name);
+  const enabled = ["systemctl", "is-enabled", "--quiet", name];
+  const active = ["systemctl", "is-active", "--quiet", name];
   return {
     name: `Enable and start ${name}`,
+    probes: () => [enabled, active],
     check: async (ctx) =>
-      await ctx.container.succeeds(["systemctl", "is-enabled", "--quiet", name]) &&
-      await ctx.container.succeeds(["systemctl", "is-active", "--quiet", name]),
+      await ctx.container.succeeds(enabled) && await ctx.container.succeeds(active),
     action: async (ctx) => {
       await ctx.container.run(["systemctl", "enable", "--now", name], { timeoutMs: 300_000 });
     },

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { decodeProbeArguments, encodeProbeOutput, PROBE_SCRIPT } from "../../lib/probe_batch.ts";
 import { sha256Hex, WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import type { ExecRule, FakeContainer, FakeFile } from "./state.ts";
 
@@ -42,10 +43,37 @@ export async function runInContainer(
   context: ExecContext,
   argv: readonly string[],
 ): Promise<Outcome> {
+  const batch = probeBatchCommands(argv);
+  if (batch) return await runProbeBatch(context, batch);
   const rule = findRule(context, argv);
   if (rule) return await applyRule(context, rule, argv);
   const builtin = BUILTINS[argv[0].split("/").pop()!];
   return (await builtin?.(context, argv.slice(1))) ?? notFound(context.ctid, argv);
+}
+
+/**
+ * The commands of a batch of read-only checks (`lib/probe_batch.ts`: `bash -c PROBE_SCRIPT bash
+ * ...`), or `undefined` when `argv` is anything else. The fake runs no shell, but it knows this
+ * one script: its commands travel as arguments.
+ */
+export function probeBatchCommands(argv: readonly string[]): string[][] | undefined {
+  if (argv[0] !== "bash" || argv[1] !== "-c" || argv[2] !== PROBE_SCRIPT) return undefined;
+  return decodeProbeArguments(argv.slice(4));
+}
+
+/** Runs each command of a batch as `pct exec` would, and prints their results as the script. */
+async function runProbeBatch(context: ExecContext, commands: string[][]): Promise<Outcome> {
+  const results = [];
+  let delayMs = 0;
+  for (const argv of commands) {
+    const outcome = await runInContainer(
+      { ...context, readStdin: () => Promise.resolve("") },
+      argv,
+    );
+    results.push(outcome);
+    delayMs += outcome.delayMs ?? 0;
+  }
+  return { stdout: encodeProbeOutput(results), stderr: "", exitCode: 0, delayMs };
 }
 
 /**

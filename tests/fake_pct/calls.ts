@@ -15,6 +15,8 @@
  * @module
  */
 
+import { probeBatchCommands } from "./_exec.ts";
+
 /** The pct subcommands that change a container. */
 export const MUTATING_COMMANDS: ReadonlySet<string> = new Set([
   "start",
@@ -32,9 +34,28 @@ export function mutatingCalls(calls: readonly (readonly string[])[]): string[][]
   return calls.filter((argv) => MUTATING_COMMANDS.has(argv[0])).map((argv) => [...argv]);
 }
 
-/** The commands run inside containers: what follows `--` in each `pct exec`. */
+/**
+ * The commands run inside containers: what follows `--` in each `pct exec`, and each command of
+ * a batch of checks (`lib/probe_batch.ts`) on its own.
+ */
 export function execCommands(calls: readonly (readonly string[])[]): string[][] {
-  return calls.filter((argv) => argv[0] === "exec").map((argv) =>
-    argv.slice(argv.indexOf("--") + 1)
-  );
+  return calls.filter((argv) => argv[0] === "exec").flatMap((argv) => {
+    const command = argv.slice(argv.indexOf("--") + 1);
+    return probeBatchCommands(command) ?? [command];
+  });
+}
+
+/**
+ * Each call as one line, for assertions a reader can follow: `status 920`, an exec as
+ * `exec <command>`, and a batch of checks as `batch: <command>; <command>`.
+ */
+export function callSummary(calls: readonly (readonly string[])[]): string[] {
+  return calls.map((argv) => {
+    if (argv[0] !== "exec") return argv.join(" ");
+    const command = argv.slice(argv.indexOf("--") + 1);
+    const batch = probeBatchCommands(command);
+    return batch
+      ? `batch: ${batch.map((c) => c.join(" ")).join("; ")}`
+      : `exec ${command.join(" ")}`;
+  });
 }

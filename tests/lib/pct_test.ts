@@ -357,3 +357,53 @@ Deno.test("Pct against the in-memory model: snapshot, then find it by exact name
   const again = await commandError(pct.snapshot("920", "base-snapshot"));
   assert.match(again.message, /snapshot name 'base-snapshot' already used$/);
 });
+
+// --- batched read-only commands ----------------------------------------------------------------
+
+/** A pct client over the in-memory fake, with a running 950 holding one file. */
+function batchFixture() {
+  const fake = new InMemoryPct({
+    containers: {
+      "950": { status: "running", files: { "/etc/motd": { content: "hi\n" } } },
+    },
+  });
+  return { fake, pct: new Pct(fake.run) };
+}
+
+Deno.test("Pct.prefetch runs the commands in one pct exec, at the first exec of one; each result answers one exec", async () => {
+  const { fake, pct } = batchFixture();
+  pct.prefetch("950", [["cat", "/etc/motd"], ["cat", "/nope"]]);
+  await pct.status("950");
+  await pct.exec("950", ["true"]);
+  assert.equal(fake.argvs().length, 2, "not yet");
+  const motd = await pct.exec("950", ["cat", "/etc/motd"]);
+  assert.equal(fake.argvs().length, 3);
+  assert.equal(motd.stdout, "hi\n");
+  assert.notEqual((await pct.exec("950", ["cat", "/nope"])).exitCode, 0);
+  assert.equal(fake.argvs().length, 3, "answered from the batch");
+  await pct.exec("950", ["cat", "/etc/motd"]);
+  assert.equal(fake.argvs().length, 4, "an answer is used once");
+});
+
+Deno.test("Pct.prefetch: a call that may change the container forgets the batch; status does not", async () => {
+  const { fake, pct } = batchFixture();
+  pct.prefetch("950", [["cat", "/etc/motd"], ["cat", "/etc/motd"]]);
+  assert.equal((await pct.exec("950", ["cat", "/etc/motd"])).stdout, "hi\n");
+  await pct.status("950");
+  assert.equal((await pct.exec("950", ["cat", "/etc/motd"])).stdout, "hi\n");
+  assert.equal(fake.argvs().length, 2);
+  pct.prefetch("950", [["cat", "/etc/motd"], ["cat", "/etc/motd"]]);
+  await pct.exec("950", ["cat", "/etc/motd"]);
+  await pct.exec("950", ["touch", "/etc/other"]);
+  await pct.exec("950", ["cat", "/etc/motd"]);
+  assert.equal(fake.argvs().length, 5, "the second cat ran for real");
+});
+
+Deno.test("Pct.prefetch: a batch that fails as a whole is forgotten", async () => {
+  const fake = new InMemoryPct({ containers: { "950": { status: "stopped" } } });
+  const pct = new Pct(fake.run);
+  pct.prefetch("950", [["true"], ["false"]]);
+  await pct.exec("950", ["true"]);
+  assert.equal(pct.waiting("950", ["false"]), 0);
+  assert.equal(fake.argvs().length, 2, "the batch, then the command itself");
+});

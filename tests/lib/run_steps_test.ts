@@ -4,6 +4,7 @@ import type { SetupContext, Step, Verification } from "../../lib/container_modul
 import { SetupError } from "../../lib/errors.ts";
 import { ExitCode } from "../../lib/exit_codes.ts";
 import { runSteps, runVerification } from "../../lib/run_steps.ts";
+import { callSummary } from "../fake_pct/calls.ts";
 import { InMemoryPct } from "../fake_pct/in_memory.ts";
 import { rejectsWith } from "../support/assertions.ts";
 import { testContext } from "../support/setup_context.ts";
@@ -460,4 +461,60 @@ Deno.test("runVerification with nothing to verify passes silently", async () => 
   const { ctx } = setup();
   await runVerification([], ctx);
   assert.deepEqual(ctx.log.entries, []);
+});
+
+// --- one round trip for the checks ---------------------------------------------------------------
+
+/** {@linkcode fileStep} that declares its check's command as a probe. */
+function probedFileStep(name: string, path: string): Step<undefined> {
+  return { ...fileStep(name, path), probes: () => [["test", "-e", path]] };
+}
+
+Deno.test("runSteps: steps that are done, with probes, are checked in one pct exec with the verification's", async () => {
+  const fake = new InMemoryPct({
+    containers: {
+      "920": { status: "running", files: { "/a": { content: "" }, "/b": { content: "" } } },
+    },
+  });
+  const ctx = testContext(fake.run);
+  const verification: Verification<undefined>[] = [{
+    name: "/b is there",
+    probes: () => [["test", "-e", "/b"]],
+    run: async (ctx) => void await ctx.container.run(["test", "-e", "/b"]),
+  }];
+  const summary = await runSteps(
+    [probedFileStep("A", "/a"), probedFileStep("B", "/b")],
+    ctx,
+    { dryRun: false, verification },
+  );
+  await runVerification(verification, ctx);
+  assert.deepEqual(summary, { ran: 0, skipped: 2 });
+  assert.equal(fake.argvs().length, 1, JSON.stringify(fake.argvs()));
+});
+
+Deno.test("runSteps: after an action the remaining checks are batched again, and a step without probes still works", async () => {
+  const fake = new InMemoryPct({ containers: { "920": { status: "running" } } });
+  const ctx = testContext(fake.run);
+  const summary = await runSteps(
+    [probedFileStep("A", "/a"), fileStep("B", "/b"), probedFileStep("C", "/c")],
+    ctx,
+    { dryRun: false },
+  );
+  assert.deepEqual(summary, { ran: 3, skipped: 0 });
+  // A batch shows as the commands it ran; it runs at the first check that needs one of its
+  // commands. B's check, undeclared, runs on its own and, not known to be read-only, makes C's
+  // answers be asked for again; a batch of one command runs as the command itself.
+  const calls = callSummary(fake.argvs());
+  assert.deepEqual(calls, [
+    "batch: test -e /a; test -e /c",
+    "exec touch /a",
+    "batch: test -e /a; test -e /c",
+    "exec test -e /b",
+    "exec touch /b",
+    "exec test -e /b",
+    "exec test -e /c",
+    "exec touch /c",
+    "exec test -e /c",
+  ]);
+  for (const path of ["/a", "/b", "/c"]) assert.ok(fake.container("920").files[path]);
 });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CommandRunner, loggingRunner } from "../../lib/command.ts";
+import { type CommandRunner, logBatchAnswer, loggingRunner } from "../../lib/command.ts";
 import type { SetupContext } from "../../lib/container_module.ts";
 import { InContainer } from "../../lib/in_container.ts";
 import { Pct } from "../../lib/pct.ts";
@@ -36,7 +36,10 @@ export function testContext<S = undefined>(
   const ctid = options.ctid ?? "920";
   const log = new RecordingLog();
   const record = new RunRecord();
-  const pct = new Pct(options.logCommands ? loggingRunner(run, log, { record }) : run);
+  const pct = new Pct(
+    options.logCommands ? loggingRunner(run, log, { record }) : run,
+    options.logCommands ? logBatchAnswer(log, record) : undefined,
+  );
   return {
     ctid,
     settings: options.settings as S,
