@@ -122,29 +122,32 @@ export class Pct {
   }
 
   async #runBatch(ctid: string, commands: readonly (readonly string[])[]): Promise<void> {
+    // A command two checks ask (`docker info`) runs once and answers both.
+    const keyOf = (argv: readonly string[]) => JSON.stringify(["exec", ctid, "--", ...argv]);
+    const unique = [...new Map(commands.map((argv) => [keyOf(argv), argv])).values()];
     // Not through raw(): the batch changes nothing, so the answers already waiting stay valid.
     const result = await this.#run(
-      ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(commands)],
+      ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(unique)],
       // Its output is base64; each answer is logged on its own when it is used.
       {
-        timeoutMs: (commands.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
+        timeoutMs: (unique.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
         hideOutput: true,
       },
     );
     if (result.exitCode !== 0) return;
     let results;
     try {
-      results = parseProbeOutput(result.stdout, commands.length);
+      results = parseProbeOutput(result.stdout, unique.length);
     } catch {
       return;
     }
-    for (const [i, argv] of commands.entries()) {
-      const args = ["exec", ctid, "--", ...argv];
-      const key = JSON.stringify(args);
-      this.#answers.set(key, [
-        ...this.#answers.get(key) ?? [],
-        { ...results[i], argv: ["pct", ...args], durationMs: 0 },
-      ]);
+    const answerOf = new Map(unique.map((argv, i) => [
+      keyOf(argv),
+      { ...results[i], argv: ["pct", "exec", ctid, "--", ...argv], durationMs: 0 },
+    ]));
+    for (const argv of commands) {
+      const key = keyOf(argv);
+      this.#answers.set(key, [...this.#answers.get(key) ?? [], answerOf.get(key)!]);
     }
   }
 

@@ -69,11 +69,9 @@ export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
 export function nestingEnabled<S>(): Step<S> {
   return {
     name: "Check that the container has nesting=1 (Docker needs it)",
-    // Docker answering proves nesting (it cannot run without it), and costs no pct call on a
-    // re-run: the answer comes with the batch of checks. Only otherwise is the config read.
-    probes: () => [DOCKER_INFO],
+    // Read from the config, not guessed from inside: `docker info` may answer without nesting,
+    // and containers then fail to start.
     check: async (ctx) => {
-      if (await ctx.container.succeeds(DOCKER_INFO, { timeoutMs: 60_000 })) return true;
       await requireNesting(ctx);
       return true;
     },

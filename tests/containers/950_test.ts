@@ -168,9 +168,9 @@ Deno.test("950: vllm_engine_config gives the model, parallelism, port and served
     unit,
     /^ExecStart=\/opt\/vllm\/bin\/vllm serve Qwen\/Qwen2\.5-7B-Instruct-AWQ --host 0\.0\.0\.0 --port 8001 --tensor-parallel-size 2 --gpu-memory-utilization 0\.5 --max-model-len 4096 --served-model-name qwen2\.5-7b-awq --quantization awq_marlin --dtype auto --trust-remote-code$/m,
   );
-  const lines = await s.callLines();
-  assert.ok(lines.some((line) => line.endsWith("http://localhost:8001/health")));
-  assert.ok(lines.some((line) => line.endsWith("http://localhost:8001/v1/models")));
+  const execs = (await s.execs()).map((argv) => argv.join(" "));
+  assert.ok(execs.some((line) => line.endsWith("http://localhost:8001/health")));
+  assert.ok(execs.some((line) => line.endsWith("http://localhost:8001/v1/models")));
 });
 
 Deno.test("950: configs without a model vLLM can serve are config errors, before any pct call", async (t) => {

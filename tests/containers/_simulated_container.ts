@@ -237,6 +237,10 @@ export async function simulatedContainer(
   });
   check(literally("docker info"), { unless: installed("docker"), ...notFound("docker") });
   check(literally("docker info"), noDaemon);
+  const serverVersion = literally("docker version --format {{.Server.Version}}");
+  check(serverVersion, { when: "active:docker.service", stdout: "26.1.3\n" });
+  check(serverVersion, { unless: installed("docker"), ...notFound("docker") });
+  check(serverVersion, noDaemon);
   const runtimes = literally("docker info --format {{json .Runtimes}}");
   const runc = '"io.containerd.runc.v2":{"path":"runc"},"runc":{"path":"runc"}';
   check(runtimes, {
