@@ -1,15 +1,16 @@
 /**
  * `main`: the setup pattern's entry point. Each executable is this function applied to one
- * container module (`build.ts` generates the two-line entry file that does it):
+ * container module (`build.ts` generates the entry file that does it):
  *
  * parseArguments → validateInputs → config → lock → checkContainerExists →
  * performContainerSpecificSetup → exitScript.
  *
+ * The first two are `readInputs` (`lib/read_inputs.ts`), which the entry also calls before it
+ * loads this module, so that `--help`, `--version` and invalid input start fast.
+ *
  * @module
  */
 
-import process from "node:process";
-import { parseArguments, usage } from "./lib/arguments.ts";
 import {
   type CommandRunner,
   createCommandRunner,
@@ -32,9 +33,9 @@ import {
 import { formatDuration } from "./lib/duration.ts";
 import { SetupError } from "./lib/errors.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
-import { type Ending, exitScript, type Subject } from "./lib/exit_script.ts";
+import type { Ending, Subject } from "./lib/exit_script.ts";
+import { describeFailure, finishRun } from "./lib/finish_run.ts";
 import { performContainerSpecificSetup, restorePowerState } from "./lib/flow.ts";
-import { helpText } from "./lib/help.ts";
 import { InContainer } from "./lib/in_container.ts";
 import {
   leftoverCommands,
@@ -43,15 +44,15 @@ import {
   recordRunningCommands,
 } from "./lib/leftover_commands.ts";
 import { acquireLock, type HeldLock } from "./lib/lock.ts";
-import { type Log, setupLogging } from "./lib/logging.ts";
+import { setupLogging } from "./lib/logging.ts";
 import { Pct } from "./lib/pct.ts";
 import { untouchedPowerState } from "./lib/power_state.ts";
+import { executableFacts, readInputs } from "./lib/read_inputs.ts";
 import { RunRecord } from "./lib/run_record.ts";
-import { buildRunReport, type RunEnding, writeRunReport } from "./lib/run_report.ts";
 import { RunSupervisor } from "./lib/run_supervisor.ts";
 import { registerSecretsFromEnv } from "./lib/secrets.ts";
-import { type Invocation, validateInputs } from "./lib/validate_inputs.ts";
-import { VERSION, versionLine } from "./lib/version.ts";
+import type { Invocation } from "./lib/validate_inputs.ts";
+import { VERSION } from "./lib/version.ts";
 
 /** What `main` takes from the outside world; each part is injectable for tests. */
 export interface MainOptions {
@@ -84,28 +85,17 @@ export async function main<S>(
   module: ContainerModule<S>,
   options: MainOptions = {},
 ): Promise<never> {
-  const args = options.args ?? Deno.args;
   const env = options.env ?? Deno.env.toObject();
   const exit = options.exit ?? Deno.exit;
   const name = executableNameFor(module.ctid);
   const record = new RunRecord();
   let subject: Subject = { ctid: module.ctid, kind: module.kind };
-
-  let parsed;
-  let usageError: unknown;
-  try {
-    parsed = parseArguments(args);
-  } catch (error) {
-    usageError = error;
-  }
-  if (parsed?.action === "help") {
-    console.log(helpText(module));
-    return exit(ExitCode.Success);
-  }
-  if (parsed?.action === "version") {
-    console.log(versionLine(module.ctid));
-    return exit(ExitCode.Success);
-  }
+  const parsed = await readInputs(executableFacts(module), {
+    args: options.args,
+    env,
+    invocation: options.invocation,
+    exit,
+  });
 
   registerSecretsFromEnv(env);
   const log = await setupLogging({ source: name, ...readLogSettings(env) });
@@ -115,28 +105,19 @@ export async function main<S>(
   let ctx: SetupContext<S> | undefined;
   let shutdownTimeoutSeconds: number = DEFAULTS.shutdownTimeoutSeconds;
   let dryRun = false;
-  const reportFile = parsed?.action === "setup" && parsed.reportFile || readReportFile(env);
+  const reportFile = parsed.reportFile || readReportFile(env);
   const finish = (code: ExitCode, ending: Ending) => {
     clearTimeout(watchdog);
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     lock?.release();
-    const endedAt = Date.now();
-    if (reportFile) {
-      writeReport(reportFile, record, {
-        ...subject,
-        executable: name,
-        version: VERSION,
-        dryRun,
-        exitCode: code,
-        endedAt,
-        ...reportOutcome(code, ending),
-      }, log);
-    }
-    return exitScript(code, subject, ending, log, exit, {
-      steps: record.steps,
-      verifications: record.verifications,
-      pctCalls: record.commands.length,
-      durationMs: endedAt - record.startedAt,
+    return finishRun(code, ending, {
+      subject,
+      executable: name,
+      record,
+      reportFile,
+      dryRun,
+      log,
+      exit,
     });
   };
 
@@ -190,12 +171,6 @@ export async function main<S>(
   let watchdog: number | undefined;
 
   try {
-    if (usageError || !parsed) {
-      console.error(usage(name, module.ctid));
-      throw usageError;
-    }
-    const invocation = options.invocation ?? { argv0: process.argv0, execPath: Deno.execPath() };
-    validateInputs(parsed.ctid, module.ctid, invocation);
     const settings = readSettings(env);
     shutdownTimeoutSeconds = settings.shutdownTimeoutSeconds;
     const dryRunBy = parsed.dryRun ? "--dry-run" : dryRunRequestedBy(env);
@@ -292,46 +267,4 @@ function guardAgainstLeftovers(supervisor: RunSupervisor, file: string, ctid: st
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Logs why the run failed and picks its exit code and phase. */
-function describeFailure(error: unknown, log: Log): [ExitCode, Ending] {
-  if (error instanceof SetupError) {
-    log.error(error.message);
-    return [error.exitCode, { failedDuring: error.phase ?? "setup", error: error.message }];
-  }
-  const message = `Unexpected error (a bug; please report it): ${(error as Error)?.stack ?? error}`;
-  log.error(message);
-  return [ExitCode.Internal, { failedDuring: "an unexpected error", error: message }];
-}
-
-/** Writes the run report; a report that cannot be written is logged and changes no exit code. */
-function writeReport(path: string, record: RunRecord, ending: RunEnding, log: Log): void {
-  try {
-    writeRunReport(path, buildRunReport(record, ending));
-  } catch (error) {
-    log.warn(
-      `Cannot write the run report to ${JSON.stringify(path)}: ${(error as Error).message}`,
-    );
-  }
-}
-
-/** The report's outcome, snapshot and error, from how the run ended. */
-function reportOutcome(
-  code: ExitCode,
-  ending: Ending,
-): Pick<RunEnding, "outcome" | "snapshot" | "error"> {
-  if ("failedDuring" in ending) {
-    const stopped = code === ExitCode.Interrupted || code === ExitCode.Terminated ||
-      code === ExitCode.Watchdog;
-    return {
-      outcome: stopped ? "stopped" : "failed",
-      error: { phase: ending.failedDuring, message: ending.error ?? ending.failedDuring },
-    };
-  }
-  const outcome = ending.outcome;
-  return {
-    outcome: outcome.kind,
-    ...("snapshot" in outcome && { snapshot: outcome.snapshot }),
-  };
 }

@@ -20,6 +20,9 @@ export type Arguments =
     readonly reportFile?: string;
   };
 
+/** What the command line asks for when it asks for a setup. */
+export type SetupArguments = Extract<Arguments, { readonly action: "setup" }>;
+
 /** The options, for the parser and for messages about options it does not know. */
 const OPTIONS = {
   "help": { type: "boolean", short: "h" },

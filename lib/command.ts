@@ -10,7 +10,7 @@ import { spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
 import { constants } from "node:os";
 import process from "node:process";
 import { Readable } from "node:stream";
-import { $, type ProcessOutput } from "./deps.ts";
+import { $, type ProcessOutput } from "./deps/zx.ts";
 import { SetupError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { formatDuration } from "./duration.ts";

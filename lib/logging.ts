@@ -9,7 +9,7 @@
  * @module
  */
 
-import { configure, dispose, getLogger, type LogRecord, type Sink } from "./deps.ts";
+import { configure, dispose, getLogger, type LogRecord, type Sink } from "./deps/logtape.ts";
 import { describeIoError } from "./io_errors.ts";
 import { redact } from "./secrets.ts";
 

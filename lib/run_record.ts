@@ -49,6 +49,12 @@ export interface Activity {
   readonly checking: boolean;
 }
 
+/**
+ * What a report and a summary read from a record. A run ended by invalid input, before it
+ * started, has an empty one and needs no {@linkcode RunRecord} (whose module loads zx).
+ */
+export type RecordedRun = Pick<RunRecord, "startedAt" | "steps" | "verifications" | "commands">;
+
 /** The record of one run. */
 export class RunRecord {
   /** When the run started (milliseconds since the epoch). */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { z } from "../deps.ts";
+import type { z } from "../deps/zod.ts";
 import type { JsonPath } from "./_location.ts";
 
 const TYPE_PHRASES: Record<string, string> = {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { findNodeAtLocation, type Node } from "../deps.ts";
+import { findNodeAtLocation, type Node } from "../deps/jsonc_parser.ts";
 
 /** A path into a JSON document: object keys and array indices. */
 export type JsonPath = readonly (string | number)[];

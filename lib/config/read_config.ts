@@ -22,8 +22,8 @@ import {
   parseJsonc,
   parseTree,
   printParseErrorCode,
-  z,
-} from "../deps.ts";
+} from "../deps/jsonc_parser.ts";
+import { z } from "../deps/zod.ts";
 import { ConfigError } from "../errors.ts";
 import { describeIoError } from "../io_errors.ts";
 import { describeFound, expectationOf, type Problem, problemOf } from "./_issues.ts";

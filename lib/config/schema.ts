@@ -15,7 +15,7 @@
  * @module
  */
 
-import { z } from "../deps.ts";
+import { z } from "../deps/zod.ts";
 
 /** A Proxmox VMID: 100..999999999, no leading zero. */
 const CTID_PATTERN = /^[1-9][0-9]{2,8}$/;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "../deps.ts";
+import { z } from "../deps/zod.ts";
 import { LxcConfigFileSchema } from "./schema.ts";
 
 /** Where the generated schema is committed, relative to the repository root. */

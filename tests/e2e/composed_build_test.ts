@@ -16,6 +16,9 @@ import { simulatedContainer, templateState } from "../containers/_simulated_cont
 import { simulationFor, testHost } from "../containers/_composed.ts";
 import { assertSnapshot } from "../containers/_snapshot.ts";
 import { runExecutable } from "../support/executables.ts";
+import { selectFromConfig } from "../../build.ts";
+import { composedModule } from "../../lib/composition.ts";
+import { helpText } from "../../lib/help.ts";
 import {
   REAL_CONFIGS_ABSENT,
   REAL_CONFIGS_AVAILABLE,
@@ -74,6 +77,11 @@ Deno.test({
           {},
         );
         assert.equal(help.code, 0);
+        // Computed when the executable was built, from the same function `main` uses.
+        const { targets } = await selectFromConfig(LATEST);
+        const target = targets.find((each) => each.ctid === "914");
+        assert.ok(target && "composition" in target);
+        assert.equal(help.stdout, `${helpText(composedModule(target.composition))}\n`);
         assert.match(
           help.stdout,
           /Plan for container 914 \(standard\), in order:\n {2}1\. feature nvidia: .*\n {2}2\. feature ollama: .*\n {2}3\. application ollama-server: /,

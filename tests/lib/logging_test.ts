@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { LogRecord } from "../../lib/deps.ts";
+import type { LogRecord } from "../../lib/deps/logtape.ts";
 import {
   createLog,
   flushLogs,

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { RunRecord } from "../../lib/run_record.ts";
+import { buildRunReport, writeRunReport } from "../../lib/run_report.ts";
 import {
-  buildRunReport,
   renderRunReportSchema,
   RUN_REPORT_SCHEMA_FILE,
   RunReportSchema,
-  writeRunReport,
-} from "../../lib/run_report.ts";
+} from "../../lib/run_report_schema.ts";
 import { registerSecret } from "../../lib/secrets.ts";
 
 const ENDING = {

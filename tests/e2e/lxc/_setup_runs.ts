@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { displayCommand } from "../../../lib/command.ts";
-import { type RunReport, RunReportSchema } from "../../../lib/run_report.ts";
+import { type RunReport, RunReportSchema } from "../../../lib/run_report_schema.ts";
 import { compiledExecutable } from "../../support/executables.ts";
 import { LAB_NODE, type LxcLab } from "./harness.ts";
 
