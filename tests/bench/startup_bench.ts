@@ -1,26 +1,50 @@
 /**
- * `deno task bench`: what users feel. Measures, on the compiled 920 executable:
+ * `deno task bench`: what users feel, each figure next to a baseline measured in the same run.
+ * The machine is shared and noisy, so the runs of a figure and of its baseline are taken in
+ * turns, and medians are compared:
  *
- * - start-up: `--version`, `--help` and a usage error (a CTID that is no CTID), each as the
- *   median of 21 runs and as a ratio to a bare program compiled with the same runtime; and
- *   `--version`'s median and p90 of 20 runs;
- * - an idempotent re-run of a finished template against the fake pct: wall time, the number
- *   of pct calls, and the time spent outside pct (our own overhead).
+ * - size, and start-up of `--version`, `--help` and a usage error, against a bare
+ *   `console.log` program compiled with the same runtime;
+ * - the `pct` calls of an idempotent re-run (950, 910, a template) and of first runs (900,
+ *   903), against the simulated containers of the containers' own tests;
+ * - a 950 re-run when every `pct` call takes `--latency` ms (default 300, a real host's Perl
+ *   start-up), against a bash script making the same `pct` calls;
+ * - the build's hashing of the executables, against `sha256sum` of the same files, and again
+ *   with nothing changed (as a warm build sees the cached runtime).
  *
- * On a real host each pct call costs hundreds of milliseconds, so the number of calls is the
- * figure that matters most; the fake's calls cost what starting Deno costs (about 40 ms).
+ *     deno task bench [--latency MS] [--runs N]
  *
  * @module
  */
 
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { fallbackDenort } from "../../build.ts";
-import { FakePct } from "../fake_pct/fake_pct.ts";
+import { FileHashes, sha256File } from "../../lib/file_hashes.ts";
+import { ContainerScenario, HIERARCHY, portainer } from "../containers/_harness.ts";
+import type { SimulationOptions } from "../containers/_simulated_container.ts";
+import { probeBatchCommands } from "../fake_pct/_exec.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
 
-function percentile(values: number[], p: number): number {
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    latency: { type: "string", default: "300" },
+    runs: { type: "string", default: "21" },
+  },
+});
+const LATENCY_MS = Number(values.latency);
+const RUNS = Number(values.runs);
+
+/** `argv` as one line of shell, each word single-quoted. */
+function shellWords(argv: readonly string[]): string {
+  return argv.map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(" ");
+}
+
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
@@ -29,17 +53,22 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-const executable = await compiledExecutable("920");
-const size = (await Deno.stat(executable)).size / 2 ** 20;
+/** Runs each of `fns` `runs` times, in turns, and returns each one's median in ms. */
+async function interleaved(fns: (() => Promise<unknown>)[], runs: number): Promise<number[]> {
+  const times: number[][] = fns.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, fn] of fns.entries()) times[k].push(await time(fn));
+  }
+  return times.map(median);
+}
 
 /**
- * The baseline: a bare `console.log` program compiled with the runtime the build uses here
- * (`DENORT_BIN`, else the pinned fallback), so a ratio says what our program adds.
+ * The baseline of size and start-up: a bare `console.log` program compiled with the runtime the
+ * build uses here (`DENORT_BIN`, else the pinned fallback), so a ratio says what ours adds.
  */
-async function bareProgram(): Promise<string> {
+async function bareProgram(dir: string): Promise<string> {
   const root = new URL("../../", import.meta.url).pathname;
   const denort = Deno.env.get("DENORT_BIN") ?? await fallbackDenort(join(root, ".build"));
-  const dir = await Deno.makeTempDir({ prefix: "phoenix-bench-" });
   await Deno.writeTextFile(join(dir, "hello.ts"), 'console.log("hello");\n');
   const output = join(dir, "hello");
   const compiled = await new Deno.Command(Deno.execPath(), {
@@ -51,89 +80,142 @@ async function bareProgram(): Promise<string> {
   return output;
 }
 
-/**
- * The median wall time of each `[program, args]` over `runs` runs, taken in turns so that a
- * change in the machine's load (other jobs) weighs on every command alike, not on one ratio.
- */
-async function medianRuns(commands: [string, string[]][], runs = 21): Promise<number[]> {
-  const times: number[][] = commands.map(() => []);
-  for (let i = 0; i < runs; i++) {
-    for (const [n, [program, args]] of commands.entries()) {
-      times[n].push(await time(() => runExecutable(program, args, {})));
-    }
-  }
-  return times.map((each) => percentile(each, 0.5));
-}
+const rows: string[][] = [["what", "measured", "baseline", "ratio, goal"]];
+const row = (...cells: string[]) => rows.push(cells);
+const ms = (n: number) => n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 
-const bare = await bareProgram();
-const bareSize = (await Deno.stat(bare)).size / 2 ** 20;
-const [bareStart, versionStart, helpStart, usageStart] = await medianRuns([
-  [bare, []],
-  [executable, ["--version"]],
-  [executable, ["--help"]],
-  [executable, ["1"]],
-]);
-
-const startups: number[] = [];
-for (let i = 0; i < 20; i++) {
-  startups.push(await time(() => runExecutable(executable, ["--version"], {})));
-}
-
-const dir = await Deno.makeTempDir();
-const config = `${dir}/config.json`;
-await Deno.writeTextFile(config, '{"lxc_configs":{"920":{"is_template":true}}}');
-await using fake = await FakePct.create({
-  containers: { "920": { status: "running", snapshots: [{ name: "vllm-base-snapshot" }] } },
-});
-const env = {
-  ...fake.env(),
-  LXC_CONFIG_FILE: config,
-  MAIN_LOG_FILE: `${dir}/log`,
-  PHOENIX_LOCK_DIR: `${dir}/lock`,
+/** What the simulated containers serve, as the containers' own tests have it. */
+const SIMULATION: Record<string, SimulationOptions> = {
+  "950": { servedModels: [String(HIERARCHY["950"].vllm_model)] },
+  "910": { dockerContainers: [portainer()] },
 };
-const reruns: number[] = [];
-let calls = 0;
-for (let i = 0; i < 10; i++) {
-  await fake.clearCalls();
-  reruns.push(await time(() => runExecutable(executable, ["920"], env)));
-  calls = (await fake.calls()).length;
-}
-const pctAlone: number[] = [];
-for (let i = 0; i < 10; i++) {
-  pctAlone.push(await time(() => runExecutable(fake.pctPath, ["status", "920"], env)));
-}
-await Deno.remove(dir, { recursive: true });
 
-const ms = (n: number) => `${n.toFixed(0)} ms`;
-const ratio = (n: number) => `${(n / bareStart).toFixed(2)}x`;
-console.log(`executable: ${executable} (${size.toFixed(1)} MiB)`);
-console.log(
-  `size: ${size.toFixed(1)} MiB, the bare runtime's program ${bareSize.toFixed(1)} MiB: ` +
-    `+${(size - bareSize).toFixed(1)} MiB (goal: at most +2)`,
-);
-console.log(
-  `start-up, medians of 21: bare program ${ms(bareStart)}; --version ${ms(versionStart)} ` +
-    `(${ratio(versionStart)}); --help ${ms(helpStart)} (${ratio(helpStart)}); a usage error ${
-      ms(usageStart)
-    } (${ratio(usageStart)}); ` +
-    "goal: at most 1.5x",
-);
-console.log(
-  `start-up (--version), 20 runs: median ${ms(percentile(startups, 0.5))}, p90 ${
-    ms(percentile(startups, 0.9))
-  }`,
-);
-console.log(
-  `idempotent template re-run, 10 runs: median ${ms(percentile(reruns, 0.5))}, p90 ${
-    ms(percentile(reruns, 0.9))
-  }, ${calls} pct calls`,
-);
-const overhead = percentile(reruns, 0.5) - calls * percentile(pctAlone, 0.5);
-console.log(
-  `one fake pct call: median ${ms(percentile(pctAlone, 0.5))}; re-run time outside pct: about ${
-    ms(overhead)
-  }`,
-);
-console.log(
-  `on a host where pct takes 300 ms a call, the re-run takes about ${ms(overhead + calls * 300)}`,
-);
+const scratch = await Deno.makeTempDir({ prefix: "phoenix-bench-" });
+try {
+  const ctids = ["950", "910", "920", "900", "903"];
+  const built = Object.fromEntries(
+    await Promise.all(ctids.map(async (ctid) => [ctid, await compiledExecutable(ctid)])),
+  );
+  const hello = await bareProgram(scratch);
+
+  // Size and start-up.
+  const helloSize = (await Deno.stat(hello)).size;
+  const size = (await Deno.stat(built["920"])).size;
+  row(
+    "size of one executable",
+    mib(size),
+    `${mib(helloSize)} (bare)`,
+    `+${mib(size - helloSize)}, goal +2.0 MiB`,
+  );
+  row(
+    "12 installed executables on disk",
+    mib(12 * size),
+    `${mib(12 * helloSize)} (12 bare)`,
+    `+${mib(12 * (size - helloSize))}`,
+  );
+  const env = { MAIN_LOG_FILE: join(scratch, "start-up.log") };
+  const [bare, version, help, usage] = await interleaved([
+    () => runExecutable(hello, [], env),
+    () => runExecutable(built["920"], ["--version"], env),
+    () => runExecutable(built["920"], ["--help"], env),
+    () => runExecutable(built["920"], [], env),
+  ], RUNS);
+  for (
+    const [what, measured] of [["--version", version], ["--help", help], [
+      "a usage error",
+      usage,
+    ]] as const
+  ) {
+    row(
+      `start-up: ${what}`,
+      ms(measured),
+      `${ms(bare)} (bare)`,
+      `${ratio(measured, bare)}, goal 1.5x`,
+    );
+  }
+
+  // pct calls of idempotent re-runs and first runs, each container as its own tests simulate it.
+  const reruns: Record<string, ContainerScenario> = {};
+  for (const ctid of ["950", "910", "920"]) {
+    const s = await ContainerScenario.of({ ctid, simulation: SIMULATION[ctid] });
+    const first = await s.run([ctid], { path: built[ctid] });
+    if (first.code !== 0) {
+      throw new Error(`${ctid}'s first run failed: ${first.stderr.slice(-500)}`);
+    }
+    await s.fake.clearCalls();
+    await s.run([ctid], { path: built[ctid] });
+    const calls = await s.calls();
+    row(`re-run ${ctid}: pct calls`, String(calls.length), "", "goal 2");
+    reruns[ctid] = s;
+  }
+  for (const ctid of ["900", "903"]) {
+    await using s = await ContainerScenario.of({ ctid });
+    await s.run([ctid], { path: built[ctid] });
+    const calls = await s.calls();
+    const batches = calls.map((argv) => probeBatchCommands(argv.slice(argv.indexOf("--") + 1)))
+      .filter((batch) => batch !== undefined);
+    const batched = batches.reduce((sum, batch) => sum + batch.length, 0);
+    row(
+      `first run ${ctid}: pct calls`,
+      String(calls.length),
+      `${calls.length - batches.length + batched} (each check its own call)`,
+      `${batched} read-only commands in ${batches.length} batches`,
+    );
+  }
+
+  // A 950 re-run at a real host's pct latency, against bash making the same calls.
+  const s950 = reruns["950"];
+  await s950.fake.update((state) => {
+    state.latencyMs = LATENCY_MS;
+  });
+  await s950.fake.clearCalls();
+  await s950.run(["950"], { path: built["950"] });
+  const script = join(scratch, "same_calls.sh");
+  const lines = (await s950.calls()).map((argv) => `${shellWords(["pct", ...argv])} >/dev/null`);
+  await Deno.writeTextFile(script, ["#!/bin/bash", ...lines, ""].join("\n"), { mode: 0o755 });
+  const [ours, bash] = await interleaved([
+    () => s950.run(["950"], { path: built["950"] }),
+    () => runExecutable(script, [], s950.env()),
+  ], Math.min(RUNS, 7));
+  row(
+    `re-run 950, pct at ${LATENCY_MS} ms a call`,
+    ms(ours),
+    `${ms(bash)} (bash, the same ${lines.length} calls)`,
+    `${ratio(ours, bash)}, +${ms(ours - bash)}; goal under 1.5 s`,
+  );
+  for (const s of Object.values(reruns)) await s[Symbol.asyncDispose]();
+
+  // Hashing: streamed, and only what changed, against sha256sum of the same files.
+  const files = Object.values(built);
+  const [sum, streamed] = await interleaved([
+    () => new Deno.Command("sha256sum", { args: files, stdout: "null" }).output(),
+    () => Promise.all(files.map(sha256File)),
+  ], 3);
+  row(
+    `hash ${files.length} executables`,
+    ms(streamed),
+    `${ms(sum)} (sha256sum)`,
+    `${ratio(streamed, sum)}, goal 1x`,
+  );
+  const cacheFile = join(scratch, "sha256.json");
+  const cold = await FileHashes.load(cacheFile, { now: () => Date.now() + 60_000 });
+  for (const file of files) await cold.sha256(file);
+  await cold.save();
+  const warmHashes = await FileHashes.load(cacheFile);
+  const warm = await time(async () => {
+    for (const file of files) await warmHashes.sha256(file);
+  });
+  row(
+    "the same, nothing changed since",
+    ms(warm),
+    `${ms(sum)} (sha256sum)`,
+    `${ratio(warm, sum)}; ${warmHashes.counts.reused} reused, ${warmHashes.counts.hashed} read`,
+  );
+} finally {
+  await Deno.remove(scratch, { recursive: true });
+}
+
+const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd());

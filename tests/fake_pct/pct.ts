@@ -65,7 +65,10 @@ async function handle(dir: string, argv: readonly string[]): Promise<Outcome> {
     const original = JSON.stringify(state);
     const outcome = await handlePct(state, argv, { readStdin });
     if (JSON.stringify(state) !== original) await writeState(dir, state);
-    return outcome;
+    // The latency counts from the process's start (performance.now()'s origin), so a call
+    // takes what it would on a host however long the fake itself took to start.
+    const latency = (state.latencyMs ?? 0) - performance.now();
+    return latency > (outcome.delayMs ?? 0) ? { ...outcome, delayMs: latency } : outcome;
   });
 }
 

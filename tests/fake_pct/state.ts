@@ -206,6 +206,11 @@ export interface FakePctState {
   exec: ExecRule[];
   /** Failures to inject. */
   failures: FailureRule[];
+  /**
+   * How long every call takes at least, in milliseconds, counted from the start of the `pct`
+   * process (a real host's pct, a Perl program, takes hundreds); 0 answers as fast as it can.
+   */
+  latencyMs: number;
 }
 
 /** A container as a test declares it: everything but `status` may be left out. */
@@ -221,6 +226,8 @@ export interface FakePctStateInput {
   exec?: ExecRule[];
   /** Failures to inject; none when absent. */
   failures?: FailureRule[];
+  /** The least time a call takes; 0 when absent. */
+  latencyMs?: number;
 }
 
 /**
@@ -255,6 +262,7 @@ export function normalizeState(input: FakePctStateInput): FakePctState {
     containers,
     exec,
     failures: structuredClone(input.failures ?? []),
+    latencyMs: input.latencyMs ?? 0,
   };
 }
 
