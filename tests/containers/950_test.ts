@@ -24,6 +24,7 @@ const HEALTH =
 
 containerTests({
   ctid: "950",
+  pctCalls: { firstRun: 0, rerun: 0, dryRun: 0 },
   fresh: SERVING,
   verificationFailures: [
     {
