@@ -18,7 +18,9 @@ const SIMULATION = { simulation: { dockerContainers: [portainer()] } };
 
 containerTests({
   ctid: "910",
-  pctCalls: { firstRun: 0, rerun: 0, dryRun: 0 },
+  // A re-run: pct status, pct config (nesting), one batch of checks, and docker run --rm
+  // hello-world (a verification that may pull, with its own output: not batched).
+  pctCalls: { firstRun: 10, rerun: 4, dryRun: 3 },
   fresh: SIMULATION,
   verificationFailures: [{
     verification: "Portainer's web UI answers over HTTPS",
