@@ -36,6 +36,11 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   /** The output is data, not progress (a file's content): it is not logged. */
   readonly hideOutput?: boolean;
+  /**
+   * The command changes nothing a check looks at (`docker run --rm hello-world`), so the answers
+   * of a batch of checks stay valid after it. Any other command forgets them.
+   */
+  readonly keepsAnswers?: boolean;
 }
 
 /**
@@ -122,32 +127,29 @@ export class Pct {
   }
 
   async #runBatch(ctid: string, commands: readonly (readonly string[])[]): Promise<void> {
-    // A command two checks ask (`docker info`) runs once and answers both.
+    // A command two checks ask runs twice, in order, as it would without the batch: each
+    // answer is what that check would have seen.
     const keyOf = (argv: readonly string[]) => JSON.stringify(["exec", ctid, "--", ...argv]);
-    const unique = [...new Map(commands.map((argv) => [keyOf(argv), argv])).values()];
     // Not through raw(): the batch changes nothing, so the answers already waiting stay valid.
     const result = await this.#run(
-      ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(unique)],
+      ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(commands)],
       // Its output is base64; each answer is logged on its own when it is used.
       {
-        timeoutMs: (unique.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
+        timeoutMs: (commands.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
         hideOutput: true,
       },
     );
     if (result.exitCode !== 0) return;
     let results;
     try {
-      results = parseProbeOutput(result.stdout, unique.length);
+      results = parseProbeOutput(result.stdout, commands.length);
     } catch {
       return;
     }
-    const answerOf = new Map(unique.map((argv, i) => [
-      keyOf(argv),
-      { ...results[i], argv: ["pct", "exec", ctid, "--", ...argv], durationMs: 0 },
-    ]));
-    for (const argv of commands) {
+    for (const [i, argv] of commands.entries()) {
       const key = keyOf(argv);
-      this.#answers.set(key, [...this.#answers.get(key) ?? [], answerOf.get(key)!]);
+      const answer = { ...results[i], argv: ["pct", "exec", ctid, "--", ...argv], durationMs: 0 };
+      this.#answers.set(key, [...this.#answers.get(key) ?? [], answer]);
     }
   }
 
@@ -172,7 +174,7 @@ export class Pct {
       return answer;
     }
     // Anything else may change the container: what the batch saw is no longer the truth.
-    if (!READ_ONLY.has(args[0])) this.#answers.clear();
+    if (!READ_ONLY.has(args[0]) && !options.keepsAnswers) this.#answers.clear();
     return await this.#run(["pct", ...args], options);
   }
 

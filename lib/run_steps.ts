@@ -69,6 +69,8 @@ export async function runSteps<S>(
 ): Promise<StepsSummary> {
   let ran = 0;
   let skipped = 0;
+  // Whether an action has run: the verification's probes join the checks' batch until then.
+  let acted = false;
   // In a dry run, the first step that would run: later checks would ask about a state it has
   // not made yet, so they are not run.
   let firstToRun: number | undefined;
@@ -92,10 +94,11 @@ export async function runSteps<S>(
     }
     const started = performance.now();
     const check = async () => {
-      // This step's check and the later ones in one round trip (again after an action).
+      // This step's check and the later ones in one round trip (again after an action); while
+      // nothing has changed yet, the verification's too, so that a re-run needs one.
       prefetchProbes(ctx, [
         ...steps.slice(index),
-        ...index === 0 ? options.verification ?? [] : [],
+        ...acted ? [] : options.verification ?? [],
       ]);
       try {
         return await ctx.record.during({ label, checking: true }, () => step.check(ctx));
@@ -124,6 +127,7 @@ export async function runSteps<S>(
         continue;
       }
       ctx.log.info(`${title}: ${notYet}; running`);
+      acted = true;
       try {
         await ctx.record.during({ label, checking: false }, () => step.action(ctx));
       } catch (error) {

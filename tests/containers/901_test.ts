@@ -26,6 +26,7 @@ const GPU_QUERY = literally(
 
 containerTests({
   ctid: "901",
+  pctCalls: { firstRun: 19, rerun: 2, dryRun: 3 },
   snapshot: "gpu-snapshot",
   finished: { clonedFrom: "901" },
   verificationFailures: [

@@ -5,32 +5,22 @@
  */
 
 import assert from "node:assert/strict";
-import type { ResolvedDockerContainerSpec } from "../../lib/steps/docker.ts";
 import {
   assertExit,
   configText,
   ContainerScenario,
   containerTests,
   HIERARCHY,
+  portainer,
 } from "./_harness.ts";
-
-/** The Portainer container as 910 runs it with the default ports. */
-function portainer(ports = ["9443:9443", "9001:9001"]): ResolvedDockerContainerSpec {
-  return {
-    name: "portainer",
-    image: "portainer/portainer-ce:lts",
-    ports,
-    restart: "always",
-    volumes: ["portainer_data:/data", "/var/run/docker.sock:/var/run/docker.sock"],
-    runOptions: [],
-    args: [],
-  };
-}
 
 const SIMULATION = { simulation: { dockerContainers: [portainer()] } };
 
 containerTests({
   ctid: "910",
+  // A re-run: pct status, pct config (nesting), one batch of checks, and docker run --rm
+  // hello-world (a verification that may pull, with its own output: not batched).
+  pctCalls: { firstRun: 10, rerun: 4, dryRun: 3 },
   fresh: SIMULATION,
   verificationFailures: [{
     verification: "Portainer's web UI answers over HTTPS",

@@ -11,6 +11,7 @@ import { displayCommand } from "../../lib/command.ts";
 import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import { execCommands } from "../fake_pct/calls.ts";
 import type { ExecRule, FailureRule, FakeContainerInput } from "../fake_pct/fake_pct.ts";
+import type { ResolvedDockerContainerSpec } from "../../lib/steps/docker.ts";
 import { Scenario } from "../e2e/_scenario.ts";
 import type { Run } from "../support/executables.ts";
 import { HOST_FIXTURES } from "../support/host_tree.ts";
@@ -245,6 +246,11 @@ export interface ContainerTestSpec {
   readonly finished?: Omit<ContainerScenarioOptions, "ctid">;
   /** One failure per verification, in the module's order. */
   readonly verificationFailures: readonly VerificationFailure[];
+  /**
+   * How many `pct` calls a first run, a re-run and a dry run make: on a host each costs hundreds
+   * of milliseconds, so a change in these numbers is a change users feel.
+   */
+  readonly pctCalls: { readonly firstRun: number; readonly rerun: number; readonly dryRun: number };
   /** More assertions on the first run's outcome (files written, log lines, ...). */
   readonly afterFirstRun?: (s: ContainerScenario, run: Run) => Promise<void>;
 }
@@ -264,6 +270,7 @@ export function containerTests(spec: ContainerTestSpec): void {
     const run = await s.run();
     assertExit(run, 0);
     assertSnapshot(t, await s.callLines());
+    assert.equal((await s.calls()).length, spec.pctCalls.firstRun, "pct calls of a first run");
     const state = (await s.fake.state()).containers[ctid];
     assert.equal(state.status, "running");
     if (snapshot) {
@@ -288,6 +295,7 @@ export function containerTests(spec: ContainerTestSpec): void {
     assertExit(await s.run(), 0);
     await s.assertNothingChanged();
     assertSnapshot(t, await s.callLines());
+    assert.equal((await s.calls()).length, spec.pctCalls.rerun, "pct calls of a re-run");
     assert.deepEqual((await s.fake.state()).containers, before);
   });
 
@@ -303,6 +311,7 @@ export function containerTests(spec: ContainerTestSpec): void {
     if (snapshot) assert.match(run.stdout, new RegExp(`Would take snapshot '${snapshot}'`));
     await s.assertNothingChanged();
     assertSnapshot(t, await s.callLines());
+    assert.equal((await s.calls()).length, spec.pctCalls.dryRun, "pct calls of a dry run");
     assert.deepEqual((await s.fake.state()).containers, before);
   });
 
@@ -342,6 +351,19 @@ export function thenFails(
 ): ExecRule[] {
   const seen = `seen ${match}`;
   return [{ match, unless: seen, set: [seen], ...first }, { match, ...then }];
+}
+
+/** The Portainer container 910 runs, as `docker container inspect` shows it; `ports` published. */
+export function portainer(ports = ["9443:9443", "9001:9001"]): ResolvedDockerContainerSpec {
+  return {
+    name: "portainer",
+    image: "portainer/portainer-ce:lts",
+    ports,
+    restart: "always",
+    volumes: ["portainer_data:/data", "/var/run/docker.sock:/var/run/docker.sock"],
+    runOptions: [],
+    args: [],
+  };
 }
 
 function escapeRegExp(text: string): string {
