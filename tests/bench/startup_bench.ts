@@ -95,7 +95,7 @@ const SIMULATION: Record<string, SimulationOptions> = {
 const scratch = await Deno.makeTempDir({ prefix: "phoenix-bench-" });
 try {
   const ctids = ["950", "910", "920", "900", "903"];
-  const built = Object.fromEntries(
+  const built: Record<string, string> = Object.fromEntries(
     await Promise.all(ctids.map(async (ctid) => [ctid, await compiledExecutable(ctid)])),
   );
   const hello = await bareProgram(scratch);
