@@ -94,11 +94,13 @@ export async function runSteps<S>(
     }
     const started = performance.now();
     const check = async () => {
-      // This step's check and the later ones in one round trip (again after an action); while
-      // nothing has changed yet, the verification's too, so that a re-run needs one.
+      // This step's check and the later ones in one round trip (again after an action). The
+      // verification's too while nothing has changed yet, so that a re-run needs one, and with
+      // the last step's, which no action follows if it passes.
+      const last = index === steps.length - 1;
       prefetchProbes(ctx, [
         ...steps.slice(index),
-        ...acted ? [] : options.verification ?? [],
+        ...!acted || last ? options.verification ?? [] : [],
       ]);
       try {
         return await ctx.record.during({ label, checking: true }, () => step.check(ctx));

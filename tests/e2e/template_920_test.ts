@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
+import { callSummary } from "../fake_pct/calls.ts";
 import container920 from "../../containers/920.ts";
 import { helpText } from "../../lib/help.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
@@ -27,33 +28,23 @@ const CONFIG = `{
 
 /** The commands inside 920 of a first run, cloned from 901 (tests/containers simulate it). */
 const CHECKS_AND_ACTIONS = [
-  ["exec", "920", "--", "dpkg-query", "-W", "-f=${Status}\\n", "python3-venv", "python3-pip"],
-  ["exec", "920", "--", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update"],
-  [
-    "exec",
-    "920",
-    "--",
-    "env",
-    "DEBIAN_FRONTEND=noninteractive",
-    "apt-get",
-    "install",
-    "-y",
-    "--no-install-recommends",
-    "python3-venv",
-    "python3-pip",
-  ],
-  ["exec", "920", "--", "dpkg-query", "-W", "-f=${Status}\\n", "python3-venv", "python3-pip"],
-  ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
-  ["exec", "920", "--", "python3", "-m", "venv", "/opt/vllm"],
-  ["exec", "920", "--", "test", "-x", "/opt/vllm/bin/python"],
-  ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
-  ["exec", "920", "--", "/opt/vllm/bin/pip", "install", "--no-input", "vllm"],
-  ["exec", "920", "--", "/opt/vllm/bin/pip", "show", "vllm"],
-  ["exec", "920", "--", "readlink", "/usr/bin/vllm"],
-  ["exec", "920", "--", "mkdir", "-p", "/usr/bin"],
-  ["exec", "920", "--", "ln", "-sfn", "/opt/vllm/bin/vllm", "/usr/bin/vllm"],
-  ["exec", "920", "--", "readlink", "/usr/bin/vllm"],
-  ["exec", "920", "--", "vllm", "--version"],
+  // Every check of the run and the verification, in one round trip.
+  "batch: dpkg-query -W -f=${Status}\\n python3-venv python3-pip; test -x /opt/vllm/bin/python; " +
+  "/opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm; vllm --version",
+  "exec env DEBIAN_FRONTEND=noninteractive apt-get update",
+  "exec env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " +
+  "python3-venv python3-pip",
+  // After an action, this step's check and the later ones again.
+  "batch: dpkg-query -W -f=${Status}\\n python3-venv python3-pip; test -x /opt/vllm/bin/python; " +
+  "/opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm",
+  "exec python3 -m venv /opt/vllm",
+  "batch: test -x /opt/vllm/bin/python; /opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm",
+  "exec /opt/vllm/bin/pip install --no-input vllm",
+  "batch: /opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm",
+  "exec mkdir -p /usr/bin",
+  "exec ln -sfn /opt/vllm/bin/vllm /usr/bin/vllm",
+  // The last step's check, with the verification that follows it.
+  "batch: readlink /usr/bin/vllm; vllm --version",
 ];
 
 /** A clone of the finished GPU template 901, running unless told otherwise. */
@@ -83,15 +74,15 @@ Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the 
     run.stdout,
     /Setup for template 920 completed successfully\. Snapshot 'vllm-base-snapshot' created\./,
   );
-  assert.deepEqual(await s.calls(), [
-    ["status", "920"],
-    ["listsnapshot", "920"],
+  assert.deepEqual(callSummary(await s.calls()), [
+    "status 920",
+    "listsnapshot 920",
     ...CHECKS_AND_ACTIONS,
-    ["shutdown", "920", "--timeout", "60"],
-    ["status", "920"],
-    ["snapshot", "920", "vllm-base-snapshot"],
-    ["start", "920"],
-    ["status", "920"],
+    "shutdown 920 --timeout 60",
+    "status 920",
+    "snapshot 920 vllm-base-snapshot",
+    "start 920",
+    "status 920",
   ]);
   const state = await s.fake.state();
   assert.equal(state.containers["920"].status, "running");
@@ -184,10 +175,12 @@ Deno.test("920: --dry-run runs only checks, prints the plan (the commands) and c
     ]
   ) assert.match(run.stdout, expected);
   assert.deepEqual(await s.mutatingCalls(), []);
-  assert.deepEqual(await s.calls(), [
-    ["status", "920"],
-    ["listsnapshot", "920"],
-    ["exec", "920", "--", "dpkg-query", "-W", "-f=${Status}\\n", "python3-venv", "python3-pip"],
+  // One batch: every step's check (only the first one's answer is used: step 1 would run).
+  assert.deepEqual(callSummary(await s.calls()), [
+    "status 920",
+    "listsnapshot 920",
+    "batch: dpkg-query -W -f=${Status}\\n python3-venv python3-pip; test -x /opt/vllm/bin/python; " +
+    "/opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm",
   ]);
   assert.deepEqual(
     [...(await s.fake.state()).containers["920"].flags].sort(),
