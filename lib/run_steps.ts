@@ -93,11 +93,11 @@ export async function runSteps<S>(
       continue;
     }
     const started = performance.now();
-    const check = async () => {
+    const check = async (afterAction: boolean) => {
       // This step's check and the later ones in one round trip (again after an action). The
       // verification's too while nothing has changed yet, so that a re-run needs one, and with
-      // the last step's, which no action follows if it passes.
-      const last = index === steps.length - 1;
+      // the last step's check after its action, which no other action follows if it passes.
+      const last = afterAction && index === steps.length - 1;
       prefetchProbes(ctx, [
         ...steps.slice(index),
         ...!acted || last ? options.verification ?? [] : [],
@@ -109,7 +109,7 @@ export async function runSteps<S>(
       }
     };
     try {
-      if (await check()) {
+      if (await check(false)) {
         ctx.log.info(`${title}: check: already done, skipping`);
         entry.status = "already-done";
         skipped++;
@@ -135,7 +135,7 @@ export async function runSteps<S>(
       } catch (error) {
         throw failure(`${title} failed: ${reason(error)}`, ExitCode.Step, phase, error);
       }
-      if (!await check()) {
+      if (!await check(true)) {
         throw failure(
           `${title} ran without error but its check still fails` +
             (ctx.record.checkAnswer ? ` (${ctx.record.checkAnswer})` : ""),

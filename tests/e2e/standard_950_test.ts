@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { callSummary } from "../fake_pct/calls.ts";
 import { literally } from "../fake_pct/fake_pct.ts";
 import { ContainerScenario } from "../containers/_harness.ts";
 import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
@@ -51,11 +52,11 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
   );
   const calls = await s.calls();
   assert.deepEqual(calls[0], ["status", "950"]);
-  // The clone of 920 already has the vllm feature: its checks pass, then the token file goes in
-  // first, through pct exec's stdin.
-  const token = calls.findIndex((c) => c.join(" ") === "exec 950 -- sha256sum /etc/vllm/vllm.env");
-  assert.ok(token > 0, "the token file is checked");
-  assert.deepEqual(calls[token + 1], [
+  // The clone of 920 already has the vllm feature: every check runs in one batch, where the
+  // token file's is answered "no"; then the token file goes in first, through pct exec's stdin.
+  const summary = callSummary(calls);
+  assert.match(summary[1], /^batch: dpkg-query .*; sha256sum \/etc\/vllm\/vllm\.env; /);
+  assert.deepEqual(calls[2], [
     "exec",
     "950",
     "--",
@@ -67,16 +68,13 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
     "/etc/vllm/vllm.env",
     "0600",
   ]);
-  assert.deepEqual(calls.at(-1), [
-    "exec",
-    "950",
-    "--",
-    "curl",
-    "-fsS",
-    "--max-time",
-    "30",
-    "http://localhost:8000/v1/models",
-  ]);
+  // The last step's check after its action, with the verification: the server answers at once.
+  assert.equal(
+    summary.at(-1),
+    "batch: systemctl is-enabled --quiet vllm.service; systemctl is-active --quiet vllm.service; " +
+      "vllm --version; curl -s --max-time 10 -o /dev/null -w %{http_code} " +
+      "http://localhost:8000/health; curl -fsS --max-time 30 http://localhost:8000/v1/models",
+  );
 });
 
 Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
@@ -93,23 +91,25 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
     run.stdout,
     /Step 7\/7 "Enable and start vllm\.service": check: already done, skipping/,
   );
-  const calls = await s.calls();
-  assert.deepEqual(calls.map((c) => c.slice(3).join(" ") || c.join(" ")), [
+  // Two pct calls: the status, then every check and verification in one batch.
+  assert.deepEqual(callSummary(await s.calls()), [
     "status 950",
-    "dpkg-query -W -f=${Status}\\n python3-venv python3-pip",
-    "test -x /opt/vllm/bin/python",
-    "/opt/vllm/bin/pip show vllm",
-    "readlink /usr/bin/vllm",
-    "sha256sum /etc/vllm/vllm.env",
-    "stat -c %a /etc/vllm/vllm.env",
-    "sha256sum /etc/systemd/system/vllm.service",
-    "stat -c %a /etc/systemd/system/vllm.service",
-    "systemctl show --property=NeedDaemonReload --value vllm.service",
-    "systemctl is-enabled --quiet vllm.service",
-    "systemctl is-active --quiet vllm.service",
-    "vllm --version",
-    "curl -s --max-time 10 -o /dev/null -w %{http_code} http://localhost:8000/health",
-    "curl -fsS --max-time 30 http://localhost:8000/v1/models",
+    "batch: " + [
+      "dpkg-query -W -f=${Status}\\n python3-venv python3-pip",
+      "test -x /opt/vllm/bin/python",
+      "/opt/vllm/bin/pip show vllm",
+      "readlink /usr/bin/vllm",
+      "sha256sum /etc/vllm/vllm.env",
+      "stat -c %a /etc/vllm/vllm.env",
+      "sha256sum /etc/systemd/system/vllm.service",
+      "stat -c %a /etc/systemd/system/vllm.service",
+      "systemctl show --property=NeedDaemonReload --value vllm.service",
+      "systemctl is-enabled --quiet vllm.service",
+      "systemctl is-active --quiet vllm.service",
+      "vllm --version",
+      "curl -s --max-time 10 -o /dev/null -w %{http_code} http://localhost:8000/health",
+      "curl -fsS --max-time 30 http://localhost:8000/v1/models",
+    ].join("; "),
   ]);
 });
 
@@ -124,8 +124,10 @@ Deno.test("950: readiness is polled with backoff until /health answers 200", asy
   const started = Date.now();
   const run = await s.run();
   assert.equal(run.code, 0, run.stderr);
-  const probes = (await s.calls()).filter((c) => c.includes("%{http_code}"));
-  assert.equal(probes.length, 3);
+  // Once in the first batch of checks (before anything changed: a re-run would be done there),
+  // once with the last step's check after its action (000), then one call each (503, 200).
+  const probes = (await s.execs()).filter((argv) => argv.includes("%{http_code}"));
+  assert.equal(probes.length, 4);
   // Pauses of 1 s then 2 s: backoff, not a fixed sleep loop and not a busy loop.
   assert.ok(Date.now() - started >= 3000);
 });
