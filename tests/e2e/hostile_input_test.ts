@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { assertExit, ContainerScenario } from "../containers/_harness.ts";
 import type { ExecRule } from "../fake_pct/fake_pct.ts";
+import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import { isAlive } from "../support/processes.ts";
 
 const VENV = "^python3 -m venv /opt/vllm$";
@@ -339,7 +340,8 @@ Deno.test("950 with HF_TOKEN, run whole or SIGKILLed at several points: the toke
     [
       "while the token file is being written",
       [{ match: ENV_WRITE, stdinToFile: "/etc/vllm/vllm.env", delayMs: 60_000 }],
-      (argv) => argv.includes("/etc/vllm/vllm.env") && argv.includes("bash"),
+      // The write itself, not the batch of checks that asks about the same file.
+      (argv) => argv.includes(WRITE_FILE_SCRIPT) && argv.includes("/etc/vllm/vllm.env"),
     ],
     [
       "while the unit is being written",
@@ -348,7 +350,8 @@ Deno.test("950 with HF_TOKEN, run whole or SIGKILLed at several points: the toke
         stdinToFile: "/etc/systemd/system/vllm.service",
         delayMs: 60_000,
       }],
-      (argv) => argv.includes("/etc/systemd/system/vllm.service") && argv.includes("bash"),
+      (argv) =>
+        argv.includes(WRITE_FILE_SCRIPT) && argv.includes("/etc/systemd/system/vllm.service"),
     ],
     [
       "while vLLM is being started",

@@ -108,7 +108,8 @@ Deno.test("920: a long pip install is followed live: output in the log, heartbea
   assert.equal(pip.exitCode, 0);
   assert.equal(pip.check, false);
   assert.ok(pip.durationMs >= 2600);
-  assert.ok(r.pctCalls.filter((c) => c.check && c.exitCode !== 0).length >= 3);
+  // The checks' calls (batches of them, whose "no" answers the log quotes) are marked as such.
+  assert.ok(r.pctCalls.filter((c) => c.check).length >= 3);
   assert.ok(Date.parse(r.endedAt) - Date.parse(r.startedAt) >= 2600);
   assert.doesNotMatch(await Deno.readTextFile(report), /hf_LeakedInOutput12345/);
   // Written atomically: nothing but the report is left in its directory.
@@ -126,9 +127,10 @@ Deno.test("950: the wait for /health says each answer, the time of the deadline 
     ctid: "950",
     config: `{ "lxc_configs": { "950": { "name": "vllmQwen", "vllm_model": "${MODEL}",
       "vllm_tensor_parallel_size": 1, "gpu_assignment": "0" } } }`,
+    // Once vLLM runs (the first batch of checks, before anything changed, asks too).
     exec: [
-      { match: health, exit: 7, stdout: "000", times: 1 },
-      { match: health, stdout: "503", times: 1 },
+      { match: health, when: "active:vllm.service", exit: 7, stdout: "000", times: 1 },
+      { match: health, when: "active:vllm.service", stdout: "503", times: 1 },
     ],
     simulation: { servedModels: [MODEL] },
   });
