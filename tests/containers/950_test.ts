@@ -24,7 +24,7 @@ const HEALTH =
 
 containerTests({
   ctid: "950",
-  pctCalls: { firstRun: 13, rerun: 2, dryRun: 2 },
+  pctCalls: { firstRun: 12, rerun: 2, dryRun: 2 },
   fresh: SERVING,
   verificationFailures: [
     {
