@@ -29,21 +29,34 @@ const TOOLS: readonly (readonly string[])[] = [
   ["gpg", "--version"],
 ];
 
+/**
+ * The base tools `base_setup` installs with apt. ca-certificates: packages are installed without
+ * recommends, and every later https download (NVIDIA's installer and repository key, Docker
+ * images) needs it.
+ */
+export const BASE_PACKAGES: readonly string[] = [
+  "curl",
+  "wget",
+  "vim",
+  "htop",
+  "jq",
+  "git",
+  "rsync",
+  "gnupg",
+  "locales",
+  "ca-certificates",
+];
+
 /** The `base_setup` feature. */
 export const baseSetup = definePart({
   name: "base_setup",
-  summary: "apt upgrade, the base tools (curl wget vim htop jq git rsync gnupg locales " +
-    "ca-certificates) and the en_US.UTF-8 locale as the default",
+  summary: `apt upgrade, the base tools (${BASE_PACKAGES.join(" ")}) and the en_US.UTF-8 ` +
+    "locale as the default",
   reads: [],
   settings: () => ({}),
   steps: [
     aptUpgrade(),
-    aptPackages(
-      // ca-certificates: packages are installed without recommends, and every later https
-      // download (NVIDIA's installer and repository key, Docker images) needs it.
-      ["curl", "wget", "vim", "htop", "jq", "git", "rsync", "gnupg", "locales", "ca-certificates"],
-      { name: "Install the base tools" },
-    ),
+    aptPackages(BASE_PACKAGES, { name: "Install the base tools" }),
     localeGenerated("en_US.UTF-8"),
     fileInContainer({
       name: "Make en_US.UTF-8 the default locale",

@@ -27,6 +27,7 @@ import {
   dockerSpecDigest,
   type ResolvedDockerContainerSpec,
 } from "../../lib/steps/docker.ts";
+import { BASE_PACKAGES } from "../../lib/features/base_setup.ts";
 import { OLLAMA_ARCHIVE_URL } from "../../lib/features/ollama.ts";
 
 /** The NVIDIA driver of the host fixture `gpu_580.76.05`. */
@@ -34,18 +35,7 @@ export const DRIVER_VERSION = "580.76.05";
 
 /** The apt package lists the modules install, each installed by one `apt-get install`. */
 export const PACKAGE_SETS = {
-  base: [
-    "curl",
-    "wget",
-    "vim",
-    "htop",
-    "jq",
-    "git",
-    "rsync",
-    "gnupg",
-    "locales",
-    "ca-certificates",
-  ],
+  base: BASE_PACKAGES,
   docker: ["docker.io"],
   toolkit: ["nvidia-container-toolkit"],
   python: ["python3-venv", "python3-pip"],

@@ -15,7 +15,7 @@ import { callLines } from "../containers/_harness.ts";
 import { simulatedContainer, templateState } from "../containers/_simulated_container.ts";
 import { simulationFor, testHost } from "../containers/_composed.ts";
 import { assertSnapshot } from "../containers/_snapshot.ts";
-import { runExecutable } from "../support/executables.ts";
+import { runBuild, runExecutable } from "../support/executables.ts";
 import { selectFromConfig } from "../../build.ts";
 import { composedModule } from "../../lib/composition.ts";
 import { helpText } from "../../lib/help.ts";
@@ -25,20 +25,7 @@ import {
   realConfigPath,
 } from "../support/real_configs.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const LATEST = realConfigPath("35c465b_latest_rootesting");
-
-/** Runs build.ts as `deno task build` does, with `args`. */
-async function build(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--lock=deno.lock", "--frozen", "--allow-all", "build.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
 
 Deno.test({
   name: REAL_CONFIGS_AVAILABLE
@@ -51,7 +38,7 @@ Deno.test({
     const latest = JSON.parse(await Deno.readTextFile(LATEST));
     const host = await testHost(latest.nvidia_driver_version);
     try {
-      const built = await build(["--config", LATEST, "--ctid", "914", "--out", out]);
+      const built = await runBuild(["--config", LATEST, "--ctid", "914", "--out", out]);
       assert.equal(built.code, 0, built.stderr);
       for (
         const line of [
@@ -64,9 +51,9 @@ Deno.test({
           "containers/102.ts to set it up",
         ]
       ) assert.ok(built.stdout.includes(line), `the build says:\n${line}\n${built.stdout}`);
-      const again = await build(["--config", LATEST, "--ctid", "911", "--out", out]);
+      const again = await runBuild(["--config", LATEST, "--ctid", "911", "--out", out]);
       assert.equal(again.code, 0, again.stderr);
-      const skipped = await build(["--config", LATEST, "--ctid", "103", "--out", out]);
+      const skipped = await runBuild(["--config", LATEST, "--ctid", "103", "--out", out]);
       assert.equal(skipped.code, 1);
       assert.match(skipped.stderr, /Nothing to build for container 103/);
 

@@ -44,6 +44,21 @@ export function compiledExecutable(ctid: string, modulePath?: string): Promise<s
   return executable;
 }
 
+/**
+ * Runs `build.ts` with `args` as `deno task build` does (e.g. `--config FILE --ctid N --out DIR`),
+ * and returns what it printed and its exit code.
+ */
+export async function runBuild(args: readonly string[]): Promise<Run> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--lock=deno.lock", "--frozen", "--allow-all", "build.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
 /** What a finished executable did. */
 export interface Run {
   readonly code: number;

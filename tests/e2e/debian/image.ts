@@ -12,6 +12,7 @@
  * @module
  */
 
+import { BASE_PACKAGES as BASE_SETUP_PACKAGES } from "../../../lib/features/base_setup.ts";
 import { run } from "../lxc/harness.ts";
 
 /** Where cached images live unless `PHOENIX_TEST_CACHE` says otherwise: not under HOME. */
@@ -39,16 +40,7 @@ export const BASE_PACKAGES: readonly string[] = [
  * local repository holds these and their dependencies, minus what the base has.
  */
 export const REPOSITORY_PACKAGES: readonly string[] = [
-  "curl",
-  "wget",
-  "vim",
-  "htop",
-  "jq",
-  "git",
-  "rsync",
-  "gnupg",
-  "locales",
-  "ca-certificates",
+  ...BASE_SETUP_PACKAGES,
   "python3-venv",
   "python3-pip",
   "docker.io",

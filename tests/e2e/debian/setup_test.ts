@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { configText } from "../../containers/_harness.ts";
-import { compiledExecutable } from "../../support/executables.ts";
+import { compiledExecutable, runBuild } from "../../support/executables.ts";
 import { type LxcLab, withLab } from "../lxc/harness.ts";
 import {
   assertExit,
@@ -475,25 +475,8 @@ const COMPOSED_ENTRIES = {
 /** Builds the composed executables of {@linkcode COMPOSED_ENTRIES} into `out` with `build.ts`. */
 async function buildComposed(configFile: string, out: string): Promise<void> {
   for (const ctid of Object.keys(COMPOSED_ENTRIES)) {
-    const built = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--lock=deno.lock",
-        "--frozen",
-        "--allow-all",
-        "build.ts",
-        "--config",
-        configFile,
-        "--ctid",
-        ctid,
-        "--out",
-        out,
-      ],
-      cwd: new URL("../../../", import.meta.url).pathname,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(built.stdout) + new TextDecoder().decode(built.stderr);
+    const built = await runBuild(["--config", configFile, "--ctid", ctid, "--out", out]);
+    const text = built.stdout + built.stderr;
     assert.equal(built.code, 0, text);
     assert.match(text, new RegExp(`^ {2}${ctid}: composed from the entry`, "m"), text);
   }
