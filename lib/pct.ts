@@ -17,6 +17,11 @@ import {
 /** Subcommands that change nothing: the answers of a batch stay true across them. */
 const READ_ONLY = new Set(["status", "config", "listsnapshot"]);
 
+/** The key of `pct exec <ctid> -- argv` among a batch's answers. */
+function execKey(ctid: string, argv: readonly string[]): string {
+  return JSON.stringify(["exec", ctid, "--", ...argv]);
+}
+
 /** Whether a container runs, as `pct status` reports it. */
 export type ContainerStatus = "running" | "stopped";
 
@@ -123,13 +128,10 @@ export class Pct {
 
   /** How many results of a batch are waiting to answer `argv` in container `ctid`. */
   waiting(ctid: string, argv: readonly string[]): number {
-    return this.#answers.get(JSON.stringify(["exec", ctid, "--", ...argv]))?.length ?? 0;
+    return this.#answers.get(execKey(ctid, argv))?.length ?? 0;
   }
 
   async #runBatch(ctid: string, commands: readonly (readonly string[])[]): Promise<void> {
-    // A command two checks ask runs twice, in order, as it would without the batch: each
-    // answer is what that check would have seen.
-    const keyOf = (argv: readonly string[]) => JSON.stringify(["exec", ctid, "--", ...argv]);
     // Not through raw(): the batch changes nothing, so the answers already waiting stay valid.
     const result = await this.#run(
       ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(commands)],
@@ -146,8 +148,10 @@ export class Pct {
     } catch {
       return;
     }
+    // A command two checks ask ran twice, in order, as it would without the batch: each answer
+    // is what that check would have seen.
     for (const [i, argv] of commands.entries()) {
-      const key = keyOf(argv);
+      const key = execKey(ctid, argv);
       const answer = { ...results[i], argv: ["pct", "exec", ctid, "--", ...argv], durationMs: 0 };
       this.#answers.set(key, [...this.#answers.get(key) ?? [], answer]);
     }
@@ -161,7 +165,7 @@ export class Pct {
     const key = JSON.stringify(args);
     const ctid = args[1];
     const pending = args[0] === "exec" ? this.#pending.get(ctid) : undefined;
-    if (pending?.some((argv) => JSON.stringify(["exec", ctid, "--", ...argv]) === key)) {
+    if (pending?.some((argv) => execKey(ctid, argv) === key)) {
       this.#pending.delete(ctid);
       // A batch of one command would be the same round trip, less readable in the log.
       if (pending.length > 1) await this.#runBatch(ctid, pending);
