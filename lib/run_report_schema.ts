@@ -7,6 +7,7 @@
  */
 
 import { z } from "./deps/zod.ts";
+import { renderDraft07 } from "./json_schema.ts";
 import { REPORT_FORMAT } from "./run_report.ts";
 
 const milliseconds = z.number().int().nonnegative();
@@ -78,14 +79,7 @@ export const RUN_REPORT_SCHEMA_FILE = new URL("../schema/run_report.schema.json"
  * @returns Pretty-printed JSON ending in a newline; the same text on every call.
  */
 export function renderRunReportSchema(): string {
-  const schema = z.toJSONSchema(RunReportSchema, {
-    target: "draft-07",
-    override: ({ jsonSchema }) => {
-      // zod bounds every integer by Number.MAX_SAFE_INTEGER; as a documented limit it is noise.
-      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
-    },
-  });
-  return `${JSON.stringify(schema, null, 2)}\n`;
+  return renderDraft07(RunReportSchema);
 }
 
 if (import.meta.main) {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "../deps/zod.ts";
+import { renderDraft07 } from "../json_schema.ts";
 import { LxcConfigFileSchema } from "./schema.ts";
 
 /** Where the generated schema is committed, relative to the repository root. */
@@ -26,14 +26,7 @@ export const JSON_SCHEMA_FILE = new URL(
  * ```
  */
 export function renderJsonSchema(): string {
-  const schema = z.toJSONSchema(LxcConfigFileSchema, {
-    target: "draft-07",
-    override: ({ jsonSchema }) => {
-      // zod bounds every integer by Number.MAX_SAFE_INTEGER; as a documented limit it is noise.
-      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
-    },
-  });
-  return `${JSON.stringify(schema, null, 2)}\n`;
+  return renderDraft07(LxcConfigFileSchema);
 }
 
 if (import.meta.main) {
