@@ -42,6 +42,8 @@ function repositoryOf(repoUrl: string | undefined): Repository {
 /** An ASCII-armored key: apt reads it as it is when the name ends in `.asc`. */
 const KEY = "/etc/apt/keyrings/nvidia-container-toolkit.asc";
 const RUNTIME_CONFIG = "/etc/nvidia-container-runtime/config.toml";
+/** Whether the repository's key is in place. */
+const HAS_KEY = ["test", "-f", KEY];
 /** Docker's registered runtimes, as JSON. */
 const DOCKER_RUNTIMES = ["docker", "info", "--format", "{{json .Runtimes}}"];
 const CUDA_IMAGE = "nvidia/cuda:12.8.0-base-ubuntu24.04";
@@ -55,8 +57,8 @@ const containerToolkit = definePart<Settings>({
   steps: [
     {
       name: "Add the key of NVIDIA's apt repository",
-      probes: () => [["test", "-f", KEY]],
-      check: (ctx) => ctx.container.succeeds(["test", "-f", KEY]),
+      probes: () => [HAS_KEY],
+      check: (ctx) => ctx.container.succeeds(HAS_KEY),
       action: async (ctx) => {
         await ctx.container.run(["mkdir", "-p", "/etc/apt/keyrings"]);
         await ctx.container.run(

@@ -21,6 +21,12 @@ export const OLLAMA_ARCHIVE_URL = "https://ollama.com/download/ollama-linux-amd6
 
 const ARCHIVE = "/tmp/ollama-linux-amd64.tar.zst";
 
+/** Whether Ollama is installed and runs. */
+const OLLAMA_VERSION = [OLLAMA_BIN, "--version"];
+
+/** Whether the ollama system user exists. */
+const OLLAMA_USER = ["id", "-u", "ollama"];
+
 /** The `ollama` feature. */
 export const ollama = definePart({
   name: "ollama",
@@ -31,8 +37,8 @@ export const ollama = definePart({
     aptPackages(["zstd"], { name: "Install zstd (Ollama's archive is zstd-compressed)" }),
     {
       name: "Install Ollama",
-      probes: () => [[OLLAMA_BIN, "--version"]],
-      check: (ctx) => ctx.container.succeeds([OLLAMA_BIN, "--version"], { timeoutMs: 60_000 }),
+      probes: () => [OLLAMA_VERSION],
+      check: (ctx) => ctx.container.succeeds(OLLAMA_VERSION, { timeoutMs: 60_000 }),
       action: async (ctx) => {
         try {
           await ctx.container.run(
@@ -51,8 +57,8 @@ export const ollama = definePart({
     },
     {
       name: "Create the ollama system user",
-      probes: () => [["id", "-u", "ollama"]],
-      check: (ctx) => ctx.container.succeeds(["id", "-u", "ollama"]),
+      probes: () => [OLLAMA_USER],
+      check: (ctx) => ctx.container.succeeds(OLLAMA_USER),
       action: async (ctx) => {
         await ctx.container.run([
           "useradd",

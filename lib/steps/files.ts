@@ -233,11 +233,12 @@ export function symlinkInContainer<S>(
   spec: { readonly link: string; readonly target: string; readonly name?: string },
 ): Step<S> {
   requireAbsolute(spec.link);
+  const readLink = ["readlink", spec.link];
   return {
     name: spec.name ?? `Link ${spec.link} to ${spec.target}`,
-    probes: () => [["readlink", spec.link]],
+    probes: () => [readLink],
     check: async (ctx) => {
-      const result = await ctx.container.exec(["readlink", spec.link]);
+      const result = await ctx.container.exec(readLink);
       return result.exitCode === 0 && result.stdout.replace(/\n$/, "") === spec.target;
     },
     action: async (ctx) => {

@@ -16,6 +16,9 @@ import { writeFileInContainer } from "./files.ts";
 /** The list of locales Debian's `locale-gen` generates. */
 export const LOCALE_GEN = "/etc/locale.gen";
 
+/** Lists the generated locales. */
+const LIST_LOCALES = ["locale", "-a"];
+
 /** A locale name as `locale-gen` takes it: `en_US.UTF-8`, `de_DE@euro`, `C.UTF-8`. */
 const LOCALE = /^[A-Za-z]+(_[A-Za-z]+)?(\.[A-Za-z0-9-]+)?(@[A-Za-z0-9]+)?$/;
 
@@ -105,9 +108,9 @@ export function localeGenerated<S>(locale: string): Step<S> {
   const listed = listedLocaleName(locale);
   return {
     name: `Generate the ${locale} locale`,
-    probes: () => [["locale", "-a"], InContainer.readFileArgv(LOCALE_GEN)],
+    probes: () => [LIST_LOCALES, InContainer.readFileArgv(LOCALE_GEN)],
     check: async (ctx) => {
-      const all = (await ctx.container.output(["locale", "-a"])).split("\n");
+      const all = (await ctx.container.output(LIST_LOCALES)).split("\n");
       return all.includes(listed) && lists(await ctx.container.readFile(LOCALE_GEN), line);
     },
     action: async (ctx) => {

@@ -24,10 +24,11 @@ function requireAbsolute(path: string): void {
  */
 export function pythonVenv<S>(path: string): Step<S> {
   requireAbsolute(path);
+  const hasPython = ["test", "-x", `${path}/bin/python`];
   return {
     name: `Create the Python virtual environment ${path}`,
-    probes: () => [["test", "-x", `${path}/bin/python`]],
-    check: (ctx) => ctx.container.succeeds(["test", "-x", `${path}/bin/python`]),
+    probes: () => [hasPython],
+    check: (ctx) => ctx.container.succeeds(hasPython),
     action: async (ctx) => {
       await ctx.container.run(["python3", "-m", "venv", path], { timeoutMs: 600_000 });
     },
