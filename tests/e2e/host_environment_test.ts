@@ -9,21 +9,12 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { assertExit, ContainerScenario } from "../containers/_harness.ts";
+import { GPU_HOST_ENVIRONMENT as GPU_HOST } from "../support/gpu_host.ts";
 import { isAlive } from "../support/processes.ts";
 
-/** A library every glibc host has: preloading it changes nothing, unlike a missing one. */
-const HARMLESS_PRELOAD =
-  ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6"].find((p) => existsSync(p)) ??
-    "/lib/libc.so.6";
-
-/** What a CUDA host's root shell typically has, and interpreter paths of the host's own. */
+/** A GPU host's environment, and a token the host's shell holds. */
 const GPU_HOST_ENVIRONMENT = {
-  LD_LIBRARY_PATH: "/usr/local/nvidia/lib64:/usr/local/nvidia/lib",
-  LD_PRELOAD: HARMLESS_PRELOAD,
-  DYLD_LIBRARY_PATH: "/usr/local/nvidia/lib",
-  PYTHONPATH: "/opt/host/python",
-  PERL5LIB: "/opt/host/perl",
-  NODE_OPTIONS: "--max-old-space-size=64",
+  ...GPU_HOST,
   HF_TOKEN: "hf_HostTokenNeverForPct0123456789",
 };
 

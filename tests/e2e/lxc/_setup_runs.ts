@@ -6,6 +6,7 @@
  * @module
  */
 
+import { GPU_HOST_ENVIRONMENT } from "../../support/gpu_host.ts";
 import assert from "node:assert/strict";
 import { displayCommand } from "../../../lib/command.ts";
 import { type RunReport, RunReportSchema } from "../../../lib/run_report_schema.ts";
@@ -144,7 +145,10 @@ export class SetupBench {
     const child = new Deno.Command(executable, {
       args,
       clearEnv: true,
+      // As a real GPU host runs it: its LD_LIBRARY_PATH and friends reach the executable, and
+      // must reach neither pct nor the container.
       env: {
+        ...GPU_HOST_ENVIRONMENT,
         ...this.lab.env(),
         HOME: "/root",
         LXC_CONFIG_FILE: this.configFile,
