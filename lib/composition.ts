@@ -2,8 +2,9 @@
  * Container modules made of features and an application, and the rules that say which module a
  * config entry gets.
  *
- * A composed module runs, in order: every part's requirements (read-only; a missing host driver
- * or certificate fails the run before anything changed), every feature's steps in the entry's
+ * A composed module runs, in order: every part's requirements (read-only, checked before the
+ * first change: a missing host driver or certificate fails the run before anything changed, see
+ * `Step.requirement`), every feature's steps in the entry's
  * order, the application's steps; then every part's verification; then, for a template, the
  * snapshot. Each part sees its own settings (`ctx.settings`), derived from the entry before any
  * `pct` call.
@@ -194,6 +195,7 @@ function scopedStep(step: Step<unknown>, name: string): Step<Settings> {
     check: (ctx) => step.check(viewOf(ctx, name)),
     action: (ctx) => step.action(viewOf(ctx, name)),
     ...step.probes && { probes: (ctx) => step.probes!(viewOf(ctx, name)) },
+    ...step.requirement && { requirement: true },
   };
 }
 
@@ -264,7 +266,9 @@ export function composeContainer(spec: CompositionSpec): ComposedModule {
       return settings;
     },
     steps: [
-      ...parts.flatMap((part) => (part.requirements ?? []).map((s) => scopedStep(s, part.name))),
+      ...parts.flatMap((part) =>
+        (part.requirements ?? []).map((s) => ({ ...scopedStep(s, part.name), requirement: true }))
+      ),
       ...parts.flatMap((part) => part.steps.map((s) => scopedStep(s, part.name))),
     ],
     verification: parts.flatMap((part) =>

@@ -57,6 +57,16 @@ export interface Step<S> {
    * round trip; a check that runs anything else still works, with a call of its own.
    */
   probes?(ctx: SetupContext<S>): readonly (readonly string[])[];
+  /**
+   * A requirement rather than a change (the container has `nesting=1`, the host has the NVIDIA
+   * driver): its check passes or fails the run with exit code 8 (`HostPrerequisite`), and
+   * its action does nothing. The runner checks it only when it matters: before the first step
+   * that has to act, so nothing changes in a container that lacks it, and before reporting a
+   * failed check or verification, which it may explain. A run that changes nothing and whose
+   * verification passes never checks it: the verification proved what it requires, and a re-run
+   * saves the `pct` call (see `run_steps.ts`).
+   */
+  readonly requirement?: boolean;
 }
 
 /** One verification of the finished container; throws with a clear message on failure. */

@@ -43,7 +43,8 @@ function count(n: number, one: string, many = `${one}s`): string {
 
 /**
  * The summary of a run, one form for every ending: steps run, already done, failed (and, in a
- * dry run, to do and unchecked), verifications, pct calls and the total time.
+ * dry run, to do and unchecked; requirements no step needed), verifications, pct calls and the
+ * total time.
  *
  * @example
  * ```ts
@@ -61,6 +62,7 @@ export function summaryLine(summary: RunSummary): string {
   const steps = (status: StepStatus) => summary.steps.filter((s) => s.status === status).length;
   const toDo = steps("would-run");
   const unchecked = steps("unchecked");
+  const notNeeded = steps("not-needed");
   const passed = summary.verifications.filter((v) => v.status === "passed").length;
   const failed = summary.verifications.length - passed;
   const verifications = summary.verifications.length === 0
@@ -68,7 +70,8 @@ export function summaryLine(summary: RunSummary): string {
     : `${count(passed, "verification")} passed${failed ? `, ${failed} failed` : ""}`;
   return `Summary: ${count(summary.steps.length, "step")} (${steps("ran")} run, ` +
     `${steps("already-done")} already done, ${steps("failed")} failed` +
-    `${toDo ? `, ${toDo} to do` : ""}${unchecked ? `, ${unchecked} unchecked` : ""}); ` +
+    `${toDo ? `, ${toDo} to do` : ""}${unchecked ? `, ${unchecked} unchecked` : ""}` +
+    `${notNeeded ? `, ${count(notNeeded, "requirement")} not needed` : ""}); ` +
     `${verifications}; ${count(summary.pctCalls, "pct call")}; ` +
     `${formatDuration(summary.durationMs)} in total.`;
 }

@@ -103,11 +103,11 @@ export async function restorePowerState<S>(
 
 async function stepsAndVerification<S>(run: SetupRun<S>): Promise<void> {
   try {
-    await runSteps(run.module.steps, run.ctx, {
+    const steps = await runSteps(run.module.steps, run.ctx, {
       dryRun: false,
       verification: run.module.verification,
     });
-    await runVerification(run.module.verification, run.ctx);
+    await runVerification(run.module.verification, run.ctx, steps);
   } catch (error) {
     await restorePowerState(run.ctx, run.shutdownTimeoutSeconds);
     throw error;

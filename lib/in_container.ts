@@ -65,20 +65,28 @@ export class InContainer {
   }
 
   /**
-   * Arranges for those of the read-only `commands` that no earlier batch answers yet to run in
-   * one round trip, at the first {@linkcode InContainer.exec} of one of them; each result then
-   * answers one later `exec` of the same argv, until anything changes the container (see
+   * Arranges for those of the read-only `checks` and `verifications` that no earlier batch
+   * answers yet to run in one round trip, at the first {@linkcode InContainer.exec} of one of
+   * them, the verification's commands only if every check succeeds; each result then answers one
+   * later `exec` of the same argv, until anything changes the container (see
    * {@linkcode Pct.prefetch}).
    */
-  prefetch(commands: readonly (readonly string[])[]): void {
+  prefetch(
+    checks: readonly (readonly string[])[],
+    verifications: readonly (readonly string[])[] = [],
+  ): void {
     const answered = new Map<string, number>();
-    const missing = commands.filter((argv) => {
-      const key = JSON.stringify(argv);
-      const left = answered.get(key) ?? this.#pct.waiting(this.ctid, argv);
-      answered.set(key, left - 1);
-      return left <= 0;
+    const missing = (commands: readonly (readonly string[])[]) =>
+      commands.filter((argv) => {
+        const key = JSON.stringify(argv);
+        const left = answered.get(key) ?? this.#pct.waiting(this.ctid, argv);
+        answered.set(key, left - 1);
+        return left <= 0;
+      });
+    this.#pct.prefetch(this.ctid, {
+      checks: missing(checks),
+      verifications: missing(verifications),
     });
-    this.#pct.prefetch(this.ctid, missing);
   }
 
   /** The command {@linkcode InContainer.readFile} runs for `path`, for a check's probes. */

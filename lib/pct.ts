@@ -12,10 +12,14 @@ import {
   PROBE_COMMAND_TIMEOUT_SECONDS,
   PROBE_SCRIPT,
   probeArguments,
+  type ProbeBatch,
 } from "./probe_batch.ts";
 
 /** Subcommands that change nothing: the answers of a batch stay true across them. */
 const READ_ONLY = new Set(["status", "config", "listsnapshot"]);
+
+/** The exit code of coreutils' `timeout` when it stopped the command. */
+const TIMED_OUT = 124;
 
 /** The key of `pct exec <ctid> -- argv` among a batch's answers. */
 function execKey(ctid: string, argv: readonly string[]): string {
@@ -96,7 +100,7 @@ export class Pct {
   /** Results of a batch ({@linkcode Pct.prefetch}) by call, each answering one later call. */
   readonly #answers = new Map<string, CommandResult[]>();
   /** Commands to batch at the first `exec` of one of them, by CTID. */
-  readonly #pending = new Map<string, readonly (readonly string[])[]>();
+  readonly #pending = new Map<string, ProbeBatch>();
   /**
    * Each container's `pct config` output, read once (a call costs hundreds of ms on a real host)
    * and forgotten when this client changes the configuration (`pct set`, `pct snapshot`).
@@ -113,17 +117,18 @@ export class Pct {
   }
 
   /**
-   * Arranges for the read-only `commands` to run in container `ctid` in one `pct exec` (see
-   * `probe_batch.ts`), at the first `exec` of one of them: a check that fails on the host first
-   * (no NVIDIA driver, say) never reaches the container. Replaces commands arranged earlier and
-   * not yet run. From then until anything other than `status`, `config` or `listsnapshot` reaches
-   * pct, each result answers one `exec` of the same argv (without input) without a round trip. A
-   * batch that fails as a whole (no bash in the container, say) is forgotten: the commands then
-   * run one by one.
+   * Arranges for the read-only commands of `batch` to run in container `ctid` in one `pct exec`
+   * (see `probe_batch.ts`), at the first `exec` of one of them: a check that fails on the host
+   * first (no NVIDIA driver, say) never reaches the container. Replaces a batch arranged earlier
+   * and not yet run. From then until anything other than `status`, `config` or `listsnapshot`
+   * reaches pct, each result answers one `exec` of the same argv (without input) without a round
+   * trip. A batch that fails as a whole (no bash in the container, say) is forgotten: the
+   * commands then run one by one. So is a verification's command that the batch's deadline cut
+   * off (a `docker run` still pulling its image): alone, it gets its caller's own deadline.
    */
-  prefetch(ctid: string, commands: readonly (readonly string[])[]): void {
-    if (commands.length === 0) this.#pending.delete(ctid);
-    else this.#pending.set(ctid, commands);
+  prefetch(ctid: string, batch: ProbeBatch): void {
+    if (batch.checks.length + batch.verifications.length === 0) this.#pending.delete(ctid);
+    else this.#pending.set(ctid, batch);
   }
 
   /** How many results of a batch are waiting to answer `argv` in container `ctid`. */
@@ -131,10 +136,11 @@ export class Pct {
     return this.#answers.get(execKey(ctid, argv))?.length ?? 0;
   }
 
-  async #runBatch(ctid: string, commands: readonly (readonly string[])[]): Promise<void> {
+  async #runBatch(ctid: string, batch: ProbeBatch): Promise<void> {
+    const commands = [...batch.checks, ...batch.verifications];
     // Not through raw(): the batch changes nothing, so the answers already waiting stay valid.
     const result = await this.#run(
-      ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(commands)],
+      ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(batch)],
       // Its output is base64; each answer is logged on its own when it is used.
       {
         timeoutMs: (commands.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
@@ -144,15 +150,17 @@ export class Pct {
     if (result.exitCode !== 0) return;
     let results;
     try {
-      results = parseProbeOutput(result.stdout, commands.length);
+      results = parseProbeOutput(result.stdout, batch);
     } catch {
       return;
     }
     // A command two checks ask ran twice, in order, as it would without the batch: each answer
     // is what that check would have seen.
-    for (const [i, argv] of commands.entries()) {
+    for (const [i, outcome] of results.entries()) {
+      if (i >= batch.checks.length && outcome.exitCode === TIMED_OUT) continue;
+      const argv = commands[i];
       const key = execKey(ctid, argv);
-      const answer = { ...results[i], argv: ["pct", "exec", ctid, "--", ...argv], durationMs: 0 };
+      const answer = { ...outcome, argv: ["pct", "exec", ctid, "--", ...argv], durationMs: 0 };
       this.#answers.set(key, [...this.#answers.get(key) ?? [], answer]);
     }
   }
@@ -165,10 +173,11 @@ export class Pct {
     const key = JSON.stringify(args);
     const ctid = args[1];
     const pending = args[0] === "exec" ? this.#pending.get(ctid) : undefined;
-    if (pending?.some((argv) => execKey(ctid, argv) === key)) {
+    const batched = pending && [...pending.checks, ...pending.verifications];
+    if (batched?.some((argv) => execKey(ctid, argv) === key)) {
       this.#pending.delete(ctid);
       // A batch of one command would be the same round trip, less readable in the log.
-      if (pending.length > 1) await this.#runBatch(ctid, pending);
+      if (batched.length > 1) await this.#runBatch(ctid, pending!);
     }
     const waiting = options.input === undefined ? this.#answers.get(key) : undefined;
     if (waiting) {

@@ -12,9 +12,16 @@ import { redact } from "./secrets.ts";
 
 /**
  * How a step ended. `would-run`: a dry run found it not done; `unchecked`: a dry run did not
- * check it, as an earlier step would run first.
+ * check it, as an earlier step would run first; `not-needed`: a requirement no step needed, as
+ * nothing had to change (the verification proves it).
  */
-export type StepStatus = "ran" | "already-done" | "failed" | "would-run" | "unchecked";
+export type StepStatus =
+  | "ran"
+  | "already-done"
+  | "failed"
+  | "would-run"
+  | "unchecked"
+  | "not-needed";
 
 /** One step of the run. */
 export interface StepRecord {

@@ -39,10 +39,12 @@ export const RunReportSchema = z.object({
   steps: z.array(z.object({
     index: z.number().int().positive(),
     name: z.string(),
-    status: z.enum(["ran", "already-done", "failed", "would-run", "unchecked"]).describe(
-      "`would-run`/`unchecked`: a dry run found it not done / did not check it (it depends on " +
-        "an earlier step that would run)",
-    ),
+    status: z.enum(["ran", "already-done", "failed", "would-run", "unchecked", "not-needed"])
+      .describe(
+        "`would-run`/`unchecked`: a dry run found it not done / did not check it (it depends on " +
+          "an earlier step that would run); `not-needed`: a requirement left unchecked, as no " +
+          "step had to change anything (the verification proves it)",
+      ),
     durationMs: milliseconds,
   })).describe("The steps the run reached, in order"),
   verifications: z.array(z.object({

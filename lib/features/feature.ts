@@ -7,8 +7,9 @@
  * shape: see `lib/applications/`.
  *
  * Requirements are read-only steps whose check passes or fails the run (exit 8, the host or the
- * container lacks something). A composed container runs every part's requirements before any
- * part's steps, so a container that lacks one fails before anything changed.
+ * container lacks something). A composed container checks every part's requirements before the
+ * first step that has to change something, so a container that lacks one fails before anything
+ * changed; a re-run that changes nothing leaves them to the verification (`Step.requirement`).
  *
  * @module
  */

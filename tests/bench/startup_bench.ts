@@ -163,14 +163,17 @@ try {
     const calls = await s.calls();
     const batches = calls.map((argv) => probeBatchCommands(argv.slice(argv.indexOf("--") + 1)))
       .filter((batch) => batch !== undefined);
-    const batched = batches.reduce((sum, batch) => sum + batch.length, 0);
+    const batched = batches.reduce(
+      (sum, batch) => sum + batch.checks.length + batch.verifications.length,
+      0,
+    );
     row(
       `first run ${ctid}: pct calls`,
       String(calls.length),
       `${FIRST_RUN_BEFORE[ctid]} before batching (pinned at 3f69851)`,
       `${
         ratio(calls.length, FIRST_RUN_BEFORE[ctid])
-      }; ${batched} checks in ${batches.length} batches`,
+      }; ${batched} commands in ${batches.length} batches`,
     );
   }
 

@@ -9,7 +9,12 @@
  * @module
  */
 
-import { decodeProbeArguments, encodeProbeOutput, PROBE_SCRIPT } from "../../lib/probe_batch.ts";
+import {
+  decodeProbeArguments,
+  encodeProbeOutput,
+  PROBE_SCRIPT,
+  type ProbeBatch,
+} from "../../lib/probe_batch.ts";
 import { sha256Hex, WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import type { ExecRule, FakeContainer, FakeFile } from "./state.ts";
 
@@ -56,23 +61,30 @@ export async function runInContainer(
  * ...`), or `undefined` when `argv` is anything else. The fake runs no shell, but it knows this
  * one script: its commands travel as arguments.
  */
-export function probeBatchCommands(argv: readonly string[]): string[][] | undefined {
+export function probeBatchCommands(argv: readonly string[]): ProbeBatch | undefined {
   if (argv[0] !== "bash" || argv[1] !== "-c" || argv[2] !== PROBE_SCRIPT) return undefined;
   return decodeProbeArguments(argv.slice(4));
 }
 
-/** Runs each command of a batch as `pct exec` would, and prints their results as the script. */
-async function runProbeBatch(context: ExecContext, commands: string[][]): Promise<Outcome> {
-  const results = [];
+/**
+ * Runs each command of a batch as `pct exec` would, and prints their results as the script: the
+ * verification's commands only if every check exited 0.
+ */
+async function runProbeBatch(context: ExecContext, batch: ProbeBatch): Promise<Outcome> {
+  const results: Outcome[] = [];
   let delayMs = 0;
-  for (const argv of commands) {
-    const outcome = await runInContainer(
-      { ...context, readStdin: () => Promise.resolve("") },
-      argv,
-    );
-    results.push(outcome);
-    delayMs += outcome.delayMs ?? 0;
-  }
+  const run = async (commands: readonly (readonly string[])[]) => {
+    for (const argv of commands) {
+      const outcome = await runInContainer(
+        { ...context, readStdin: () => Promise.resolve("") },
+        argv,
+      );
+      results.push(outcome);
+      delayMs += outcome.delayMs ?? 0;
+    }
+  };
+  await run(batch.checks);
+  if (results.every((outcome) => outcome.exitCode === 0)) await run(batch.verifications);
   return { stdout: encodeProbeOutput(results), stderr: "", exitCode: 0, delayMs };
 }
 

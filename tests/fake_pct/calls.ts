@@ -41,21 +41,27 @@ export function mutatingCalls(calls: readonly (readonly string[])[]): string[][]
 export function execCommands(calls: readonly (readonly string[])[]): string[][] {
   return calls.filter((argv) => argv[0] === "exec").flatMap((argv) => {
     const command = argv.slice(argv.indexOf("--") + 1);
-    return probeBatchCommands(command) ?? [command];
+    const batch = probeBatchCommands(command);
+    return batch ? [...batch.checks, ...batch.verifications].map((c) => [...c]) : [command];
   });
 }
 
 /**
  * Each call as one line, for assertions a reader can follow: `status 920`, an exec as
- * `exec <command>`, and a batch of checks as `batch: <command>; <command>`.
+ * `exec <command>`, and a batch of checks as `batch: <command>; <command>`, followed by
+ * `; if all succeed: <command>; ...` when it carries the verification's commands.
  */
 export function callSummary(calls: readonly (readonly string[])[]): string[] {
   return calls.map((argv) => {
     if (argv[0] !== "exec") return argv.join(" ");
     const command = argv.slice(argv.indexOf("--") + 1);
     const batch = probeBatchCommands(command);
-    return batch
-      ? `batch: ${batch.map((c) => c.join(" ")).join("; ")}`
-      : `exec ${command.join(" ")}`;
+    if (!batch) return `exec ${command.join(" ")}`;
+    const list = (commands: readonly (readonly string[])[]) =>
+      commands.map((c) => c.join(" ")).join("; ");
+    const checks = `batch: ${list(batch.checks)}`;
+    return batch.verifications.length === 0
+      ? checks
+      : `${checks}; if all succeed: ${list(batch.verifications)}`;
   });
 }

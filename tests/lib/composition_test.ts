@@ -65,7 +65,20 @@ Deno.test("composeContainer runs every requirement first, then each part's steps
     "second step sees second's settings",
   ]);
   assert.match(module.plan, /1\. part first: first\n {2}2\. part second: second/);
-  await assert.rejects(runSteps(module.steps, ctx, { dryRun: false }), /check still fails/);
+  assert.deepEqual(module.steps.map((step) => step.requirement ?? false), [
+    true,
+    true,
+    false,
+    false,
+  ]);
+  // The first step has to act, so the requirements are checked first: one is not met.
+  await assert.rejects(runSteps(module.steps, ctx, { dryRun: false }), (error) => {
+    assert.ok(error instanceof SetupError);
+    assert.match(error.message, /^Step 1\/4 "first requirement": the requirement is not met$/);
+    assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+    return true;
+  });
+  assert.deepEqual(seen.length, 4, "no action ran");
 });
 
 Deno.test("entryShape: is_template decides, else template_snapshot_name; flag strings list no features", () => {

@@ -372,7 +372,7 @@ function batchFixture() {
 
 Deno.test("Pct.prefetch runs the commands in one pct exec, at the first exec of one; each result answers one exec", async () => {
   const { fake, pct } = batchFixture();
-  pct.prefetch("950", [["cat", "/etc/motd"], ["cat", "/nope"]]);
+  pct.prefetch("950", { checks: [["cat", "/etc/motd"], ["cat", "/nope"]], verifications: [] });
   await pct.status("950");
   await pct.exec("950", ["true"]);
   assert.equal(fake.argvs().length, 2, "not yet");
@@ -387,22 +387,42 @@ Deno.test("Pct.prefetch runs the commands in one pct exec, at the first exec of 
 
 Deno.test("Pct.prefetch: a call that may change the container forgets the batch; status does not", async () => {
   const { fake, pct } = batchFixture();
-  pct.prefetch("950", [["cat", "/etc/motd"], ["cat", "/etc/motd"]]);
+  pct.prefetch("950", { checks: [["cat", "/etc/motd"], ["cat", "/etc/motd"]], verifications: [] });
   assert.equal((await pct.exec("950", ["cat", "/etc/motd"])).stdout, "hi\n");
   await pct.status("950");
   assert.equal((await pct.exec("950", ["cat", "/etc/motd"])).stdout, "hi\n");
   assert.equal(fake.argvs().length, 2);
-  pct.prefetch("950", [["cat", "/etc/motd"], ["cat", "/etc/motd"]]);
+  pct.prefetch("950", { checks: [["cat", "/etc/motd"], ["cat", "/etc/motd"]], verifications: [] });
   await pct.exec("950", ["cat", "/etc/motd"]);
   await pct.exec("950", ["touch", "/etc/other"]);
   await pct.exec("950", ["cat", "/etc/motd"]);
   assert.equal(fake.argvs().length, 5, "the second cat ran for real");
 });
 
+Deno.test("Pct.prefetch: the verification's commands answer only when every check succeeded", async () => {
+  const fake = new InMemoryPct({
+    containers: { "950": { status: "running", files: { "/etc/motd": { content: "hi\n" } } } },
+    // Exit 124 is what the batch's deadline for one command gives.
+    exec: [{ match: "^docker run --rm hello-world$", exit: 124 }],
+  });
+  const pct = new Pct(fake.run);
+  const verifications = [["cat", "/etc/motd"], ["docker", "run", "--rm", "hello-world"]];
+  pct.prefetch("950", { checks: [["true"], ["false"]], verifications });
+  await pct.exec("950", ["true"]);
+  assert.equal(pct.waiting("950", ["cat", "/etc/motd"]), 0, "a check failed: not run");
+  pct.prefetch("950", { checks: [["true"]], verifications });
+  await pct.exec("950", ["true"]);
+  assert.equal(pct.waiting("950", ["cat", "/etc/motd"]), 1);
+  assert.equal(pct.waiting("950", verifications[1]), 0, "cut off: it runs alone, as asked");
+  assert.equal(fake.argvs().length, 2);
+  await pct.exec("950", verifications[1]);
+  assert.equal(fake.argvs().length, 3);
+});
+
 Deno.test("Pct.prefetch: a batch that fails as a whole is forgotten", async () => {
   const fake = new InMemoryPct({ containers: { "950": { status: "stopped" } } });
   const pct = new Pct(fake.run);
-  pct.prefetch("950", [["true"], ["false"]]);
+  pct.prefetch("950", { checks: [["true"], ["false"]], verifications: [] });
   await pct.exec("950", ["true"]);
   assert.equal(pct.waiting("950", ["false"]), 0);
   assert.equal(fake.argvs().length, 2, "the batch, then the command itself");

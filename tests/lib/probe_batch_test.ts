@@ -8,15 +8,16 @@ import {
 } from "../../lib/probe_batch.ts";
 
 /** Runs the batch script with real bash, as `pct exec` would in a container. */
-async function runBatch(commands: string[][]) {
+async function runBatch(checks: string[][], verifications: string[][] = []) {
+  const batch = { checks, verifications };
   const output = await new Deno.Command("bash", {
-    args: ["-c", PROBE_SCRIPT, "bash", ...probeArguments(commands)],
+    args: ["-c", PROBE_SCRIPT, "bash", ...probeArguments(batch)],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return parseProbeOutput(new TextDecoder().decode(output.stdout), commands.length);
+  return parseProbeOutput(new TextDecoder().decode(output.stdout), batch);
 }
 
 Deno.test("the probe script reports each command's exit code, stdout and stderr, bytes intact", async () => {
@@ -48,14 +49,44 @@ Deno.test("the probe script reports a missing command as exit 127 and goes on", 
   assert.deepEqual(after, { exitCode: 0, stdout: "after\n", stderr: "" });
 });
 
-Deno.test("probe commands survive the trip through the script's arguments", () => {
-  const commands = [["cat", "/etc/a b"], ["x"], ["curl", "-w", "%{http_code}", ""]];
-  assert.deepEqual(decodeProbeArguments(probeArguments(commands)), commands);
-  assert.throws(() => decodeProbeArguments(["3", "a"]), SyntaxError);
+Deno.test("the probe script runs the verification's commands only when every check exited 0", async () => {
+  const marker = await Deno.makeTempFile();
+  await Deno.remove(marker);
+  const verifications = [["touch", marker], ["echo", "verified"]];
+  const skipped = await runBatch([["true"], ["false"], ["true"]], verifications);
+  assert.deepEqual(skipped.map((r) => r.exitCode), [0, 1, 0]);
+  await assert.rejects(Deno.stat(marker), "not run after a failed check");
+  const all = await runBatch([["true"], ["true"]], verifications);
+  assert.deepEqual(all.map((r) => [r.exitCode, r.stdout]), [[0, ""], [0, ""], [0, ""], [
+    0,
+    "verified\n",
+  ]]);
+  await Deno.remove(marker);
+  const alone = await runBatch([], [["echo", "no checks"]]);
+  assert.deepEqual(alone.map((r) => r.stdout), ["no checks\n"]);
 });
 
-Deno.test("parseProbeOutput refuses output of the wrong shape", () => {
-  const one = encodeProbeOutput([{ exitCode: 0, stdout: "x", stderr: "" }]);
-  assert.throws(() => parseProbeOutput(one, 2), SyntaxError);
-  assert.throws(() => parseProbeOutput("zero eA== \n", 1), SyntaxError);
+Deno.test("probe commands survive the trip through the script's arguments", () => {
+  const checks = [["cat", "/etc/a b"], ["x"], ["curl", "-w", "%{http_code}", ""]];
+  const both = { checks, verifications: [["docker", "run", "--rm", "hello-world"]] };
+  assert.deepEqual(decodeProbeArguments(probeArguments(both)), both);
+  const only = { checks, verifications: [] };
+  assert.deepEqual(probeArguments(only).includes("0"), false);
+  assert.deepEqual(decodeProbeArguments(probeArguments(only)), only);
+  assert.throws(() => decodeProbeArguments(["3", "a"]), SyntaxError);
+  assert.throws(() => decodeProbeArguments(["1", "a", "0", "0"]), SyntaxError);
+});
+
+Deno.test("parseProbeOutput takes the checks' results, or every command's, and nothing else", () => {
+  const line = { exitCode: 0, stdout: "x", stderr: "" };
+  const batch = { checks: [["a"], ["b"]], verifications: [["c"]] };
+  assert.equal(parseProbeOutput(encodeProbeOutput([line, line]), batch).length, 2);
+  assert.equal(parseProbeOutput(encodeProbeOutput([line, line, line]), batch).length, 3);
+  assert.throws(() => parseProbeOutput(encodeProbeOutput([line]), batch), SyntaxError);
+  const two = { checks: [["a"], ["b"]], verifications: [] };
+  assert.throws(() => parseProbeOutput(encodeProbeOutput([line]), two), SyntaxError);
+  assert.throws(
+    () => parseProbeOutput("zero eA== \n", { checks: [["a"]], verifications: [] }),
+    SyntaxError,
+  );
 });

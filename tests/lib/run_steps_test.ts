@@ -6,7 +6,7 @@ import { ExitCode } from "../../lib/exit_codes.ts";
 import { runSteps, runVerification } from "../../lib/run_steps.ts";
 import { callSummary } from "../fake_pct/calls.ts";
 import { InMemoryPct } from "../fake_pct/in_memory.ts";
-import { rejectsWith } from "../support/assertions.ts";
+import { rejectsWith, stepCounts } from "../support/assertions.ts";
 import { testContext } from "../support/setup_context.ts";
 
 type Ctx = SetupContext<undefined>;
@@ -124,7 +124,7 @@ Deno.test("runSteps skips steps whose check passes", async () => {
       dryRun: false,
     },
   );
-  assert.deepEqual(summary, { ran: 0, skipped: 2 });
+  assert.deepEqual(stepCounts(summary), { ran: 0, skipped: 2 });
   assert.deepEqual(model.execs(), [["test", "-e", "/etc/a"], ["test", "-e", "/etc/b"]]);
   assert.deepEqual(ctx.log.entries, [
     ["info", 'Step 1/2 "Create a": check: already done, skipping'],
@@ -141,7 +141,7 @@ Deno.test("runSteps runs a step that is not done, then checks it again", async (
       dryRun: false,
     },
   );
-  assert.deepEqual(summary, { ran: 1, skipped: 1 });
+  assert.deepEqual(stepCounts(summary), { ran: 1, skipped: 1 });
   assert.deepEqual(model.execs(), [
     ["test", "-e", "/etc/a"],
     ["test", "-e", "/etc/b"],
@@ -174,7 +174,7 @@ Deno.test("runSteps runs steps strictly in order, each check before its action",
     ctx,
     { dryRun: false },
   );
-  assert.deepEqual(summary, { ran: 2, skipped: 1 });
+  assert.deepEqual(stepCounts(summary), { ran: 2, skipped: 1 });
   assert.deepEqual(trace, [
     "check A",
     "action A",
@@ -188,7 +188,7 @@ Deno.test("runSteps runs steps strictly in order, each check before its action",
 
 Deno.test("runSteps with no steps does nothing", async () => {
   const { model, ctx } = setup();
-  assert.deepEqual(await runSteps([], ctx, { dryRun: false }), { ran: 0, skipped: 0 });
+  assert.deepEqual(stepCounts(await runSteps([], ctx, { dryRun: false })), { ran: 0, skipped: 0 });
   assert.deepEqual(model.calls(), []);
   assert.deepEqual(ctx.log.entries, []);
 });
@@ -339,7 +339,7 @@ Deno.test("runSteps in a dry run checks, names the commands a step would run, an
     ctx,
     { dryRun: true },
   );
-  assert.deepEqual(summary, { ran: 0, skipped: 1 });
+  assert.deepEqual(stepCounts(summary), { ran: 0, skipped: 1 });
   // Step 3 is not checked: its check would ask about a state step 2 has not made yet.
   assert.deepEqual(model.execs(), [["test", "-e", "/etc/a"], ["test", "-e", "/etc/b"]]);
   assert.deepEqual(Object.keys(model.container("920").files), ["/etc/a"]);
@@ -488,7 +488,7 @@ Deno.test("runSteps: steps that are done, with probes, are checked in one pct ex
     { dryRun: false, verification },
   );
   await runVerification(verification, ctx);
-  assert.deepEqual(summary, { ran: 0, skipped: 2 });
+  assert.deepEqual(stepCounts(summary), { ran: 0, skipped: 2 });
   assert.equal(fake.argvs().length, 1, JSON.stringify(fake.argvs()));
 });
 
@@ -500,7 +500,7 @@ Deno.test("runSteps: after an action the remaining checks are batched again, and
     ctx,
     { dryRun: false },
   );
-  assert.deepEqual(summary, { ran: 3, skipped: 0 });
+  assert.deepEqual(stepCounts(summary), { ran: 3, skipped: 0 });
   // A batch shows as the commands it ran; it runs at the first check that needs one of its
   // commands. B's check, undeclared, runs on its own and, not known to be read-only, makes C's
   // answers be asked for again; a batch of one command runs as the command itself.
@@ -517,4 +517,160 @@ Deno.test("runSteps: after an action the remaining checks are batched again, and
     "exec test -e /c",
   ]);
   for (const path of ["/a", "/b", "/c"]) assert.ok(fake.container("920").files[path]);
+});
+
+// --- requirements: checked when they matter --------------------------------------------------------
+
+/** A requirement (`Step.requirement`) whose check answers `met`, recording each check in `trace`. */
+function requirement(name: string, trace: string[], met = true): Step<undefined> {
+  return { ...fakeStep(name, trace, () => met), requirement: true };
+}
+
+Deno.test("runSteps leaves a requirement unchecked when no step has to change anything", async () => {
+  const { ctx } = setup(["/a"]);
+  const trace: string[] = [];
+  const summary = await runSteps(
+    [requirement("nesting=1", trace), fakeStep("A", trace, () => true)],
+    ctx,
+    { dryRun: false },
+  );
+  assert.deepEqual(trace, ["check A"]);
+  assert.deepEqual(ctx.record.steps.map(({ name, status }) => [name, status]), [
+    ["nesting=1", "not-needed"],
+    ["A", "already-done"],
+  ]);
+  assert.deepEqual(ctx.log.messages("info"), [
+    'Step 1/2 "nesting=1": a requirement: checked before the first change, if one is needed',
+    'Step 2/2 "A": check: already done, skipping',
+  ]);
+  // A verification that passes leaves it so.
+  await runVerification([verification("v", trace)], ctx, summary);
+  assert.deepEqual(trace, ["check A", "v"]);
+});
+
+Deno.test("runSteps checks the requirements before the first step that has to act, once", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  await runSteps(
+    [
+      requirement("nesting=1", trace),
+      fakeStep("A", trace, () => true),
+      fakeStep("B", trace, (call) => call > 1),
+      fakeStep("C", trace, (call) => call > 1),
+    ],
+    ctx,
+    { dryRun: false },
+  );
+  assert.deepEqual(trace, [
+    "check A",
+    "check B",
+    "check nesting=1",
+    "action B",
+    "check B",
+    "check C",
+    "action C",
+    "check C",
+  ]);
+  assert.ok(
+    ctx.log.messages("info").includes(
+      "Checking the requirements left until needed, as step 3 has to run",
+    ),
+  );
+  assert.equal(ctx.record.steps[0].status, "already-done");
+});
+
+Deno.test("runSteps: a requirement not met fails the run with exit 8 before any action", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const error = await setupError(runSteps(
+    [requirement("nesting=1", trace, false), fakeStep("A", trace, () => false)],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.equal(error.message, 'Step 1/2 "nesting=1": the requirement is not met');
+  assert.deepEqual(trace, ["check A", "check nesting=1"]);
+  assert.equal(ctx.record.steps[0].status, "failed");
+});
+
+Deno.test("runSteps: a failed check is explained by a requirement not met", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const nesting: Step<undefined> = {
+    ...requirement("nesting=1", trace),
+    check: () => Promise.reject(new SetupError("no nesting=1", ExitCode.HostPrerequisite)),
+  };
+  const error = await setupError(runSteps(
+    [nesting, fakeStep("A", trace, () => Promise.reject(new Error("docker: no answer")))],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.equal(error.message, 'Step 1/2 "nesting=1": its check failed: no nesting=1');
+});
+
+Deno.test("runVerification: a failure first checks the requirements no step needed, which may explain it", async () => {
+  const trace: string[] = [];
+  const cause = new Error("docker run --rm hello-world failed");
+  const run = async (met: boolean) => {
+    const { ctx } = setup();
+    const summary = await runSteps(
+      [requirement("nesting=1", trace, met), fakeStep("A", trace, () => true)],
+      ctx,
+      { dryRun: false },
+    );
+    return setupError(runVerification([verification("hello", trace, cause)], ctx, summary));
+  };
+  const explained = await run(false);
+  assert.equal(explained.exitCode, ExitCode.HostPrerequisite);
+  assert.equal(explained.message, 'Step 1/2 "nesting=1": the requirement is not met');
+  const unexplained = await run(true);
+  assert.equal(unexplained.exitCode, ExitCode.Verification);
+  assert.equal(unexplained.message, 'Verification "hello" failed: ' + cause.message);
+  assert.deepEqual(trace, [
+    "check A",
+    "hello",
+    "check nesting=1",
+    "check A",
+    "hello",
+    "check nesting=1",
+  ]);
+});
+
+Deno.test("runSteps in a dry run checks the requirements before the first step that would run", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const error = await setupError(runSteps(
+    [requirement("nesting=1", trace, false), fileStep("A", "/a")],
+    ctx,
+    { dryRun: true },
+  ));
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.deepEqual(trace, ["check nesting=1"]);
+});
+
+Deno.test("runSteps: the verification's probes end each batch, and run only when every check succeeds", async () => {
+  const fake = new InMemoryPct({ containers: { "920": { status: "running" } } });
+  const ctx = testContext(fake.run);
+  const verification: Verification<undefined>[] = [{
+    name: "/a is there",
+    probes: () => [["test", "-e", "/a"], ["cat", "/a"]],
+    run: async (ctx) => void await ctx.container.run(["cat", "/a"]),
+  }];
+  await runSteps([probedFileStep("A", "/a"), probedFileStep("B", "/b")], ctx, {
+    dryRun: false,
+    verification,
+  });
+  await runVerification(verification, ctx);
+  assert.deepEqual(callSummary(fake.argvs()), [
+    // /a and /b are missing: the verification's commands do not run. (A command that a check
+    // and the verification both ask runs once for each.)
+    "batch: test -e /a; test -e /b; if all succeed: test -e /a; cat /a",
+    "exec touch /a",
+    // Done after the action, but /b is not: still not run, and B acts.
+    "batch: test -e /a; test -e /b; if all succeed: test -e /a; cat /a",
+    "exec touch /b",
+    // The last check after its action: now they run, and answer the verification.
+    "batch: test -e /b; if all succeed: test -e /a; cat /a",
+  ]);
 });

@@ -9,7 +9,7 @@ import {
   aptUpgrade,
 } from "../../lib/steps/apt.ts";
 import { type ExecRule, type InMemoryPct, literally } from "../fake_pct/in_memory.ts";
-import { rejectsWith } from "../support/assertions.ts";
+import { rejectsWith, stepCounts } from "../support/assertions.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 import { STEP_CTID, stepContext, stepPct } from "../support/step_container.ts";
 
@@ -67,10 +67,13 @@ function aptFails(command: "update" | "install", stderr: string, times?: number)
 Deno.test("aptPackages is done when dpkg-query says every package is installed", async () => {
   const pct = aptCt(["curl", "jq"]);
   const ctx = stepContext(pct);
-  assert.deepEqual(await runSteps([aptPackages(["curl", "jq"])], ctx, { dryRun: false }), {
-    ran: 0,
-    skipped: 1,
-  });
+  assert.deepEqual(
+    stepCounts(await runSteps([aptPackages(["curl", "jq"])], ctx, { dryRun: false })),
+    {
+      ran: 0,
+      skipped: 1,
+    },
+  );
   assert.deepEqual(pct.execs(), [["dpkg-query", "-W", "-f=${Status}\\n", "curl", "jq"]]);
 });
 
@@ -86,10 +89,13 @@ Deno.test("aptPackages is not done when a package is missing or only has config 
 Deno.test("aptPackages updates, installs noninteractively, and its check passes afterwards", async () => {
   const pct = aptCt(["curl"]);
   const ctx = stepContext(pct);
-  assert.deepEqual(await runSteps([aptPackages(["curl", "jq"])], ctx, { dryRun: false }), {
-    ran: 1,
-    skipped: 0,
-  });
+  assert.deepEqual(
+    stepCounts(await runSteps([aptPackages(["curl", "jq"])], ctx, { dryRun: false })),
+    {
+      ran: 1,
+      skipped: 0,
+    },
+  );
   assert.deepEqual(pct.execLines().filter((line) => line.includes("apt-get")), [
     UPDATE,
     install("curl", "jq"),

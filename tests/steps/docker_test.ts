@@ -18,6 +18,7 @@ import { callSummary } from "../fake_pct/calls.ts";
 import { rejectsWith } from "../support/assertions.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 import { stepContext, stepPct } from "../support/step_container.ts";
+import { stepCounts } from "../support/assertions.ts";
 
 Deno.test("hasFeature reads Proxmox's features value", () => {
   assert.equal(hasFeature("nesting=1,keyctl=1", "nesting"), true);
@@ -74,10 +75,13 @@ function engineCt(options: { features?: string; installed?: boolean }) {
 
 Deno.test("dockerEngine installs docker.io and enables it, then docker info answers", async () => {
   const pct = engineCt({ features: "nesting=1,keyctl=1" });
-  assert.deepEqual(await runSteps([dockerEngine()], stepContext(pct), { dryRun: false }), {
-    ran: 1,
-    skipped: 0,
-  });
+  assert.deepEqual(
+    stepCounts(await runSteps([dockerEngine()], stepContext(pct), { dryRun: false })),
+    {
+      ran: 1,
+      skipped: 0,
+    },
+  );
   assert.deepEqual(pct.execLines().filter((line) => /apt-get|enable --now/.test(line)), [
     "env DEBIAN_FRONTEND=noninteractive apt-get update",
     "env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io",
@@ -89,7 +93,9 @@ Deno.test("dockerEngine installs docker.io and enables it, then docker info answ
 Deno.test("dockerEngine is done when docker info answers and the service is enabled", async () => {
   const pct = engineCt({ features: "nesting=1", installed: true });
   assert.deepEqual(
-    await runSteps([nestingEnabled(), dockerEngine()], stepContext(pct), { dryRun: false }),
+    stepCounts(
+      await runSteps([nestingEnabled(), dockerEngine()], stepContext(pct), { dryRun: false }),
+    ),
     { ran: 0, skipped: 2 },
   );
   // The config once, then the engine's checks in one round trip.
@@ -221,7 +227,7 @@ const dockerCommands = (pct: InMemoryPct) =>
 Deno.test("dockerContainer creates a missing container with docker run", async () => {
   const { pct } = dockerCt();
   assert.deepEqual(
-    await runSteps([dockerContainer(PORTAINER)], stepContext(pct), { dryRun: false }),
+    stepCounts(await runSteps([dockerContainer(PORTAINER)], stepContext(pct), { dryRun: false })),
     {
       ran: 1,
       skipped: 0,
@@ -256,7 +262,7 @@ Deno.test("dockerContainer leaves a matching running container alone, in any por
   pct.clearCalls();
   const reordered = { ...PORTAINER, ports: ["9000:9000", "9443:9443"], restart: "always" as const };
   assert.deepEqual(
-    await runSteps([dockerContainer(reordered)], stepContext(pct), { dryRun: false }),
+    stepCounts(await runSteps([dockerContainer(reordered)], stepContext(pct), { dryRun: false })),
     {
       ran: 0,
       skipped: 1,

@@ -9,7 +9,7 @@ import {
   neededGpuDevices,
   planPassthrough,
 } from "../../lib/steps/gpu.ts";
-import { rejectsWith } from "../support/assertions.ts";
+import { rejectsWith, stepCounts } from "../support/assertions.ts";
 import { HOST_FIXTURES, hostTree } from "../support/host_tree.ts";
 import { STEP_CTID, stepContext, stepPct } from "../support/step_container.ts";
 
@@ -100,7 +100,7 @@ const ALL_FOR_GPU_0 = {
 Deno.test("gpuPassthrough adds the entries of a stopped container in one pct set, without restarting it", async () => {
   const pct = stepPct({ status: "stopped", config: { hostname: "gpu", memory: "4096" } });
   const ctx = stepContext(pct, { hostRoot });
-  assert.deepEqual(await runSteps([gpuPassthrough([0])], ctx, { dryRun: false }), {
+  assert.deepEqual(stepCounts(await runSteps([gpuPassthrough([0])], ctx, { dryRun: false })), {
     ran: 1,
     skipped: 0,
   });
@@ -148,7 +148,9 @@ Deno.test("gpuPassthrough changes nothing when every device has an entry, option
     },
   });
   assert.deepEqual(
-    await runSteps([gpuPassthrough([0])], stepContext(pct, { hostRoot }), { dryRun: false }),
+    stepCounts(
+      await runSteps([gpuPassthrough([0])], stepContext(pct, { hostRoot }), { dryRun: false }),
+    ),
     {
       ran: 0,
       skipped: 1,

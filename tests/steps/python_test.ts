@@ -3,6 +3,7 @@ import { runSteps } from "../../lib/run_steps.ts";
 import { parseRequirement, pipPackages, pythonVenv } from "../../lib/steps/python.ts";
 import { literally } from "../fake_pct/in_memory.ts";
 import { stepContext, stepPct } from "../support/step_container.ts";
+import { stepCounts } from "../support/assertions.ts";
 
 Deno.test("pythonVenv creates the environment once", async () => {
   const pct = stepPct({
@@ -15,12 +16,12 @@ Deno.test("pythonVenv creates the environment once", async () => {
     }],
   });
   const step = pythonVenv("/opt/vllm");
-  assert.deepEqual(await runSteps([step], stepContext(pct), { dryRun: false }), {
+  assert.deepEqual(stepCounts(await runSteps([step], stepContext(pct), { dryRun: false })), {
     ran: 1,
     skipped: 0,
   });
   pct.clearCalls();
-  assert.deepEqual(await runSteps([step], stepContext(pct), { dryRun: false }), {
+  assert.deepEqual(stepCounts(await runSteps([step], stepContext(pct), { dryRun: false })), {
     ran: 0,
     skipped: 1,
   });

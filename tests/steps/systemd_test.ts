@@ -4,6 +4,7 @@ import { fileInContainer } from "../../lib/steps/files.ts";
 import { restartIfActive, serviceEnabledAndRunning, systemdUnit } from "../../lib/steps/systemd.ts";
 import { type InMemoryPct, literally } from "../fake_pct/in_memory.ts";
 import { STEP_CTID, stepContext, stepPct } from "../support/step_container.ts";
+import { stepCounts } from "../support/assertions.ts";
 
 const PATH = "/etc/systemd/system/vllm.service";
 const UNIT = "[Service]\nExecStart=/opt/vllm/bin/vllm serve m\n";
@@ -63,7 +64,10 @@ Deno.test("systemdUnit writes a new unit and reloads, without starting a stopped
   const ctx = stepContext(pct);
   const step = systemdUnit({ name: "vllm.service", content: UNIT });
   assert.equal(step.name, "Install the systemd unit vllm.service");
-  assert.deepEqual(await runSteps([step], ctx, { dryRun: false }), { ran: 1, skipped: 0 });
+  assert.deepEqual(stepCounts(await runSteps([step], ctx, { dryRun: false })), {
+    ran: 1,
+    skipped: 0,
+  });
   assert.deepEqual(pct.container(STEP_CTID).files[PATH], { content: UNIT, mode: "0644" });
   assert.deepEqual(systemctl(pct), ["systemctl daemon-reload"]);
 });
@@ -71,7 +75,7 @@ Deno.test("systemdUnit writes a new unit and reloads, without starting a stopped
 Deno.test("systemdUnit changes nothing when the unit is written and loaded", async () => {
   const { pct } = systemdCt({ unit: UNIT, active: true });
   const step = systemdUnit({ name: "vllm.service", content: UNIT });
-  assert.deepEqual(await runSteps([step], stepContext(pct), { dryRun: false }), {
+  assert.deepEqual(stepCounts(await runSteps([step], stepContext(pct), { dryRun: false })), {
     ran: 0,
     skipped: 1,
   });
@@ -111,7 +115,7 @@ Deno.test("serviceEnabledAndRunning enables and starts, and then is done", async
   await runSteps([step], stepContext(pct), { dryRun: false });
   assert.deepEqual(systemctl(pct), ["systemctl enable --now vllm.service"]);
   pct.clearCalls();
-  assert.deepEqual(await runSteps([step], stepContext(pct), { dryRun: false }), {
+  assert.deepEqual(stepCounts(await runSteps([step], stepContext(pct), { dryRun: false })), {
     ran: 0,
     skipped: 1,
   });

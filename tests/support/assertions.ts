@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { StepsSummary } from "../../lib/run_steps.ts";
 
 /** A class of errors, e.g. `SetupError`. */
 // deno-lint-ignore no-explicit-any
@@ -56,4 +57,12 @@ export function throwsWith<E extends Error>(fn: () => unknown, errorClass: Error
     return error;
   }
   assert.fail(`expected a ${errorClass.name}, nothing was thrown`);
+}
+
+/**
+ * The counts of a `runSteps` summary, for `assert.deepEqual` (the summary also carries a
+ * function).
+ */
+export function stepCounts(summary: StepsSummary): { ran: number; skipped: number } {
+  return { ran: summary.ran, skipped: summary.skipped };
 }
