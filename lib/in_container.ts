@@ -83,9 +83,13 @@ export class InContainer {
         answered.set(key, left - 1);
         return left <= 0;
       });
+    const unanswered = missing(checks);
+    // With every check answered already, a batch would run the verification's commands without
+    // knowing whether a step is still to act (and forget them): they wait for a later batch.
+    const unguarded = checks.length > 0 && unanswered.length === 0;
     this.#pct.prefetch(this.ctid, {
-      checks: missing(checks),
-      verifications: missing(verifications),
+      checks: unanswered,
+      verifications: unguarded ? [] : missing(verifications),
     });
   }
 

@@ -89,7 +89,12 @@ Deno.test("901: a config asking for another driver than the host's fails with ex
     run.stderr,
     /The config asks for NVIDIA driver 580\.76\.06, but the host's kernel module is 580\.76\.05/,
   );
-  assert.deepEqual(await s.callLines(), ["pct status 901", "pct listsnapshot 901"]);
+  // The requirement is checked once a step has to act: after the GPU passthrough's check.
+  assert.deepEqual(await s.callLines(), [
+    "pct status 901",
+    "pct listsnapshot 901",
+    "pct config 901",
+  ]);
 });
 
 Deno.test("901: config errors name the file, the CTID and the field, before any pct call", async (t) => {

@@ -20,7 +20,7 @@ const SOURCE = "/etc/apt/sources.list.d/nvidia-container-toolkit.list";
 
 containerTests({
   ctid: "903",
-  pctCalls: { firstRun: 33, rerun: 2, dryRun: 3 },
+  pctCalls: { firstRun: 31, rerun: 2, dryRun: 3 },
   snapshot: "docker-gpu-snapshot",
   finished: { clonedFrom: "903" },
   verificationFailures: [
