@@ -118,8 +118,8 @@ export class Pct {
 
   /**
    * Arranges for the read-only commands of `batch` to run in container `ctid` in one `pct exec`
-   * (see `probe_batch.ts`), at the first `exec` of one of them: a check that fails on the host
-   * first (no NVIDIA driver, say) never reaches the container. Replaces a batch arranged earlier
+   * (see `probe_batch.ts`), at the first `exec` of one of them, not before: a check that fails
+   * on the host first never reaches the container. Replaces a batch arranged earlier
    * and not yet run. From then until anything other than `status`, `config` or `listsnapshot`
    * reaches pct, each result answers one `exec` of the same argv (without input) without a round
    * trip. A batch that fails as a whole (no bash in the container, say) is forgotten: the

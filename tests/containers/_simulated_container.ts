@@ -86,7 +86,8 @@ const UPGRADE_STAMP = "/var/lib/phoenix-setup/apt-upgraded";
 const UNITS = ["docker.service", "vllm.service", "ollama.service"];
 const TOOLKIT_KEY = "/etc/apt/keyrings/nvidia-container-toolkit.asc";
 const RUNTIME_CONFIG = "/etc/nvidia-container-runtime/config.toml";
-const CUDA_RUN = "docker run --rm --gpus all nvidia/cuda:12.8.0-base-ubuntu24.04 nvidia-smi";
+/** What follows `docker run --rm` in 903's CUDA verification. */
+const CUDA_IMAGE_RUN = "--gpus all nvidia/cuda:12.8.0-base-ubuntu24.04 nvidia-smi";
 const TOOL_VERSIONS: Record<string, string> = {
   curl: "curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0 OpenSSL/3.0.13",
   wget: "GNU Wget 1.21.4 built on linux-gnu.",
@@ -239,21 +240,42 @@ export async function simulatedContainer(
   });
   check(runtimes, { when: "active:docker.service", stdout: `{${runc}}\n` });
   check(runtimes, noDaemon);
-  check(literally("docker run --rm hello-world"), {
-    when: "active:docker.service",
+  // `docker run --pull never` runs an image only when it is there: a check. Without it, docker
+  // pulls a missing image: an action, which leaves the image (flag `image:<name>`) behind. What
+  // the image then does: `outcomes`, the first that applies.
+  const dockerRun = (
+    image: string,
+    flag: string,
+    rest: string,
+    outcomes: Omit<ExecRule, "match">[],
+  ) => {
+    const local = literally(`docker run --rm --pull never ${rest}`);
+    check(local, { unless: "active:docker.service", ...noDaemon });
+    check(local, {
+      unless: flag,
+      exit: 125,
+      stderr: `docker: Error response from daemon: No such image: ${image}.\n`,
+    });
+    for (const outcome of outcomes) check(local, outcome);
+    const pulling = literally(`docker run --rm ${rest}`);
+    action(pulling, { unless: "active:docker.service", ...noDaemon });
+    for (const outcome of outcomes) action(pulling, { ...outcome, set: [flag] });
+  };
+  dockerRun("hello-world:latest", "image:hello-world", "hello-world", [{
     stdout: "\nHello from Docker!\nThis message shows that your installation appears to be " +
       "working correctly.\n",
-  });
-  check(literally("docker run --rm hello-world"), noDaemon);
-  check(literally(CUDA_RUN), {
-    when: "docker-nvidia-runtime",
-    stdout: nvidiaSmiTable(options.driverVersion ?? DRIVER_VERSION, options.gpus ?? 2),
-  });
-  check(literally(CUDA_RUN), {
-    exit: 125,
-    stderr: 'docker: Error response from daemon: could not select device driver "" with ' +
-      "capabilities: [[gpu]].\n",
-  });
+  }]);
+  dockerRun("nvidia/cuda:12.8.0-base-ubuntu24.04", "image:cuda", CUDA_IMAGE_RUN, [
+    {
+      when: "docker-nvidia-runtime",
+      stdout: nvidiaSmiTable(options.driverVersion ?? DRIVER_VERSION, options.gpus ?? 2),
+    },
+    {
+      exit: 125,
+      stderr: 'docker: Error response from daemon: could not select device driver "" with ' +
+        "capabilities: [[gpu]].\n",
+    },
+  ]);
   for (const spec of options.dockerContainers ?? []) {
     await simulateDockerContainer(spec, check, action);
   }
@@ -534,7 +556,13 @@ export function templateState(
   template: TemplateCtid | null,
 ): Pick<FakeContainerInput, "flags" | "files" | "config"> {
   const base = ["apt-lists", "upgraded", "apt-upgrade-stamp", installed("base"), "locale:en_US"];
-  const docker = [installed("docker"), "enabled:docker.service", "active:docker.service"];
+  // The docker feature's verification pulled hello-world: every clone has it.
+  const docker = [
+    installed("docker"),
+    "enabled:docker.service",
+    "active:docker.service",
+    "image:hello-world",
+  ];
   switch (template) {
     case null:
       return {
@@ -567,6 +595,7 @@ export function templateState(
           "no-cgroups",
           "ctk-runtime-configured",
           "docker-nvidia-runtime",
+          "image:cuda",
         ],
         files: {
           ...DEFAULT_LOCALE,

@@ -319,12 +319,7 @@ Deno.test("dockerContainer rejects malformed specs when the module is defined", 
   assert.doesNotThrow(() => dockerContainer({ ...PORTAINER, ports: ["127.0.0.1:8000:8000/udp"] }));
 });
 
-Deno.test("dockerRunSucceeds runs a throwaway container", async () => {
-  const pct = stepPct({
-    exec: [{
-      match: literally("docker run --rm --gpus all nvidia/cuda:12.4.1-base-ubuntu22.04 nvidia-smi"),
-    }],
-  });
+Deno.test("dockerRunSucceeds runs a throwaway container from the local images, pulling only when it must", async () => {
   const verification = dockerRunSucceeds({
     image: "nvidia/cuda:12.4.1-base-ubuntu22.04",
     runOptions: ["--gpus", "all"],
@@ -334,7 +329,40 @@ Deno.test("dockerRunSucceeds runs a throwaway container", async () => {
     verification.name,
     "docker run --rm --gpus all nvidia/cuda:12.4.1-base-ubuntu22.04 nvidia-smi succeeds",
   );
-  await verification.run(stepContext(pct));
+  const local = "docker run --rm --pull never --gpus all nvidia/cuda:12.4.1-base-ubuntu22.04 " +
+    "nvidia-smi";
+  assert.deepEqual(verification.probes?.(stepContext(stepPct())), [local.split(" ")]);
+
+  // The image is there: one run, without a pull.
+  const present = stepPct({ exec: [{ match: literally(local) }] });
+  await verification.run(stepContext(present));
+  assert.deepEqual(present.execLines(), [local]);
+
+  // It is not: the run that may pull follows, and the log says why.
+  const missing = stepPct({
+    exec: [
+      {
+        match: literally(local),
+        exit: 125,
+        stderr: "docker: Error response from daemon: No such image: nvidia/cuda:12.4.1.\n",
+      },
+      {
+        match: literally(
+          "docker run --rm --gpus all nvidia/cuda:12.4.1-base-ubuntu22.04 nvidia-smi",
+        ),
+      },
+    ],
+  });
+  const ctx = stepContext(missing);
+  await verification.run(ctx);
+  assert.equal(missing.execs().length, 2);
+  assert.ok(
+    ctx.log.messages("info").includes(
+      "nvidia/cuda:12.4.1-base-ubuntu22.04 did not run from the container's own images (exit 125): " +
+        "running it again, pulling it if needed",
+    ),
+  );
+
   const failing = stepPct({
     exec: [{
       match: "^docker run",
