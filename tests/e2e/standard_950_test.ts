@@ -72,7 +72,7 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
   assert.equal(
     summary.at(-1),
     "batch: systemctl is-enabled --quiet vllm.service; systemctl is-active --quiet vllm.service; " +
-      "vllm --version; curl -s --max-time 10 -o /dev/null -w %{http_code} " +
+      "if all succeed: vllm --version; curl -s --max-time 10 -o /dev/null -w %{http_code} " +
       "http://localhost:8000/health; curl -fsS --max-time 30 http://localhost:8000/v1/models",
   );
 });
@@ -106,7 +106,7 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
       "systemctl show --property=NeedDaemonReload --value vllm.service",
       "systemctl is-enabled --quiet vllm.service",
       "systemctl is-active --quiet vllm.service",
-      "vllm --version",
+      "if all succeed: vllm --version",
       "curl -s --max-time 10 -o /dev/null -w %{http_code} http://localhost:8000/health",
       "curl -fsS --max-time 30 http://localhost:8000/v1/models",
     ].join("; "),
@@ -124,10 +124,15 @@ Deno.test("950: readiness is polled with backoff until /health answers 200", asy
   const started = Date.now();
   const run = await s.run();
   assert.equal(run.code, 0, run.stderr);
-  // Once in the first batch of checks (before anything changed: a re-run would be done there),
-  // once with the last step's check after its action (000), then one call each (503, 200).
-  const probes = (await s.execs()).filter((argv) => argv.includes("%{http_code}"));
-  assert.equal(probes.length, 4);
+  // Three attempts: the first answered by the batch of the last step's check after its action
+  // (the first batch did not run it: its checks failed), then one call each (503, 200).
+  assert.match(run.stdout, /attempt 1 answered connection refused/);
+  assert.match(run.stdout, /attempt 2 answered HTTP 503/);
+  assert.match(run.stdout, /answered in container 950 \(attempt 3\)/);
+  const own = callSummary(await s.calls()).filter((line) =>
+    line.startsWith("exec curl -s --max-time 10")
+  );
+  assert.equal(own.length, 2, own.join("\n"));
   // Pauses of 1 s then 2 s: backoff, not a fixed sleep loop and not a busy loop.
   assert.ok(Date.now() - started >= 3000);
 });

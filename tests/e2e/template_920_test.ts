@@ -28,23 +28,25 @@ const CONFIG = `{
 
 /** The commands inside 920 of a first run, cloned from 901 (tests/containers simulate it). */
 const CHECKS_AND_ACTIONS = [
-  // Every check of the run and the verification, in one round trip.
+  // Every check of the run, then the verification's command, run only if every check succeeds
+  // (here they do not: nothing is installed).
   "batch: dpkg-query -W -f=${Status}\\n python3-venv python3-pip; test -x /opt/vllm/bin/python; " +
-  "/opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm; vllm --version",
+  "/opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm; if all succeed: vllm --version",
   "exec env DEBIAN_FRONTEND=noninteractive apt-get update",
   "exec env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " +
   "python3-venv python3-pip",
-  // After an action, this step's check and the later ones again.
+  // After an action, this step's check and the later ones again, and the verification's.
   "batch: dpkg-query -W -f=${Status}\\n python3-venv python3-pip; test -x /opt/vllm/bin/python; " +
-  "/opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm",
+  "/opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm; if all succeed: vllm --version",
   "exec python3 -m venv /opt/vllm",
-  "batch: test -x /opt/vllm/bin/python; /opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm",
+  "batch: test -x /opt/vllm/bin/python; /opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm; " +
+  "if all succeed: vllm --version",
   "exec /opt/vllm/bin/pip install --no-input vllm",
-  "batch: /opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm",
+  "batch: /opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm; if all succeed: vllm --version",
   "exec mkdir -p /usr/bin",
   "exec ln -sfn /opt/vllm/bin/vllm /usr/bin/vllm",
-  // The last step's check, with the verification that follows it.
-  "batch: readlink /usr/bin/vllm; vllm --version",
+  // The last step's check: it succeeds, so the verification's command runs and answers it.
+  "batch: readlink /usr/bin/vllm; if all succeed: vllm --version",
 ];
 
 /** A clone of the finished GPU template 901, running unless told otherwise. */
