@@ -81,6 +81,16 @@ Deno.test("summaryLine counts steps by outcome, verifications, pct calls and the
     "Summary: 1 step (0 run, 0 already done, 0 failed, 1 to do); 1 verification passed, " +
       "1 failed; 2 pct calls; 80 ms in total.",
   );
+  assert.equal(
+    summaryLine({
+      steps: [{ status: "not-needed" }, { status: "already-done" }],
+      verifications: [{ status: "passed" }],
+      pctCalls: 2,
+      durationMs: 900,
+    }),
+    "Summary: 2 steps (0 run, 1 already done, 0 failed, 1 requirement not needed); " +
+      "1 verification passed; 2 pct calls; 900 ms in total.",
+  );
 });
 
 Deno.test("exitScript logs the summary before the closing message", async () => {
