@@ -68,7 +68,12 @@ Deno.test("SIGTERM during a slow pct shutdown that did stop the container: start
   });
   const child = await s.spawn();
   const shutdown = await s.waitForPct((argv) => argv[0] === "shutdown");
-  assert.equal((await s.fake.state()).containers["920"].status, "stopped");
+  // The fake pct writes the stopped state just after the call starts: wait for it (bounded).
+  const deadline = Date.now() + 10_000;
+  while ((await s.fake.state()).containers["920"].status !== "stopped") {
+    assert.ok(Date.now() < deadline, "the slow shutdown never stopped the container");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   child.kill("SIGTERM");
   const run = await outputOf(child);
   assertExit(run, 143);
