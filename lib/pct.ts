@@ -123,8 +123,8 @@ export class Pct {
    * and not yet run. From then until anything other than `status`, `config` or `listsnapshot`
    * reaches pct, each result answers one `exec` of the same argv (without input) without a round
    * trip. A batch that fails as a whole (no bash in the container, say) is forgotten: the
-   * commands then run one by one. So is a verification's command that the batch's deadline cut
-   * off (a `docker run` still pulling its image): alone, it gets its caller's own deadline.
+   * commands then run one by one. So is a verification's command that the batch's deadline for
+   * one command cut off (exit 124): alone, it gets its caller's own, which may be longer.
    */
   prefetch(ctid: string, batch: ProbeBatch): void {
     if (batch.checks.length + batch.verifications.length === 0) this.#pending.delete(ctid);

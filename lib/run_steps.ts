@@ -83,6 +83,8 @@ export async function runSteps<S>(
   // Requirements not checked yet, in order.
   const deferred: { readonly index: number; readonly entry: StepRecord }[] = [];
   const titleOf = (index: number) => `Step ${index + 1}/${steps.length} "${steps[index].name}"`;
+  /** What the last check's "no" said, as ` (...)` to append, or nothing. */
+  const answered = () => ctx.record.checkAnswer ? ` (${ctx.record.checkAnswer})` : "";
 
   /**
    * Runs the check of step `index`, turning an exception into the step's failure; the probes of
@@ -120,8 +122,7 @@ export async function runSteps<S>(
         const later = requirements.slice(i + 1).map((r) => steps[r.index]);
         if (!await check(index, later)) {
           throw failure(
-            `${titleOf(index)}: the requirement is not met` +
-              (ctx.record.checkAnswer ? ` (${ctx.record.checkAnswer})` : ""),
+            `${titleOf(index)}: the requirement is not met${answered()}`,
             ExitCode.HostPrerequisite,
             `step "${steps[index].name}"`,
             undefined,
@@ -175,8 +176,7 @@ export async function runSteps<S>(
         skipped++;
         continue;
       }
-      const answer = ctx.record.checkAnswer;
-      const notYet = `check: not done yet${answer ? ` (${answer})` : ""}`;
+      const notYet = `check: not done yet${answered()}`;
       await checkRequirements(`step ${index + 1} ${options.dryRun ? "would run" : "has to run"}`);
       if (options.dryRun) {
         const plan = await planStep(step, ctx);
@@ -200,8 +200,7 @@ export async function runSteps<S>(
       }
       if (!await check(index, steps.slice(index + 1))) {
         throw failure(
-          `${title} ran without error but its check still fails` +
-            (ctx.record.checkAnswer ? ` (${ctx.record.checkAnswer})` : ""),
+          `${title} ran without error but its check still fails${answered()}`,
           ExitCode.Step,
           phase,
           undefined,
