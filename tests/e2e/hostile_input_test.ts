@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { assertExit, ContainerScenario } from "../containers/_harness.ts";
 import type { ExecRule } from "../fake_pct/fake_pct.ts";
 import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
+import { eventually } from "../support/assertions.ts";
 import { isAlive } from "../support/processes.ts";
 
 const VENV = "^python3 -m venv /opt/vllm$";
@@ -115,11 +116,12 @@ Deno.test("a lock left by a SIGKILLed run is taken over by the next run, once, a
   assert.equal((await outputOf(killed)).signal, "SIGKILL");
   assert.match(Deno.readTextFileSync(lockFile(s)), new RegExp(`^${killed.pid} \\d+\\n$`));
   // The venv pct the killed run left behind ends by itself; until then the run would refuse.
-  const deadline = Date.now() + 30_000;
-  while ((await Promise.all((await s.fake.processes()).map((p) => isAlive(p.pid)))).some(Boolean)) {
-    assert.ok(Date.now() < deadline, "the killed run's pct never ended");
-    await delay(100);
-  }
+  await eventually(
+    async () =>
+      !(await Promise.all((await s.fake.processes()).map((p) => isAlive(p.pid)))).some(Boolean),
+    "the killed run's pct never ended",
+    30_000,
+  );
 
   const run = await s.run();
   assertExit(run, 0);

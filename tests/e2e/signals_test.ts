@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
 import { assertExit, ContainerScenario } from "../containers/_harness.ts";
+import { eventually } from "../support/assertions.ts";
 import { isAlive } from "../support/processes.ts";
 
 const PIP_INSTALL = "^/opt/vllm/bin/pip install --no-input vllm$";
@@ -69,11 +70,10 @@ Deno.test("SIGTERM during a slow pct shutdown that did stop the container: start
   const child = await s.spawn();
   const shutdown = await s.waitForPct((argv) => argv[0] === "shutdown");
   // The fake pct writes the stopped state just after the call starts: wait for it (bounded).
-  const deadline = Date.now() + 10_000;
-  while ((await s.fake.state()).containers["920"].status !== "stopped") {
-    assert.ok(Date.now() < deadline, "the slow shutdown never stopped the container");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(
+    async () => (await s.fake.state()).containers["920"].status === "stopped",
+    "the slow shutdown never stopped the container",
+  );
   child.kill("SIGTERM");
   const run = await outputOf(child);
   assertExit(run, 143);

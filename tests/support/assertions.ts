@@ -66,3 +66,19 @@ export function throwsWith<E extends Error>(fn: () => unknown, errorClass: Error
 export function stepCounts(summary: StepsSummary): { ran: number; skipped: number } {
   return { ran: summary.ran, skipped: summary.skipped };
 }
+
+/**
+ * Polls `condition` every 50 ms until it holds, failing with `what` after `timeoutMs`: for a
+ * state another process writes a moment after the event the test saw.
+ */
+export async function eventually(
+  condition: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await condition()) {
+    assert.ok(Date.now() < deadline, `${what} (waited ${timeoutMs} ms)`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
