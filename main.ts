@@ -11,48 +11,44 @@
  * @module
  */
 
-import {
-  type CommandRunner,
-  createCommandRunner,
-  displayCommand,
-  logBatchAnswer,
-  loggingRunner,
-} from "./lib/command.ts";
-import { commandEnvironment } from "./lib/command_environment.ts";
-import { checkContainerExists } from "./lib/container_exists.ts";
-import type { ContainerModule, SetupContext } from "./lib/container_module.ts";
-import { loadModuleConfig } from "./lib/container_config.ts";
-import { executableNameFor } from "./lib/ctid.ts";
+import { type CommandRunner, displayCommand } from "./lib/core/command_text.ts";
+import { logBatchAnswer, loggingRunner } from "./lib/report/logging_runner.ts";
+import { createCommandRunner } from "./lib/host/command.ts";
+import { commandEnvironment } from "./lib/host/command_environment.ts";
+import { checkContainerExists } from "./lib/host/container_exists.ts";
+import type { ContainerModule, SetupContext } from "./lib/module/container_module.ts";
+import { loadModuleConfig } from "./lib/module/container_config.ts";
+import { executableNameFor } from "./lib/core/ctid.ts";
 import {
   DEFAULTS,
   dryRunRequestedBy,
   readLogSettings,
   readReportFile,
   readSettings,
-} from "./lib/environment.ts";
-import { formatDuration } from "./lib/duration.ts";
-import { SetupError } from "./lib/errors.ts";
-import { ExitCode } from "./lib/exit_codes.ts";
-import type { Ending, Subject } from "./lib/exit_script.ts";
-import { describeFailure, finishRun } from "./lib/finish_run.ts";
-import { performContainerSpecificSetup, restorePowerState } from "./lib/flow.ts";
-import { InContainer } from "./lib/in_container.ts";
+} from "./lib/config/environment.ts";
+import { formatDuration } from "./lib/core/duration.ts";
+import { SetupError } from "./lib/core/errors.ts";
+import { ExitCode } from "./lib/core/exit_codes.ts";
+import type { Ending, Subject } from "./lib/pattern/exit_script.ts";
+import { describeFailure, finishRun } from "./lib/pattern/finish_run.ts";
+import { performContainerSpecificSetup, restorePowerState } from "./lib/pattern/flow.ts";
+import { InContainer } from "./lib/host/in_container.ts";
 import {
   leftoverCommands,
   leftoverCommandsFile,
   processStartTime,
   recordRunningCommands,
-} from "./lib/leftover_commands.ts";
-import { acquireLock, type HeldLock } from "./lib/lock.ts";
-import { setupLogging } from "./lib/logging.ts";
-import { Pct } from "./lib/pct.ts";
-import { untouchedPowerState } from "./lib/power_state.ts";
-import { executableFacts, readInputs } from "./lib/read_inputs.ts";
-import { RunRecord } from "./lib/run_record.ts";
-import { RunSupervisor } from "./lib/run_supervisor.ts";
-import { registerSecretsFromEnv } from "./lib/secrets.ts";
-import type { Invocation } from "./lib/validate_inputs.ts";
-import { VERSION } from "./lib/version.ts";
+} from "./lib/host/leftover_commands.ts";
+import { acquireLock, type HeldLock } from "./lib/host/lock.ts";
+import { setupLogging } from "./lib/report/logging.ts";
+import { Pct } from "./lib/host/pct.ts";
+import { untouchedPowerState } from "./lib/host/power_state.ts";
+import { executableFacts, readInputs } from "./lib/pattern/read_inputs.ts";
+import { RunRecord } from "./lib/report/run_record.ts";
+import { RunSupervisor } from "./lib/host/run_supervisor.ts";
+import { registerSecretsFromEnv } from "./lib/core/secrets.ts";
+import type { Invocation } from "./lib/pattern/validate_inputs.ts";
+import { VERSION } from "./lib/core/version.ts";
 
 /** What `main` takes from the outside world; each part is injectable for tests. */
 export interface MainOptions {

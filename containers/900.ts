@@ -5,8 +5,8 @@
  * @module
  */
 
-import { composeContainer } from "../lib/composition.ts";
-import { baseSetup } from "../lib/features/mod.ts";
+import { composeContainer } from "../lib/catalog/composition.ts";
+import { baseSetup } from "../lib/catalog/features/mod.ts";
 
 export default composeContainer({
   ctid: "900",

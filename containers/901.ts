@@ -6,8 +6,8 @@
  * @module
  */
 
-import { composeContainer } from "../lib/composition.ts";
-import { nvidia } from "../lib/features/mod.ts";
+import { composeContainer } from "../lib/catalog/composition.ts";
+import { nvidia } from "../lib/catalog/features/mod.ts";
 
 export default composeContainer({
   ctid: "901",

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { InContainer } from "../lib/in_container.ts";
-import { composeContainer } from "../lib/composition.ts";
-import { definePart, docker, nvidia } from "../lib/features/mod.ts";
+import { InContainer } from "../lib/host/in_container.ts";
+import { composeContainer } from "../lib/catalog/composition.ts";
+import { definePart, docker, nvidia } from "../lib/catalog/features/mod.ts";
 import { aptPackages, aptSourceFile, dockerRunSucceeds } from "../lib/steps/mod.ts";
 
 /** Where NVIDIA's packages come from, and the key that signs them. */

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { portainer } from "../lib/applications/mod.ts";
-import { composeContainer } from "../lib/composition.ts";
-import { docker } from "../lib/features/mod.ts";
+import { portainer } from "../lib/catalog/applications/mod.ts";
+import { composeContainer } from "../lib/catalog/composition.ts";
+import { docker } from "../lib/catalog/features/mod.ts";
 
 export default composeContainer({
   ctid: "910",

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { composeContainer } from "../lib/composition.ts";
-import { vllm } from "../lib/features/mod.ts";
+import { composeContainer } from "../lib/catalog/composition.ts";
+import { vllm } from "../lib/catalog/features/mod.ts";
 
 export default composeContainer({
   ctid: "920",

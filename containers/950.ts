@@ -6,9 +6,9 @@
  * @module
  */
 
-import { vllmServer } from "../lib/applications/mod.ts";
-import { composeContainer } from "../lib/composition.ts";
-import { vllm } from "../lib/features/mod.ts";
+import { vllmServer } from "../lib/catalog/applications/mod.ts";
+import { composeContainer } from "../lib/catalog/composition.ts";
+import { vllm } from "../lib/catalog/features/mod.ts";
 
 export default composeContainer({
   ctid: "950",

@@ -17,8 +17,8 @@ import {
   selectFromConfig,
   writeChecksums,
 } from "../build.ts";
-import type { CommandRunner } from "../lib/command.ts";
-import { FileHashes, RACY_MS, sha256File } from "../lib/file_hashes.ts";
+import type { CommandRunner } from "../lib/core/command_text.ts";
+import { FileHashes, RACY_MS, sha256File } from "../lib/build/file_hashes.ts";
 import { compiledExecutable } from "./support/executables.ts";
 
 Deno.test("build: discoverTargets finds containers/<CTID>.ts, sorted by CTID, and nothing else", async () => {

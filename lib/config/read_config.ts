@@ -24,8 +24,8 @@ import {
   printParseErrorCode,
 } from "../deps/jsonc_parser.ts";
 import { z } from "../deps/zod.ts";
-import { ConfigError } from "../errors.ts";
-import { describeIoError } from "../io_errors.ts";
+import { ConfigError } from "../core/errors.ts";
+import { describeIoError } from "../core/io_errors.ts";
 import { describeFound, expectationOf, type Problem, problemOf } from "./_issues.ts";
 import { invalidUtf8Offset, MAX_CONFIG_BYTES, MAX_NESTING, tooDeepAt } from "./_limits.ts";
 import {

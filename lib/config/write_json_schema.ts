@@ -6,7 +6,7 @@
  * @module
  */
 
-import { renderDraft07 } from "../json_schema.ts";
+import { renderDraft07 } from "../core/json_schema.ts";
 import { LxcConfigFileSchema } from "./schema.ts";
 
 /** Where the generated schema is committed, relative to the repository root. */

@@ -1,5 +1,5 @@
 /**
- * `@logtape/logtape`, pinned: logging (`../logging.ts`). Why npm packages are named here, one
+ * `@logtape/logtape`, pinned: logging (`../report/logging.ts`). Why npm packages are named here, one
  * module each: see `zx.ts`.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * `zx`, pinned: every host command runs through it (`../command.ts`).
+ * `zx`, pinned: every host command runs through it (`../host/command.ts`).
  *
  * The npm packages are named only in `lib/deps/`, one module per package, and not in
  * `deno.json`'s import map: `deno task` resolves every `npm:` entry of the import map before it

@@ -1,14 +1,14 @@
 /**
  * Retrying a command inside the container when it failed for a reason that goes away by itself
  * (a held dpkg lock, a network hiccup), with exponential backoff and a bounded number of
- * attempts. The clock is injectable, as in `../wait.ts`, so tests use fake time.
+ * attempts. The clock is injectable, as in `../core/wait.ts`, so tests use fake time.
  *
  * @module
  */
 
-import { CommandError, type CommandResult } from "../command.ts";
-import type { SetupContext } from "../container_module.ts";
-import { backoffDelays, type Clock, systemClock } from "../wait.ts";
+import { CommandError, type CommandResult } from "../core/command_text.ts";
+import type { SetupContext } from "../module/container_module.ts";
+import { backoffDelays, type Clock, systemClock } from "../core/wait.ts";
 
 /** How often and how patiently a transient failure is retried. */
 export interface RetryOptions {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { CommandResult } from "../command.ts";
-import type { SetupContext, Step } from "../container_module.ts";
+import type { CommandResult } from "../core/command_text.ts";
+import type { SetupContext, Step } from "../module/container_module.ts";
 import { fileInContainer } from "./files.ts";
 import { failedWith, type RetryOptions, retryTransient } from "./_retry.ts";
 

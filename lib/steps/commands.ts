@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Verification } from "../container_module.ts";
+import type { Verification } from "../module/container_module.ts";
 
 /** Options of {@linkcode commandSucceeds}. */
 export interface CommandSucceedsOptions {

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { CommandResult } from "../command.ts";
-import type { SetupContext, Step, Verification } from "../container_module.ts";
-import { SetupError } from "../errors.ts";
-import { ExitCode } from "../exit_codes.ts";
+import type { CommandResult } from "../core/command_text.ts";
+import type { SetupContext, Step, Verification } from "../module/container_module.ts";
+import { SetupError } from "../core/errors.ts";
+import { ExitCode } from "../core/exit_codes.ts";
 import { aptPackages, type AptPackagesOptions } from "./apt.ts";
 import { failedWith, type RetryOptions, retryTransient } from "./_retry.ts";
 

@@ -10,8 +10,8 @@
  */
 
 import { dirname } from "node:path/posix";
-import { CommandError, outputTail } from "../command.ts";
-import type { SetupContext, Step } from "../container_module.ts";
+import { CommandError, outputTail } from "../core/command_text.ts";
+import type { SetupContext, Step } from "../module/container_module.ts";
 
 /** What a file inside the container must look like. */
 export interface FileSpec<S> {

@@ -6,10 +6,10 @@
  */
 
 import { join } from "node:path";
-import type { SetupContext, Step } from "../container_module.ts";
-import { SetupError } from "../errors.ts";
-import { ExitCode } from "../exit_codes.ts";
-import { markStarted, markStopped } from "../power_state.ts";
+import type { SetupContext, Step } from "../module/container_module.ts";
+import { SetupError } from "../core/errors.ts";
+import { ExitCode } from "../core/exit_codes.ts";
+import { markStarted, markStopped } from "../host/power_state.ts";
 import { hostNvidiaDevices, hostNvidiaDriverVersion } from "./nvidia.ts";
 
 /**

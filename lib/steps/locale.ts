@@ -9,8 +9,8 @@
  * @module
  */
 
-import type { Step } from "../container_module.ts";
-import { InContainer } from "../in_container.ts";
+import type { Step } from "../module/container_module.ts";
+import { InContainer } from "../host/in_container.ts";
 import { writeFileInContainer } from "./files.ts";
 
 /** The list of locales Debian's `locale-gen` generates. */

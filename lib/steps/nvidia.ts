@@ -7,10 +7,10 @@
  */
 
 import { join } from "node:path";
-import type { SetupContext, Step, Verification } from "../container_module.ts";
-import { SetupError } from "../errors.ts";
-import { ExitCode } from "../exit_codes.ts";
-import { describeIoError } from "../io_errors.ts";
+import type { SetupContext, Step, Verification } from "../module/container_module.ts";
+import { SetupError } from "../core/errors.ts";
+import { ExitCode } from "../core/exit_codes.ts";
+import { describeIoError } from "../core/io_errors.ts";
 
 /** Where the loaded kernel module reports its version, relative to the host root. */
 export const DRIVER_VERSION_FILE = "proc/driver/nvidia/version";

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { SetupContext, Verification } from "../container_module.ts";
-import { CommandError } from "../command.ts";
-import { readyTimeoutOverrideMs } from "../environment.ts";
-import { type Clock, describeWait, type ProbeResult, waitFor } from "../wait.ts";
+import type { SetupContext, Verification } from "../module/container_module.ts";
+import { CommandError } from "../core/command_text.ts";
+import { readyTimeoutOverrideMs } from "../config/environment.ts";
+import { type Clock, describeWait, type ProbeResult, waitFor } from "../core/wait.ts";
 
 /** How long and how often a probe polls. */
 export interface PollOptions {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Step } from "../container_module.ts";
+import type { Step } from "../module/container_module.ts";
 
 function requireAbsolute(path: string): void {
   if (!path.startsWith("/") || path.includes("\0")) {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { SetupContext, Step } from "../container_module.ts";
+import type { SetupContext, Step } from "../module/container_module.ts";
 import { fileIsCurrent, fileIsCurrentProbes, writeFileInContainer } from "./files.ts";
 
 const UNIT_NAME = /^[A-Za-z0-9:_.@-]+\.(service|socket|timer|target|path|mount)$/;

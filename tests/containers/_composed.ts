@@ -9,19 +9,22 @@
 
 import { gpuIndicesOf, loadConfigFile } from "../../lib/config/read_config.ts";
 import type { ContainerEntry } from "../../lib/config/schema.ts";
-import { checkContainerExists } from "../../lib/container_exists.ts";
-import { loadModuleConfig } from "../../lib/container_config.ts";
-import type { ContainerModule } from "../../lib/container_module.ts";
-import { performContainerSpecificSetup } from "../../lib/flow.ts";
-import { InContainer } from "../../lib/in_container.ts";
-import { Pct } from "../../lib/pct.ts";
-import { untouchedPowerState } from "../../lib/power_state.ts";
-import { PORTAINER_DEFAULT_PORTS, PORTAINER_IMAGE } from "../../lib/applications/portainer.ts";
-import { entryShape } from "../../lib/composition.ts";
+import { checkContainerExists } from "../../lib/host/container_exists.ts";
+import { loadModuleConfig } from "../../lib/module/container_config.ts";
+import type { ContainerModule } from "../../lib/module/container_module.ts";
+import { performContainerSpecificSetup } from "../../lib/pattern/flow.ts";
+import { InContainer } from "../../lib/host/in_container.ts";
+import { Pct } from "../../lib/host/pct.ts";
+import { untouchedPowerState } from "../../lib/host/power_state.ts";
+import {
+  PORTAINER_DEFAULT_PORTS,
+  PORTAINER_IMAGE,
+} from "../../lib/catalog/applications/portainer.ts";
+import { entryShape } from "../../lib/catalog/composition.ts";
 import type { FakeContainer } from "../fake_pct/state.ts";
 import { execCommands, mutatingCalls } from "../fake_pct/calls.ts";
 import { InMemoryPct } from "../fake_pct/in_memory.ts";
-import { RunRecord } from "../../lib/run_record.ts";
+import { RunRecord } from "../../lib/report/run_record.ts";
 import { RecordingLog } from "../support/recording_log.ts";
 import { hostTree } from "../support/host_tree.ts";
 import {

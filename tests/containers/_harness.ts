@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { displayCommand } from "../../lib/command.ts";
+import { displayCommand } from "../../lib/core/command_text.ts";
 import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import { execCommands } from "../fake_pct/calls.ts";
 import type { ExecRule, FailureRule, FakeContainerInput } from "../fake_pct/fake_pct.ts";

@@ -27,8 +27,8 @@ import {
   dockerSpecDigest,
   type ResolvedDockerContainerSpec,
 } from "../../lib/steps/docker.ts";
-import { BASE_PACKAGES } from "../../lib/features/base_setup.ts";
-import { OLLAMA_ARCHIVE_URL } from "../../lib/features/ollama.ts";
+import { BASE_PACKAGES } from "../../lib/catalog/features/base_setup.ts";
+import { OLLAMA_ARCHIVE_URL } from "../../lib/catalog/features/ollama.ts";
 
 /** The NVIDIA driver of the host fixture `gpu_580.76.05`. */
 export const DRIVER_VERSION = "580.76.05";

@@ -8,10 +8,10 @@
 
 import assert from "node:assert/strict";
 import { selectFromConfig } from "../../build.ts";
-import { type BuildChoice, composedModule } from "../../lib/composition.ts";
+import { type BuildChoice, composedModule } from "../../lib/catalog/composition.ts";
 import type { ContainerEntry } from "../../lib/config/schema.ts";
-import type { ContainerModule } from "../../lib/container_module.ts";
-import { SetupError } from "../../lib/errors.ts";
+import type { ContainerModule } from "../../lib/module/container_module.ts";
+import { SetupError } from "../../lib/core/errors.ts";
 import {
   GENERATIONS,
   presentGenerations,

@@ -17,8 +17,8 @@ import { simulationFor, testHost } from "../containers/_composed.ts";
 import { assertSnapshot } from "../containers/_snapshot.ts";
 import { runBuild, runExecutable } from "../support/executables.ts";
 import { selectFromConfig } from "../../build.ts";
-import { composedModule } from "../../lib/composition.ts";
-import { helpText } from "../../lib/help.ts";
+import { composedModule } from "../../lib/catalog/composition.ts";
+import { helpText } from "../../lib/pattern/help.ts";
 import {
   REAL_CONFIGS_ABSENT,
   REAL_CONFIGS_AVAILABLE,

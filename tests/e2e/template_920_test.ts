@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
 import { callSummary } from "../fake_pct/calls.ts";
 import container920 from "../../containers/920.ts";
-import { helpText } from "../../lib/help.ts";
+import { helpText } from "../../lib/pattern/help.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
 import { isAlive } from "../support/processes.ts";
 import { ContainerScenario, finishedFlags } from "../containers/_harness.ts";

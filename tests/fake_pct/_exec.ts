@@ -14,7 +14,7 @@ import {
   encodeProbeOutput,
   PROBE_SCRIPT,
   type ProbeBatch,
-} from "../../lib/probe_batch.ts";
+} from "../../lib/host/probe_batch.ts";
 import { sha256Hex, WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import type { ExecRule, FakeContainer, FakeFile } from "./state.ts";
 

@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Pct } from "../../lib/pct.ts";
+ * import { Pct } from "../../lib/host/pct.ts";
  * import { InMemoryPct } from "./in_memory.ts";
  *
  * const fake = new InMemoryPct({ containers: { "920": { status: "stopped" } } });
@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { CommandResult, CommandRunner, RunOptions } from "../../lib/command.ts";
+import type { CommandResult, CommandRunner, RunOptions } from "../../lib/core/command_text.ts";
 import { parseCommand, PctError } from "./_cli.ts";
 import { execCommands, mutatingCalls } from "./calls.ts";
 import { handlePct } from "./handle_pct.ts";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { StepsSummary } from "../../lib/run_steps.ts";
+import type { StepsSummary } from "../../lib/pattern/run_steps.ts";
 
 /** A class of errors, e.g. `SetupError`. */
 // deno-lint-ignore no-explicit-any

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Clock } from "../../lib/wait.ts";
+import type { Clock } from "../../lib/core/wait.ts";
 
 /**
  * A clock that only moves when slept on or set, and remembers every pause.

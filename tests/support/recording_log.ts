@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Log } from "../../lib/logging.ts";
+import type { Log } from "../../lib/report/logging.ts";
 
 /** A level of {@linkcode Log}. */
 export type Level = keyof Log;

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type RunReport, RunReportSchema } from "../../lib/run_report_schema.ts";
+import { type RunReport, RunReportSchema } from "../../lib/report/run_report_schema.ts";
 
 /** Reads the report at `path`, fails the test unless it validates, and returns it. */
 export async function validReport(path: string): Promise<RunReport> {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CommandResult, CommandRunner, RunOptions } from "../../lib/command.ts";
+import type { CommandResult, CommandRunner, RunOptions } from "../../lib/core/command_text.ts";
 
 /** One recorded call of a runner. */
 export interface Call {

@@ -5,12 +5,13 @@
  * @module
  */
 
-import { type CommandRunner, logBatchAnswer, loggingRunner } from "../../lib/command.ts";
-import type { SetupContext } from "../../lib/container_module.ts";
-import { InContainer } from "../../lib/in_container.ts";
-import { Pct } from "../../lib/pct.ts";
-import { untouchedPowerState } from "../../lib/power_state.ts";
-import { RunRecord } from "../../lib/run_record.ts";
+import type { CommandRunner } from "../../lib/core/command_text.ts";
+import { logBatchAnswer, loggingRunner } from "../../lib/report/logging_runner.ts";
+import type { SetupContext } from "../../lib/module/container_module.ts";
+import { InContainer } from "../../lib/host/in_container.ts";
+import { Pct } from "../../lib/host/pct.ts";
+import { untouchedPowerState } from "../../lib/host/power_state.ts";
+import { RunRecord } from "../../lib/report/run_record.ts";
 import { RecordingLog } from "./recording_log.ts";
 
 /** What {@linkcode testContext} can be told; everything has a default. */

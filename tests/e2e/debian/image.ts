@@ -12,7 +12,7 @@
  * @module
  */
 
-import { BASE_PACKAGES as BASE_SETUP_PACKAGES } from "../../../lib/features/base_setup.ts";
+import { BASE_PACKAGES as BASE_SETUP_PACKAGES } from "../../../lib/catalog/features/base_setup.ts";
 import { run } from "../lxc/harness.ts";
 
 /** Where cached images live unless `PHOENIX_TEST_CACHE` says otherwise: not under HOME. */

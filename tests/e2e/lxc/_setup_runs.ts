@@ -8,8 +8,8 @@
 
 import { GPU_HOST_ENVIRONMENT } from "../../support/gpu_host.ts";
 import assert from "node:assert/strict";
-import { displayCommand } from "../../../lib/command.ts";
-import { type RunReport, RunReportSchema } from "../../../lib/run_report_schema.ts";
+import { displayCommand } from "../../../lib/core/command_text.ts";
+import { type RunReport, RunReportSchema } from "../../../lib/report/run_report_schema.ts";
 import { compiledExecutable } from "../../support/executables.ts";
 import { LAB_NODE, type LxcLab } from "./harness.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { defineContainer } from "../../../../lib/container_module.ts";
+import { defineContainer } from "../../../../lib/module/container_module.ts";
 
 /** The config file the template writes; the LXC tests read it back from the snapshot. */
 export const APP_CONF = "/etc/phoenix/app.conf";

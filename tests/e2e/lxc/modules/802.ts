@@ -5,8 +5,8 @@
  * @module
  */
 
-import { defineContainer } from "../../../../lib/container_module.ts";
-import { waitFor } from "../../../../lib/wait.ts";
+import { defineContainer } from "../../../../lib/module/container_module.ts";
+import { waitFor } from "../../../../lib/core/wait.ts";
 
 /** Where httpd listens, inside the container. */
 export const URL_INSIDE = "http://127.0.0.1:8080/";

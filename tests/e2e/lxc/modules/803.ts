@@ -5,7 +5,7 @@
  * @module
  */
 
-import { defineContainer } from "../../../../lib/container_module.ts";
+import { defineContainer } from "../../../../lib/module/container_module.ts";
 
 /** The file the first step writes before the failure. */
 export const MARKER = "/etc/phoenix-803-first-step";

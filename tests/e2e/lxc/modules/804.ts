@@ -4,7 +4,7 @@
  * @module
  */
 
-import { defineContainer } from "../../../../lib/container_module.ts";
+import { defineContainer } from "../../../../lib/module/container_module.ts";
 
 export default defineContainer({
   ctid: "804",

@@ -1,0 +1,271 @@
+/**
+ * The `pct` client: the only way the setup executables touch a container. Parses pct's output
+ * exactly as `../shared/docs/pct.md` describes it, and turns a failed call into a
+ * {@linkcode CommandError} that quotes pct's stderr.
+ *
+ * @module
+ */
+
+import { CommandError, type CommandResult, type CommandRunner } from "../core/command_text.ts";
+import {
+  parseProbeOutput,
+  PROBE_COMMAND_TIMEOUT_SECONDS,
+  PROBE_SCRIPT,
+  probeArguments,
+  type ProbeBatch,
+} from "./probe_batch.ts";
+
+/** Subcommands that change nothing: the answers of a batch stay true across them. */
+const READ_ONLY = new Set(["status", "config", "listsnapshot"]);
+
+/** The exit code of coreutils' `timeout` when it stopped the command. */
+const TIMED_OUT = 124;
+
+/** The key of `pct exec <ctid> -- argv` among a batch's answers. */
+function execKey(ctid: string, argv: readonly string[]): string {
+  return JSON.stringify(["exec", ctid, "--", ...argv]);
+}
+
+/** Whether a container runs, as `pct status` reports it. */
+export type ContainerStatus = "running" | "stopped";
+
+/** Options of `pct shutdown`. */
+export interface ShutdownOptions {
+  /** Seconds pct waits for a clean shutdown before it gives up (or force-stops). */
+  readonly timeoutSeconds: number;
+  /** Hard-stop the container when the clean shutdown does not finish in time. */
+  readonly forceStop?: boolean;
+}
+
+/** Options of an `pct exec`. */
+export interface ExecOptions {
+  /** Text for the command's standard input (e.g. file content; never logged). */
+  readonly input?: string;
+  /** Kill the command after this many milliseconds. */
+  readonly timeoutMs?: number;
+  /** The output is data, not progress (a file's content): it is not logged. */
+  readonly hideOutput?: boolean;
+  /**
+   * The command changes nothing a check looks at (`docker run --rm hello-world`), so the answers
+   * of a batch of checks stay valid after it. Any other command forgets them.
+   */
+  readonly keepsAnswers?: boolean;
+}
+
+/**
+ * Parses `pct listsnapshot` output into snapshot names, oldest first, without the `current`
+ * pseudo-entry. Names are matched exactly: `base-snapshot` is not found in `vllm-base-snapshot`.
+ *
+ * @example
+ * ```ts
+ * import { parseSnapshotList } from "./pct.ts";
+ * parseSnapshotList("`-> base-snapshot   2026-08-29 14:02:11  no-description\n `-> current   You are here!\n");
+ * // ["base-snapshot"]
+ * ```
+ */
+export function parseSnapshotList(output: string): string[] {
+  const names: string[] = [];
+  for (const line of output.split("\n")) {
+    const match = /^\s*`->\s+(\S+)/.exec(line);
+    if (match && match[1] !== "current") names.push(match[1]);
+  }
+  return names;
+}
+
+/**
+ * Parses `pct config` output (`key: value` lines, then raw `lxc.*` lines) into a map. Raw
+ * `lxc.*` lines may repeat a key, so their values are kept as a list under that key.
+ */
+export function parseConfig(output: string): Map<string, string[]> {
+  const config = new Map<string, string[]>();
+  for (const line of output.split("\n")) {
+    const match = /^([A-Za-z0-9_.-]+)\s*[:=]\s?(.*)$/.exec(line.trimEnd());
+    if (!match) continue;
+    const [, key, value] = match;
+    config.set(key, [...(config.get(key) ?? []), value]);
+  }
+  return config;
+}
+
+/**
+ * Told of each `pct exec` answered by a batch instead of a call of its own (for the log and the
+ * run record), with the options the caller gave (`hideOutput`).
+ */
+export type BatchAnswerObserver = (result: CommandResult, options: ExecOptions) => void;
+
+/** A typed client over the `pct` command line, given a command runner. */
+export class Pct {
+  readonly #run: CommandRunner;
+  readonly #observeAnswer: BatchAnswerObserver | undefined;
+  /** Results of a batch ({@linkcode Pct.prefetch}) by call, each answering one later call. */
+  readonly #answers = new Map<string, CommandResult[]>();
+  /** Commands to batch at the first `exec` of one of them, by CTID. */
+  readonly #pending = new Map<string, ProbeBatch>();
+  /**
+   * Each container's `pct config` output, read once (a call costs hundreds of ms on a real host)
+   * and forgotten when this client changes the configuration (`pct set`, `pct snapshot`).
+   */
+  readonly #configs = new Map<string, Promise<string>>();
+
+  /**
+   * @param run Runs each pct command (injected: the zx runner, or a test double).
+   * @param observeAnswer Told of each exec a batch answered (see {@linkcode Pct.prefetch}).
+   */
+  constructor(run: CommandRunner, observeAnswer?: BatchAnswerObserver) {
+    this.#run = run;
+    this.#observeAnswer = observeAnswer;
+  }
+
+  /**
+   * Arranges for the read-only commands of `batch` to run in container `ctid` in one `pct exec`
+   * (see `probe_batch.ts`), at the first `exec` of one of them, not before: a check that fails
+   * on the host first never reaches the container. Replaces a batch arranged earlier
+   * and not yet run. From then until anything other than `status`, `config` or `listsnapshot`
+   * reaches pct, each result answers one `exec` of the same argv (without input) without a round
+   * trip. A batch that fails as a whole (no bash in the container, say) is forgotten: the
+   * commands then run one by one. So is a verification's command that the batch's deadline for
+   * one command cut off (exit 124): alone, it gets its caller's own, which may be longer.
+   */
+  prefetch(ctid: string, batch: ProbeBatch): void {
+    if (batch.checks.length + batch.verifications.length === 0) this.#pending.delete(ctid);
+    else this.#pending.set(ctid, batch);
+  }
+
+  /** How many results of a batch are waiting to answer `argv` in container `ctid`. */
+  waiting(ctid: string, argv: readonly string[]): number {
+    return this.#answers.get(execKey(ctid, argv))?.length ?? 0;
+  }
+
+  async #runBatch(ctid: string, batch: ProbeBatch): Promise<void> {
+    const commands = [...batch.checks, ...batch.verifications];
+    // Not through raw(): the batch changes nothing, so the answers already waiting stay valid.
+    const result = await this.#run(
+      ["pct", "exec", ctid, "--", "bash", "-c", PROBE_SCRIPT, "bash", ...probeArguments(batch)],
+      // Its output is base64; each answer is logged on its own when it is used.
+      {
+        timeoutMs: (commands.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
+        hideOutput: true,
+      },
+    );
+    if (result.exitCode !== 0) return;
+    let results;
+    try {
+      results = parseProbeOutput(result.stdout, batch);
+    } catch {
+      return;
+    }
+    // A command two checks ask ran twice, in order, as it would without the batch: each answer
+    // is what that check would have seen.
+    for (const [i, outcome] of results.entries()) {
+      if (i >= batch.checks.length && outcome.exitCode === TIMED_OUT) continue;
+      const argv = commands[i];
+      const key = execKey(ctid, argv);
+      const answer = { ...outcome, argv: ["pct", "exec", ctid, "--", ...argv], durationMs: 0 };
+      this.#answers.set(key, [...this.#answers.get(key) ?? [], answer]);
+    }
+  }
+
+  /**
+   * Runs `pct ...args` and returns the result, whatever the exit code; a read-only command a
+   * batch has answered is not run again (see {@linkcode Pct.prefetch}).
+   */
+  async raw(args: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+    const key = JSON.stringify(args);
+    const ctid = args[1];
+    const pending = args[0] === "exec" ? this.#pending.get(ctid) : undefined;
+    const batched = pending && [...pending.checks, ...pending.verifications];
+    if (batched?.some((argv) => execKey(ctid, argv) === key)) {
+      this.#pending.delete(ctid);
+      // A batch of one command would be the same round trip, less readable in the log.
+      if (batched.length > 1) await this.#runBatch(ctid, pending!);
+    }
+    const waiting = options.input === undefined ? this.#answers.get(key) : undefined;
+    if (waiting) {
+      const answer = waiting.shift()!;
+      if (waiting.length === 0) this.#answers.delete(key);
+      this.#observeAnswer?.(answer, options);
+      return answer;
+    }
+    // Anything else may change the container: what the batch saw is no longer the truth.
+    if (!READ_ONLY.has(args[0]) && !options.keepsAnswers) this.#answers.clear();
+    return await this.#run(["pct", ...args], options);
+  }
+
+  async #must(args: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+    const result = await this.raw(args, options);
+    if (result.exitCode !== 0) throw new CommandError(`pct ${args.join(" ")}`, result);
+    return result;
+  }
+
+  /** `pct status`: whether the container runs. Throws when it does not exist. */
+  async status(ctid: string): Promise<ContainerStatus> {
+    const result = await this.#must(["status", ctid]);
+    const match = /^status:\s*(\S+)/m.exec(result.stdout);
+    if (match?.[1] === "running" || match?.[1] === "stopped") return match[1];
+    // Neither "running" nor "stopped": report it like a failure, quoting what pct printed.
+    throw new CommandError(`pct status ${ctid}`, {
+      ...result,
+      stderr: `unexpected answer ${JSON.stringify(result.stdout.trim())}`,
+    });
+  }
+
+  /** `pct start`. */
+  async start(ctid: string): Promise<void> {
+    await this.#must(["start", ctid]);
+  }
+
+  /**
+   * `pct shutdown --timeout N`. pct itself waits up to about 2N+5 s before it reports
+   * `container did not stop`; the process is killed a little after that so a hung pct
+   * cannot hang the run.
+   */
+  async shutdown(ctid: string, options: ShutdownOptions): Promise<void> {
+    const args = ["shutdown", ctid, "--timeout", String(options.timeoutSeconds)];
+    if (options.forceStop) args.push("--forceStop", "1");
+    await this.#must(args, { timeoutMs: (2 * options.timeoutSeconds + 30) * 1000 });
+  }
+
+  /** `pct exec <ctid> -- argv...`: runs argv inside the container; never throws on its exit code. */
+  exec(ctid: string, argv: readonly string[], options: ExecOptions = {}): Promise<CommandResult> {
+    return this.raw(["exec", ctid, "--", ...argv], options);
+  }
+
+  /** `pct snapshot <ctid> <name>`. */
+  async snapshot(ctid: string, name: string, description?: string): Promise<void> {
+    const args = ["snapshot", ctid, name];
+    if (description) args.push("--description", description);
+    this.#configs.delete(ctid);
+    await this.#must(args);
+  }
+
+  /** `pct listsnapshot`: the snapshot names, oldest first. */
+  async listSnapshots(ctid: string): Promise<string[]> {
+    return parseSnapshotList((await this.#must(["listsnapshot", ctid])).stdout);
+  }
+
+  /**
+   * `pct config`: the container's configuration. Read once per container; the answer is reused
+   * until this client runs `pct set` or `pct snapshot` on it (a failed read is not kept).
+   */
+  async config(ctid: string): Promise<Map<string, string[]>> {
+    let text = this.#configs.get(ctid);
+    if (text === undefined) {
+      text = this.#must(["config", ctid]).then((result) => result.stdout);
+      this.#configs.set(ctid, text);
+      text.catch(() => this.#configs.delete(ctid));
+    }
+    return parseConfig(await text);
+  }
+
+  /** `pct set <ctid> --key value ...`; `options` must not be empty. */
+  async set(ctid: string, options: Readonly<Record<string, string>>): Promise<void> {
+    const args = ["set", ctid];
+    for (const [key, value] of Object.entries(options)) args.push(`--${key}`, value);
+    try {
+      await this.#must(args);
+    } finally {
+      // Whatever pct did before failing may have changed the configuration too.
+      this.#configs.delete(ctid);
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * `readInputs`: the part of a run that needs nothing but the executable's own facts (its CTID,
+ * kind and help text): parseArguments, `--help`, `--version`, validateInputs, and the end of a
+ * run refused for invalid input (usage, CTID, executable name: exit 1, logged and reported).
+ *
+ * The executable's entry calls it before it loads the rest of the program, so these answers
+ * start as fast as a bare program: this module and its imports load neither zx, zod nor the
+ * container module (`build.ts` computes the help text when it builds the executable). `main`
+ * calls it too, which keeps one behaviour for `deno run` and for the executables.
+ *
+ * @module
+ */
+
+import { RunRecord } from "../report/run_record.ts";
+import process from "node:process";
+import { type Arguments, parseArguments, type SetupArguments, usage } from "./arguments.ts";
+import type { ContainerKind, ContainerModule } from "../module/container_module.ts";
+import { executableNameFor } from "../core/ctid.ts";
+import { readLogSettings, readReportFile } from "../config/environment.ts";
+import { ExitCode } from "../core/exit_codes.ts";
+import { describeFailure, finishRun } from "./finish_run.ts";
+import { helpText } from "./help.ts";
+import { setupLogging } from "../report/logging.ts";
+import { registerSecretsFromEnv } from "../core/secrets.ts";
+import { type Invocation, validateInputs } from "./validate_inputs.ts";
+import { versionLine } from "../core/version.ts";
+
+/** What an executable knows of its container before it loads the container module. */
+export interface ExecutableFacts {
+  readonly ctid: string;
+  readonly kind: ContainerKind;
+  /** What `--help` prints: `helpText` of the container module. */
+  readonly help: string;
+}
+
+/**
+ * The facts of `module`'s executable. `build.ts` computes them when it builds the executable
+ * and `main` when it runs, so both print the same help.
+ *
+ * @example
+ * ```ts ignore
+ * import container from "../../containers/920.ts";
+ * import { executableFacts } from "./read_inputs.ts";
+ * executableFacts(container).kind; // "template"
+ * ```
+ */
+export function executableFacts<S>(module: ContainerModule<S>): ExecutableFacts {
+  return { ctid: module.ctid, kind: module.kind, help: helpText(module) };
+}
+
+/** What `readInputs` takes from the outside world; each part is injectable for tests. */
+export interface InputOptions {
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly invocation?: Invocation;
+  readonly exit?: (code: number) => never;
+}
+
+/**
+ * Reads the command line of the executable described by `facts`: answers `--help` and
+ * `--version` and exits 0; ends the run for invalid input (exit 1: the usage for a command line
+ * that cannot be parsed, the error logged to the console and the log file, the run report when
+ * asked for); else returns the setup's arguments, checked.
+ *
+ * @example
+ * ```ts ignore
+ * import { readInputs } from "./read_inputs.ts";
+ * const { ctid, dryRun } = await readInputs({ ctid: "920", kind: "template", help: "..." });
+ * ```
+ */
+export async function readInputs(
+  facts: ExecutableFacts,
+  options: InputOptions = {},
+): Promise<SetupArguments> {
+  const startedAt = Date.now();
+  const env = options.env ?? Deno.env.toObject();
+  const exit = options.exit ?? Deno.exit;
+  const refuse = (error: unknown, parsed?: SetupArguments) =>
+    endRefused(error, facts, { env, exit, startedAt, parsed });
+  let parsed: Arguments;
+  try {
+    parsed = parseArguments(options.args ?? Deno.args);
+  } catch (error) {
+    return await refuse(error);
+  }
+  if (parsed.action === "help") {
+    console.log(facts.help);
+    return exit(ExitCode.Success);
+  }
+  if (parsed.action === "version") {
+    console.log(versionLine(facts.ctid));
+    return exit(ExitCode.Success);
+  }
+  try {
+    const invocation = options.invocation ?? { argv0: process.argv0, execPath: Deno.execPath() };
+    validateInputs(parsed.ctid, facts.ctid, invocation);
+  } catch (error) {
+    return await refuse(error, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * Ends a run refused at its input, as any other failed run ends. The usage is printed when the
+ * command line could not be parsed (`parsed` is undefined), not for a wrong CTID or name.
+ */
+async function endRefused(
+  error: unknown,
+  facts: ExecutableFacts,
+  run: {
+    readonly env: Readonly<Record<string, string | undefined>>;
+    readonly exit: (code: number) => never;
+    readonly startedAt: number;
+    readonly parsed?: SetupArguments;
+  },
+): Promise<never> {
+  const name = executableNameFor(facts.ctid);
+  registerSecretsFromEnv(run.env);
+  const log = await setupLogging({ source: name, ...readLogSettings(run.env) });
+  if (!run.parsed) console.error(usage(name, facts.ctid));
+  return await finishRun(...describeFailure(error, log), {
+    subject: { ctid: facts.ctid, kind: facts.kind },
+    executable: name,
+    record: new RunRecord(() => run.startedAt),
+    reportFile: run.parsed?.reportFile || readReportFile(run.env),
+    dryRun: false,
+    log,
+    exit: run.exit,
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * The run report: one JSON document per run, for scripts and for the person who reads it the
+ * next morning, written when `PHOENIX_REPORT_FILE` (or `--report`) names a file. It is written
+ * on every ending (success, failure, signal, watchdog), atomically: a temporary file in the same
+ * directory, renamed over the target, so a reader never sees half a report.
+ *
+ * Its shape is defined in zod in `run_report_schema.ts`; this module imports only its type,
+ * so that an executable can write a report (a usage error's, say) without loading zod.
+ *
+ * @module
+ */
+
+import { REPORT_FORMAT } from "../core/version.ts";
+import { dirname, join } from "node:path";
+import type { RunRecord } from "./run_record.ts";
+import type { RunReport } from "./run_report_schema.ts";
+import { redact } from "../core/secrets.ts";
+
+export type { RunReport } from "./run_report_schema.ts";
+
+/** Everything about the run's end that the record does not hold. */
+export interface RunEnding {
+  readonly ctid: string;
+  readonly kind: "template" | "standard";
+  readonly executable: string;
+  readonly version: string;
+  readonly dryRun: boolean;
+  readonly exitCode: number;
+  readonly outcome: RunReport["outcome"];
+  readonly produced?: string;
+  readonly snapshot?: string;
+  readonly error?: { readonly phase: string; readonly message: string };
+  /** When the run ended (milliseconds since the epoch). */
+  readonly endedAt: number;
+}
+
+/**
+ * Builds the report of a run from its record and how it ended; secrets are masked.
+ *
+ * @example
+ * ```ts
+ * import { RunRecord } from "./run_record.ts";
+ * import { buildRunReport } from "./run_report.ts";
+ * const record = new RunRecord(() => 0);
+ * const report = buildRunReport(record, {
+ *   ctid: "920", kind: "template", executable: "phoenix_hypervisor_setup_920.sh",
+ *   version: "0.1.0", dryRun: false, exitCode: 0, outcome: "completed", endedAt: 1500,
+ * });
+ * report.durationMs; // 1500
+ * ```
+ */
+export function buildRunReport(record: RunRecord, ending: RunEnding): RunReport {
+  return {
+    format: REPORT_FORMAT,
+    ctid: ending.ctid,
+    kind: ending.kind,
+    executable: ending.executable,
+    version: ending.version,
+    dryRun: ending.dryRun,
+    startedAt: new Date(record.startedAt).toISOString(),
+    endedAt: new Date(ending.endedAt).toISOString(),
+    durationMs: Math.max(0, Math.round(ending.endedAt - record.startedAt)),
+    exitCode: ending.exitCode,
+    outcome: ending.outcome,
+    ...(ending.produced !== undefined && { produced: redact(ending.produced) }),
+    ...(ending.snapshot !== undefined && { snapshot: ending.snapshot }),
+    steps: record.steps.map(({ index, name, status, durationMs }) => ({
+      index,
+      name,
+      status,
+      durationMs,
+    })),
+    verifications: record.verifications.map(({ name, status, durationMs }) => ({
+      name,
+      status,
+      durationMs,
+    })),
+    pctCalls: record.commands.map(({ argv, exitCode, durationMs, check }) => ({
+      argv: [...argv],
+      exitCode,
+      durationMs,
+      check,
+    })),
+    ...(ending.error && {
+      error: { phase: ending.error.phase, message: redact(ending.error.message) },
+    }),
+  };
+}
+
+/**
+ * Writes `report` to `path` atomically: a temporary file beside it, then a rename, so a reader
+ * finds the previous report or this one, never a part.
+ *
+ * @throws When the directory cannot be written (the caller logs it; the run's exit code stands).
+ */
+export function writeRunReport(path: string, report: RunReport): void {
+  const temporary = join(dirname(path), `.${crypto.randomUUID()}.report.tmp`);
+  try {
+    Deno.writeTextFileSync(temporary, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
+    Deno.renameSync(temporary, path);
+  } catch (error) {
+    try {
+      Deno.removeSync(temporary);
+    } catch { /* never created */ }
+    throw error;
+  }
+}
