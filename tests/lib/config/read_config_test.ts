@@ -17,7 +17,7 @@ import { ConfigError } from "../../../lib/core/errors.ts";
 import { ExitCode } from "../../../lib/core/exit_codes.ts";
 
 function fixture(name: string): string {
-  return fileURLToPath(new URL(`../fixtures/configs/${name}`, import.meta.url));
+  return fileURLToPath(new URL(`../../fixtures/configs/${name}`, import.meta.url));
 }
 
 /** Asserts that `fn` throws a ConfigError whose message is exactly `message`. */
