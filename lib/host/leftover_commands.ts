@@ -14,6 +14,9 @@
  * @module
  */
 
+import { atomicWriteSync } from "../core/atomic_write.ts";
+import { setupNameFor } from "../core/ctid.ts";
+
 /** One running command, as recorded. */
 export interface RecordedCommand {
   /** Its process group id (the pid of the process the run started). */
@@ -26,7 +29,7 @@ export interface RecordedCommand {
 
 /** The file beside the lock that lists the running commands of the run holding it. */
 export function leftoverCommandsFile(lockDir: string, ctid: string): string {
-  return `${lockDir}/phoenix_hypervisor_setup_${ctid}.commands`;
+  return `${lockDir}/${setupNameFor(ctid)}.commands`;
 }
 
 /** The fields of `/proc/<pid>/stat` after the command name, or `undefined` when it is gone. */
@@ -77,9 +80,9 @@ export function recordRunningCommands(path: string, commands: readonly RecordedC
       Deno.removeSync(path);
       return;
     }
-    const temporary = `${path}.${Deno.pid}.tmp`;
-    Deno.writeTextFileSync(temporary, JSON.stringify(commands) + "\n");
-    Deno.renameSync(temporary, path);
+    atomicWriteSync(path, (temporary) => {
+      Deno.writeTextFileSync(temporary, JSON.stringify(commands) + "\n");
+    });
   } catch { /* see above */ }
 }
 
