@@ -32,7 +32,8 @@ import {
   outputTail,
 } from "./lib/core/command_text.ts";
 import { zxRunner } from "./lib/host/command.ts";
-import { executableNameFor } from "./lib/core/ctid.ts";
+import { CTID_PATTERN, ctidOfExecutableName, executableNameFor } from "./lib/core/ctid.ts";
+import { atomicWrite } from "./lib/core/atomic_write.ts";
 import { formatDuration } from "./lib/core/duration.ts";
 import { FileHashes, sha256File } from "./lib/build/file_hashes.ts";
 import {
@@ -425,7 +426,7 @@ export async function writeChecksums(
 ): Promise<number> {
   const names = [];
   for await (const entry of Deno.readDir(outDir)) {
-    if (/^phoenix_hypervisor_setup_[0-9]+\.sh$/.test(entry.name)) names.push(entry.name);
+    if (ctidOfExecutableName(entry.name) !== undefined) names.push(entry.name);
   }
   const lines = [];
   for (const name of names.sort()) {
@@ -440,10 +441,10 @@ export async function installExecutables(files: readonly string[], dir: string):
   await Deno.mkdir(dir, { recursive: true });
   for (const file of files) {
     const target = join(dir, basename(file));
-    const temporary = `${target}.tmp-${Deno.pid}`;
-    await Deno.copyFile(file, temporary);
-    await Deno.chmod(temporary, 0o755);
-    await Deno.rename(temporary, target);
+    await atomicWrite(target, async (temporary) => {
+      await Deno.copyFile(file, temporary);
+      await Deno.chmod(temporary, 0o755);
+    });
     console.log(`Installed ${target}`);
   }
 }
@@ -452,8 +453,10 @@ export async function installExecutables(files: readonly string[], dir: string):
 export async function discoverTargets(dir = join(ROOT, "containers")): Promise<ModuleTarget[]> {
   const targets: ModuleTarget[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    const match = /^([1-9][0-9]{2,8})\.ts$/.exec(entry.name);
-    if (entry.isFile && match) targets.push({ ctid: match[1], modulePath: join(dir, entry.name) });
+    const ctid = basename(entry.name, ".ts");
+    if (entry.isFile && entry.name.endsWith(".ts") && CTID_PATTERN.test(ctid)) {
+      targets.push({ ctid, modulePath: join(dir, entry.name) });
+    }
   }
   return targets.sort((a, b) => Number(a.ctid) - Number(b.ctid));
 }

@@ -5,13 +5,14 @@
  * parseArguments → validateInputs → config → lock → checkContainerExists →
  * performContainerSpecificSetup → exitScript.
  *
- * The first two are `readInputs` (`lib/read_inputs.ts`), which the entry also calls before it
- * loads this module, so that `--help`, `--version` and invalid input start fast.
+ * The first two are `readInputs` (`lib/pattern/read_inputs.ts`), which the entry also calls before
+ * it loads this module, so that `--help`, `--version` and invalid input start fast. A signal or the
+ * watchdog may stop the run at any point (`lib/pattern/interruption.ts`).
  *
  * @module
  */
 
-import { type CommandRunner, displayCommand } from "./lib/core/command_text.ts";
+import type { CommandRunner } from "./lib/core/command_text.ts";
 import { logBatchAnswer, loggingRunner } from "./lib/report/logging_runner.ts";
 import { createCommandRunner } from "./lib/host/command.ts";
 import { commandEnvironment } from "./lib/host/command_environment.ts";
@@ -20,25 +21,18 @@ import type { ContainerModule, SetupContext } from "./lib/module/container_modul
 import { loadModuleConfig } from "./lib/module/container_config.ts";
 import { executableNameFor } from "./lib/core/ctid.ts";
 import {
-  DEFAULTS,
   dryRunRequestedBy,
   readLogSettings,
   readReportFile,
   readSettings,
 } from "./lib/config/environment.ts";
-import { formatDuration } from "./lib/core/duration.ts";
-import { SetupError } from "./lib/core/errors.ts";
 import { ExitCode } from "./lib/core/exit_codes.ts";
 import type { Ending, Subject } from "./lib/pattern/exit_script.ts";
 import { describeFailure, finishRun } from "./lib/pattern/finish_run.ts";
 import { performContainerSpecificSetup, restorePowerState } from "./lib/pattern/flow.ts";
+import { listenForInterruptions } from "./lib/pattern/interruption.ts";
 import { InContainer } from "./lib/host/in_container.ts";
-import {
-  leftoverCommands,
-  leftoverCommandsFile,
-  processStartTime,
-  recordRunningCommands,
-} from "./lib/host/leftover_commands.ts";
+import { guardAgainstLeftovers } from "./lib/host/leftover_commands.ts";
 import { acquireLock, type HeldLock } from "./lib/host/lock.ts";
 import { setupLogging } from "./lib/report/logging.ts";
 import { Pct } from "./lib/host/pct.ts";
@@ -59,14 +53,6 @@ export interface MainOptions {
   readonly exit?: (code: number) => never;
 }
 
-const SIGNALS = [["SIGINT", ExitCode.Interrupted], ["SIGTERM", ExitCode.Terminated]] as const;
-
-/** How long the running commands get to end after the signal is passed on, before SIGKILL. */
-const COMMAND_GRACE_MS = 10_000;
-
-/** How long the setup gets to unwind once its commands have ended. */
-const UNWIND_GRACE_MS = 5_000;
-
 /**
  * Runs the setup of `module`'s container and exits with the pattern's exit code.
  *
@@ -83,7 +69,7 @@ export async function main<S>(
 ): Promise<never> {
   const env = options.env ?? Deno.env.toObject();
   const exit = options.exit ?? Deno.exit;
-  const name = executableNameFor(module.ctid);
+  const executable = executableNameFor(module.ctid);
   const record = new RunRecord();
   let subject: Subject = { ctid: module.ctid, kind: module.kind };
   const parsed = await readInputs(executableFacts(module), {
@@ -94,91 +80,25 @@ export async function main<S>(
   });
 
   registerSecretsFromEnv(env);
-  const log = await setupLogging({ source: name, ...readLogSettings(env) });
+  const log = await setupLogging({ source: executable, ...readLogSettings(env) });
   const supervisor = new RunSupervisor();
   const run = options.runner ?? createCommandRunner({ env: commandEnvironment(env), supervisor });
   let lock: HeldLock | undefined;
-  let ctx: SetupContext<S> | undefined;
-  let shutdownTimeoutSeconds: number = DEFAULTS.shutdownTimeoutSeconds;
   let dryRun = false;
   const reportFile = parsed.reportFile || readReportFile(env);
   const finish = (code: ExitCode, ending: Ending) => {
-    clearTimeout(watchdog);
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    interruption.end();
     lock?.release();
-    return finishRun(code, ending, {
-      subject,
-      executable: name,
-      record,
-      reportFile,
-      dryRun,
-      log,
-      exit,
-    });
+    return finishRun(code, ending, { subject, executable, record, reportFile, dryRun, log, exit });
   };
-
   // A signal or the watchdog stops the run: the first one wins and owns the cleanup.
-  let stopping: Promise<never> | undefined;
-  let cleanupStage = "";
-  const setupDone = Promise.withResolvers<void>();
-  const stop = (reason: string, code: ExitCode, forward: Deno.Signal, message: string) => {
-    if (stopping) {
-      log.warn(`${reason} received while stopping; still ${cleanupStage}`);
-      return;
-    }
-    stopping = (async () => {
-      supervisor.stop(reason);
-      log.warn(`${message}; it was waiting for: ${supervisor.describe()}`);
-      cleanupStage = `waiting for: ${supervisor.describe()}`;
-      supervisor.signalAll(forward);
-      if (!await supervisor.settle(COMMAND_GRACE_MS)) {
-        log.warn(
-          `Still running ${COMMAND_GRACE_MS / 1000} s after ${forward}: ` +
-            `${supervisor.describe()}; killing it`,
-        );
-        supervisor.signalAll("SIGKILL");
-        await supervisor.settle(COMMAND_GRACE_MS);
-      }
-      cleanupStage = "waiting for the setup to unwind";
-      await Promise.race([setupDone.promise, delay(UNWIND_GRACE_MS)]);
-      supervisor.reopen();
-      if (ctx) {
-        cleanupStage = `restoring container ${module.ctid}'s power state`;
-        await restorePowerState(ctx, shutdownTimeoutSeconds);
-      }
-      cleanupStage = "releasing the lock";
-      return await finish(code, {
-        failedDuring: `an interruption (${reason})`,
-        error: message,
-      });
-    })();
-  };
-  const listeners: [Deno.Signal, () => void][] = SIGNALS.map(([signal, code]) => {
-    const listener = () =>
-      stop(
-        signal,
-        code,
-        signal,
-        `Received ${signal}; stopping the setup of container ${module.ctid} (exit code ${code})`,
-      );
-    Deno.addSignalListener(signal, listener);
-    return [signal, listener];
-  });
-  let watchdog: number | undefined;
+  const interruption = listenForInterruptions({ ctid: module.ctid, log, supervisor, finish });
 
   try {
     const settings = readSettings(env);
-    shutdownTimeoutSeconds = settings.shutdownTimeoutSeconds;
     const dryRunBy = parsed.dryRun ? "--dry-run" : dryRunRequestedBy(env);
     dryRun = dryRunBy !== undefined;
-    watchdog = setTimeout(() =>
-      stop(
-        "the watchdog",
-        ExitCode.Watchdog,
-        "SIGTERM",
-        `The run has taken longer than PHOENIX_RUN_TIMEOUT ` +
-          `(${formatDuration(settings.runTimeoutSeconds * 1000)}); stopping it`,
-      ), settings.runTimeoutSeconds * 1000);
+    interruption.startWatchdog(settings.runTimeoutSeconds);
     const ctid = module.ctid;
     log.info(
       `phoenix-setup ${VERSION}: ${dryRunBy ? "dry run of the " : ""}setup of ` +
@@ -191,7 +111,7 @@ export async function main<S>(
     );
     if (!dryRunBy) {
       lock = acquireLock(settings.lockDir, ctid);
-      guardAgainstLeftovers(supervisor, leftoverCommandsFile(settings.lockDir, ctid), ctid);
+      guardAgainstLeftovers(supervisor, settings.lockDir, ctid);
     }
 
     const produced = module.produces?.(config.settings);
@@ -200,7 +120,7 @@ export async function main<S>(
       loggingRunner(run, log, { record, heartbeatIntervalMs: settings.heartbeatSeconds * 1000 }),
       logBatchAnswer(log, record),
     );
-    ctx = {
+    const ctx: SetupContext<S> = {
       ctid,
       settings: config.settings,
       container: new InContainer(pct, ctid),
@@ -211,56 +131,22 @@ export async function main<S>(
       power: untouchedPowerState(),
       record,
     };
+    interruption.restoreWith(() => restorePowerState(ctx, settings.shutdownTimeoutSeconds));
     const status = await checkContainerExists(pct, ctid);
     const outcome = await performContainerSpecificSetup({
       module,
       ctx,
       status,
       snapshotName: config.snapshotName,
-      dryRun: dryRunBy !== undefined,
+      dryRun,
       shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
     });
-    setupDone.resolve();
-    return await (stopping ?? finish(ExitCode.Success, { outcome }));
+    interruption.setupEnded();
+    return await (interruption.stopping ?? finish(ExitCode.Success, { outcome }));
   } catch (error) {
-    setupDone.resolve();
+    interruption.setupEnded();
     // While a signal or the watchdog stops the run, the failure is its consequence.
-    if (stopping) return await stopping;
+    if (interruption.stopping) return await interruption.stopping;
     return await finish(...describeFailure(error, log));
   }
-}
-
-/**
- * Refuses to work on the container while a command of an earlier, killed run still runs there,
- * then records this run's own running commands for a later run to check.
- */
-function guardAgainstLeftovers(supervisor: RunSupervisor, file: string, ctid: string): void {
-  const leftovers = leftoverCommands(file);
-  if (leftovers.length > 0) {
-    const first = leftovers[0];
-    throw new SetupError(
-      `A command started by an earlier run for container ${ctid}, which was killed, is still ` +
-        `running: ${first.command} (process group ${first.pgid}). Wait for it to end, or stop ` +
-        `it with 'kill -TERM -- -${first.pgid}', then run again`,
-      ExitCode.Locked,
-      { phase: "locking" },
-    );
-  }
-  supervisor.observe((running) =>
-    recordRunningCommands(
-      file,
-      running.flatMap(({ pid, argv }) => {
-        const startTime = processStartTime(pid);
-        return startTime === undefined ? [] : [{
-          pgid: pid,
-          startTime,
-          command: displayCommand(argv),
-        }];
-      }),
-    )
-  );
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -18,6 +18,7 @@
 
 import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
+import { atomicWrite } from "../core/atomic_write.ts";
 
 /**
  * How old (by its change time) a file must be, when its hashing starts, for the hash to be
@@ -171,8 +172,7 @@ export class FileHashes {
     }
     for (const [path, entry] of this.#current) files[path] = entry;
     await Deno.mkdir(dirname(this.#file), { recursive: true });
-    const temporary = `${this.#file}.tmp-${Deno.pid}-${crypto.randomUUID()}`;
-    await Deno.writeTextFile(temporary, JSON.stringify({ files }, null, 1) + "\n");
-    await Deno.rename(temporary, this.#file);
+    const text = JSON.stringify({ files }, null, 1) + "\n";
+    await atomicWrite(this.#file, (temporary) => Deno.writeTextFile(temporary, text));
   }
 }

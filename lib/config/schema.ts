@@ -16,11 +16,9 @@
  */
 
 import { z } from "../deps/zod.ts";
+import { CTID_PATTERN } from "../core/ctid.ts";
+import { SNAPSHOT_NAME_PATTERN } from "../core/snapshot_name.ts";
 
-/** A Proxmox VMID: 100..999999999, no leading zero. */
-const CTID_PATTERN = /^[1-9][0-9]{2,8}$/;
-/** A `pct snapshot` name: a letter, then letters, digits, `_` or `-`; 2..40 characters. */
-const SNAPSHOT_NAME_PATTERN = /^(?!(?:current|vzdump)$)[A-Za-z][A-Za-z0-9_-]{1,39}$/;
 /** `none`, or GPU indices separated by commas (`0`, `0,1`, `0, 1`). */
 const GPU_ASSIGNMENT_PATTERN = /^(none|[0-9]+(\s*,\s*[0-9]+)*)$/;
 const MAC_ADDRESS_PATTERN = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;

@@ -1,5 +1,6 @@
 /**
- * The rules Proxmox applies to container IDs, and the executable name derived from one.
+ * The rules Proxmox applies to container IDs, and the names derived from one: the executable's,
+ * and the stem its lock and running-commands files share.
  *
  * @module
  */
@@ -27,6 +28,20 @@ export function describeInvalidCtid(value: string): string | undefined {
 }
 
 /**
+ * What the names of container `ctid`'s executable and of its run's files (the lock, the running
+ * commands) start with.
+ *
+ * @example
+ * ```ts
+ * import { setupNameFor } from "./ctid.ts";
+ * setupNameFor("920"); // "phoenix_hypervisor_setup_920"
+ * ```
+ */
+export function setupNameFor(ctid: string): string {
+  return `phoenix_hypervisor_setup_${ctid}`;
+}
+
+/**
  * The file name the orchestrator looks for when it sets up container `ctid`.
  *
  * @example
@@ -36,5 +51,20 @@ export function describeInvalidCtid(value: string): string | undefined {
  * ```
  */
 export function executableNameFor(ctid: string): string {
-  return `phoenix_hypervisor_setup_${ctid}.sh`;
+  return `${setupNameFor(ctid)}.sh`;
+}
+
+/**
+ * The container a file name is the setup executable of, or `undefined` when it is no such name.
+ * Any digits count (`0950` too): the caller decides whether they make a valid CTID.
+ *
+ * @example
+ * ```ts
+ * import { ctidOfExecutableName } from "./ctid.ts";
+ * ctidOfExecutableName("phoenix_hypervisor_setup_950.sh"); // "950"
+ * ctidOfExecutableName("phoenix_hypervisor_setup_950.sh.bak"); // undefined
+ * ```
+ */
+export function ctidOfExecutableName(name: string): string | undefined {
+  return /^phoenix_hypervisor_setup_([0-9]+)\.sh$/.exec(name)?.[1];
 }

@@ -11,8 +11,17 @@
  * of the group is still there, the group still runs: Linux does not reuse a pid while a process
  * group of that id exists.
  *
+ * {@linkcode guardAgainstLeftovers} is that rule, applied once the run holds the lock.
+ *
  * @module
  */
+
+import { atomicWriteSync } from "../core/atomic_write.ts";
+import { displayCommand } from "../core/command_text.ts";
+import { setupNameFor } from "../core/ctid.ts";
+import { SetupError } from "../core/errors.ts";
+import { ExitCode } from "../core/exit_codes.ts";
+import type { RunSupervisor } from "./run_supervisor.ts";
 
 /** One running command, as recorded. */
 export interface RecordedCommand {
@@ -26,7 +35,7 @@ export interface RecordedCommand {
 
 /** The file beside the lock that lists the running commands of the run holding it. */
 export function leftoverCommandsFile(lockDir: string, ctid: string): string {
-  return `${lockDir}/phoenix_hypervisor_setup_${ctid}.commands`;
+  return `${lockDir}/${setupNameFor(ctid)}.commands`;
 }
 
 /** The fields of `/proc/<pid>/stat` after the command name, or `undefined` when it is gone. */
@@ -77,9 +86,9 @@ export function recordRunningCommands(path: string, commands: readonly RecordedC
       Deno.removeSync(path);
       return;
     }
-    const temporary = `${path}.${Deno.pid}.tmp`;
-    Deno.writeTextFileSync(temporary, JSON.stringify(commands) + "\n");
-    Deno.renameSync(temporary, path);
+    atomicWriteSync(path, (temporary) => {
+      Deno.writeTextFileSync(temporary, JSON.stringify(commands) + "\n");
+    });
   } catch { /* see above */ }
 }
 
@@ -100,4 +109,50 @@ export function leftoverCommands(path: string): RecordedCommand[] {
   );
   if (running.length === 0) recordRunningCommands(path, []);
   return running;
+}
+
+/**
+ * Refuses to work on container `ctid` while a command of an earlier, killed run still runs there,
+ * then records this run's own running commands beside its lock in `lockDir`, for a later run to
+ * check. Call it holding the lock, so no other live run writes that record meanwhile.
+ *
+ * @throws {SetupError} With {@linkcode ExitCode.Locked}, naming the first leftover command, its
+ *   process group and how to stop it.
+ *
+ * @example
+ * ```ts ignore
+ * const lock = acquireLock(lockDir, "920");
+ * guardAgainstLeftovers(supervisor, lockDir, "920");
+ * ```
+ */
+export function guardAgainstLeftovers(
+  supervisor: Pick<RunSupervisor, "observe">,
+  lockDir: string,
+  ctid: string,
+): void {
+  const file = leftoverCommandsFile(lockDir, ctid);
+  const leftovers = leftoverCommands(file);
+  if (leftovers.length > 0) {
+    const first = leftovers[0];
+    throw new SetupError(
+      `A command started by an earlier run for container ${ctid}, which was killed, is still ` +
+        `running: ${first.command} (process group ${first.pgid}). Wait for it to end, or stop ` +
+        `it with 'kill -TERM -- -${first.pgid}', then run again`,
+      ExitCode.Locked,
+      { phase: "locking" },
+    );
+  }
+  supervisor.observe((running) =>
+    recordRunningCommands(
+      file,
+      running.flatMap(({ pid, argv }) => {
+        const startTime = processStartTime(pid);
+        return startTime === undefined ? [] : [{
+          pgid: pid,
+          startTime,
+          command: displayCommand(argv),
+        }];
+      }),
+    )
+  );
 }

@@ -23,6 +23,7 @@
 import { ExitCode } from "../core/exit_codes.ts";
 import { SetupError } from "../core/errors.ts";
 import { describeErrno, describeIoError } from "../core/io_errors.ts";
+import { setupNameFor } from "../core/ctid.ts";
 import { processStartTime } from "./leftover_commands.ts";
 import { createLog, type Log } from "../report/logging.ts";
 
@@ -80,7 +81,7 @@ function errnoOf(c: Libc): number {
  * ```
  */
 export function lockFile(dir: string, ctid: string): string {
-  return `${dir}/phoenix_hypervisor_setup_${ctid}.lock`;
+  return `${dir}/${setupNameFor(ctid)}.lock`;
 }
 
 /**

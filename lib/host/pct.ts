@@ -6,7 +6,12 @@
  * @module
  */
 
-import { CommandError, type CommandResult, type CommandRunner } from "../core/command_text.ts";
+import {
+  CommandError,
+  type CommandResult,
+  type CommandRunner,
+  TIMEOUT_EXIT_CODE,
+} from "../core/command_text.ts";
 import {
   parseProbeOutput,
   PROBE_COMMAND_TIMEOUT_SECONDS,
@@ -17,9 +22,6 @@ import {
 
 /** Subcommands that change nothing: the answers of a batch stay true across them. */
 const READ_ONLY = new Set(["status", "config", "listsnapshot"]);
-
-/** The exit code of coreutils' `timeout` when it stopped the command. */
-const TIMED_OUT = 124;
 
 /** The key of `pct exec <ctid> -- argv` among a batch's answers. */
 function execKey(ctid: string, argv: readonly string[]): string {
@@ -157,7 +159,7 @@ export class Pct {
     // A command two checks ask ran twice, in order, as it would without the batch: each answer
     // is what that check would have seen.
     for (const [i, outcome] of results.entries()) {
-      if (i >= batch.checks.length && outcome.exitCode === TIMED_OUT) continue;
+      if (i >= batch.checks.length && outcome.exitCode === TIMEOUT_EXIT_CODE) continue;
       const argv = commands[i];
       const key = execKey(ctid, argv);
       const answer = { ...outcome, argv: ["pct", "exec", ctid, "--", ...argv], durationMs: 0 };

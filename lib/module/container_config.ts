@@ -13,6 +13,7 @@ import {
 } from "../config/read_config.ts";
 import type { ContainerModule } from "./container_module.ts";
 import { ConfigError } from "../core/errors.ts";
+import { SNAPSHOT_NAME_PATTERN } from "../core/snapshot_name.ts";
 
 /** What the flows take from the config. */
 export interface ModuleConfig<S> {
@@ -22,9 +23,6 @@ export interface ModuleConfig<S> {
   /** The entry's `name` (the container's hostname), for log lines. */
   readonly hostname?: string;
 }
-
-/** Snapshot names as pct accepts them (pct.md). */
-const SNAPSHOT_NAME = /^[a-z][a-z0-9_-]{1,39}$/i;
 
 /**
  * Loads `file`, finds `module`'s entry and derives everything the run needs from it.
@@ -50,7 +48,7 @@ export async function loadModuleConfig<S>(
   let snapshotName: string | undefined;
   if (moduleIsTemplate) {
     snapshotName = snapshotNameOf(config.entry, module.defaultSnapshotName ?? "");
-    if (!SNAPSHOT_NAME.test(snapshotName) || ["current", "vzdump"].includes(snapshotName)) {
+    if (!SNAPSHOT_NAME_PATTERN.test(snapshotName)) {
       throw new ConfigError(
         `${where}.template_snapshot_name: expected a snapshot name Proxmox accepts ` +
           `(a letter, then letters, digits, '-' or '_', 2 to 40 characters), found ` +

@@ -7,7 +7,7 @@
  */
 
 import { basename } from "node:path";
-import { describeInvalidCtid, executableNameFor } from "../core/ctid.ts";
+import { ctidOfExecutableName, describeInvalidCtid, executableNameFor } from "../core/ctid.ts";
 import { InvalidInputError } from "../core/errors.ts";
 
 /** How the process was started. */
@@ -59,7 +59,7 @@ function describeMisnamed(moduleCtid: string, invocation: Invocation): string | 
   } else {
     return undefined;
   }
-  const other = /^phoenix_hypervisor_setup_([0-9]+)\.sh$/.exec(basename(path))?.[1];
+  const other = ctidOfExecutableName(basename(path));
   const fix = other && other !== moduleCtid && path === argv0
     ? `for container ${other}, install its own executable as ${JSON.stringify(path)} ` +
       `(deno task build --ctid ${other} --install)`

@@ -11,7 +11,7 @@
  */
 
 import { REPORT_FORMAT } from "../core/version.ts";
-import { dirname, join } from "node:path";
+import { atomicWriteSync } from "../core/atomic_write.ts";
 import type { RunRecord } from "./run_record.ts";
 import type { RunReport } from "./run_report_schema.ts";
 import { redact } from "../core/secrets.ts";
@@ -94,14 +94,9 @@ export function buildRunReport(record: RunRecord, ending: RunEnding): RunReport 
  * @throws When the directory cannot be written (the caller logs it; the run's exit code stands).
  */
 export function writeRunReport(path: string, report: RunReport): void {
-  const temporary = join(dirname(path), `.${crypto.randomUUID()}.report.tmp`);
-  try {
-    Deno.writeTextFileSync(temporary, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
-    Deno.renameSync(temporary, path);
-  } catch (error) {
-    try {
-      Deno.removeSync(temporary);
-    } catch { /* never created */ }
-    throw error;
-  }
+  atomicWriteSync(
+    path,
+    (temporary) =>
+      Deno.writeTextFileSync(temporary, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 }),
+  );
 }

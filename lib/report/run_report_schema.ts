@@ -9,13 +9,14 @@
 import { z } from "../deps/zod.ts";
 import { renderDraft07 } from "../core/json_schema.ts";
 import { REPORT_FORMAT } from "../core/version.ts";
+import { CTID_PATTERN } from "../core/ctid.ts";
 
 const milliseconds = z.number().int().nonnegative();
 
 /** The run report, as zod validates it. */
 export const RunReportSchema = z.object({
   format: z.literal(REPORT_FORMAT).describe("The report format's version"),
-  ctid: z.string().regex(/^[1-9][0-9]{2,8}$/).describe("The container's CTID"),
+  ctid: z.string().regex(CTID_PATTERN).describe("The container's CTID"),
   kind: z.enum(["template", "standard"]).describe("A template ends in a snapshot"),
   executable: z.string().describe("The executable's file name"),
   version: z.string().describe("The phoenix-setup version"),

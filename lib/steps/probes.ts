@@ -6,7 +6,7 @@
  */
 
 import type { SetupContext, Verification } from "../module/container_module.ts";
-import { CommandError } from "../core/command_text.ts";
+import { CommandError, TIMEOUT_EXIT_CODE } from "../core/command_text.ts";
 import { readyTimeoutOverrideMs } from "../config/environment.ts";
 import { type Clock, describeWait, type ProbeResult, waitFor } from "../core/wait.ts";
 
@@ -193,7 +193,9 @@ export async function probeTcp<S>(
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
     const { exitCode, stderr } = error.result;
-    const why = exitCode === 124 ? "timed out" : stderr.trim().split("\n").pop() || "refused";
+    const why = exitCode === TIMEOUT_EXIT_CODE
+      ? "timed out"
+      : stderr.trim().split("\n").pop() || "refused";
     return { ready: false, detail: `no connection (${why})` };
   }
 }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { CTID_PATTERN, describeInvalidCtid, executableNameFor } from "../../../lib/core/ctid.ts";
+import {
+  CTID_PATTERN,
+  ctidOfExecutableName,
+  describeInvalidCtid,
+  executableNameFor,
+  setupNameFor,
+} from "../../../lib/core/ctid.ts";
 
 Deno.test("describeInvalidCtid accepts the reference CTIDs and the range bounds", () => {
   for (const ctid of ["100", "900", "901", "902", "903", "910", "920", "950", "999999999"]) {
@@ -45,4 +51,26 @@ Deno.test("describeInvalidCtid rejects numbers outside 100..999999999", () => {
 Deno.test("executableNameFor builds the orchestrator's file name", () => {
   assert.equal(executableNameFor("920"), "phoenix_hypervisor_setup_920.sh");
   assert.equal(executableNameFor("950"), "phoenix_hypervisor_setup_950.sh");
+});
+
+Deno.test("setupNameFor is the stem of the executable's and the run's file names", () => {
+  assert.equal(setupNameFor("920"), "phoenix_hypervisor_setup_920");
+  assert.equal(executableNameFor("920"), `${setupNameFor("920")}.sh`);
+});
+
+Deno.test("ctidOfExecutableName reads the CTID back from an executable's name only", () => {
+  assert.equal(ctidOfExecutableName(executableNameFor("950")), "950");
+  assert.equal(ctidOfExecutableName("phoenix_hypervisor_setup_0950.sh"), "0950");
+  for (
+    const name of [
+      "phoenix_hypervisor_setup_950.sh.bak",
+      "old_phoenix_hypervisor_setup_950.sh",
+      "phoenix_hypervisor_setup_.sh",
+      "phoenix_hypervisor_setup_95a.sh",
+      "phoenix_hypervisor_setup_950.lock",
+      "SHA256SUMS",
+    ]
+  ) {
+    assert.equal(ctidOfExecutableName(name), undefined, name);
+  }
 });
