@@ -37,12 +37,12 @@ export interface Sample {
 }
 
 /**
- * The marked samples of a Markdown text, in order.
+ * The marked samples of a Markdown text (`file`, for messages), in order.
  *
  * @throws {Error} When a marker is not followed by a fenced block, or a block is not closed:
- * saying the line.
+ * saying the file and the line.
  */
-export function findSamples(markdown: string): Sample[] {
+export function findSamples(markdown: string, file = "the text"): Sample[] {
   const lines = markdown.split("\n");
   const samples: Sample[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -51,13 +51,13 @@ export function findSamples(markdown: string): Sample[] {
     const fence = FENCE.exec(lines[i + 1] ?? "");
     if (!fence) {
       throw new Error(
-        `line ${i + 1}: the sample marker "${marker[1]}" must be followed at once by a fenced ` +
+        `${file}:${i + 1}: the sample marker "${marker[1]}" must be followed at once by a fenced ` +
           "code block (```text)",
       );
     }
     const end = lines.findIndex((line, j) => j > i + 1 && line === fence[1]);
     if (end < 0) {
-      throw new Error(`line ${i + 2}: the code block of sample "${marker[1]}" is not closed`);
+      throw new Error(`${file}:${i + 2}: the code block of sample "${marker[1]}" is not closed`);
     }
     samples.push({
       scenario: marker[1],

@@ -45,9 +45,12 @@ Deno.test("samples: rewriting replaces only the blocks' contents", () => {
 Deno.test("samples: a marker without a block after it, or a block not closed, is an error", () => {
   assert.throws(
     () => findSamples("<!-- sample: lost -->\n\n```text\nx\n```\n"),
-    /line 1: the sample marker "lost" must be followed at once by a fenced code block/,
+    /the text:1: the sample marker "lost" must be followed at once by a fenced code block/,
   );
-  assert.throws(() => findSamples("<!-- sample: open -->\n```text\nx\n"), /line 2: .* not closed/);
+  assert.throws(
+    () => findSamples("<!-- sample: open -->\n```text\nx\n"),
+    /the text:2: .* not closed/,
+  );
 });
 
 Deno.test("samples: only what varies between runs is normalised, and twice is once", () => {

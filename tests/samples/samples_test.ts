@@ -10,7 +10,7 @@ import { findSamples, firstDifference, normalise, ROOT, sampleFiles } from "./ma
 import { SCENARIOS } from "./scenarios.ts";
 
 for (const file of sampleFiles()) {
-  const samples = findSamples(Deno.readTextFileSync(join(ROOT, file)));
+  const samples = findSamples(Deno.readTextFileSync(join(ROOT, file)), file);
   for (const sample of samples) {
     const where = `${file}:${sample.line}`;
     Deno.test(`samples: ${where} "${sample.scenario}" is what the program prints now`, async () => {
@@ -34,7 +34,7 @@ for (const file of sampleFiles()) {
 Deno.test("samples: the README has samples, and every scenario is shown somewhere", () => {
   const shown = new Set(
     sampleFiles().flatMap((file) =>
-      findSamples(Deno.readTextFileSync(join(ROOT, file))).map((s) => s.scenario)
+      findSamples(Deno.readTextFileSync(join(ROOT, file)), file).map((s) => s.scenario)
     ),
   );
   assert.ok(shown.size > 0);

@@ -15,7 +15,7 @@ async function main(): Promise<number> {
   const wanted = new Set<string>();
   for (const file of sampleFiles()) {
     const text = await Deno.readTextFile(join(ROOT, file));
-    for (const sample of findSamples(text)) {
+    for (const sample of findSamples(text, file)) {
       if (!(sample.scenario in SCENARIOS)) {
         console.error(
           `${file}:${sample.line}: no scenario "${sample.scenario}" in tests/samples/scenarios.ts ` +
