@@ -76,18 +76,17 @@ function firstRun(): Promise<FirstRun> {
         }],
       });
       const child = await s.spawn(["--report", report, "920"]);
-      const output = child.output();
-      try {
-        await eventually(
-          async () =>
-            (await s.logLines()).filter((l) => l.includes(PIP_HEARTBEAT)).length >= HEARTBEATS,
-          `${HEARTBEATS} heartbeats of the pip install in the log`,
-          60_000,
-        );
-      } finally {
-        // Released in any case, so that the run ends and its failure (if any) is reported.
-        await Deno.writeTextFile(release, "");
-      }
+      let ended = false;
+      const output = child.output().finally(() => ended = true);
+      const beats = async () =>
+        (await s.logLines()).filter((l) => l.includes(PIP_HEARTBEAT)).length;
+      // Until the heartbeats are logged, or the run ended without them (then its exit code and
+      // output say why).
+      await eventually(
+        async () => ended || await beats() >= HEARTBEATS,
+        `${HEARTBEATS} heartbeat(s) of the pip install in the log`,
+        60_000,
+      ).finally(() => Deno.writeTextFile(release, ""));
       const done = await output;
       const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
       const run = { code: done.code, stdout: decode(done.stdout), stderr: decode(done.stderr) };
@@ -112,7 +111,7 @@ function firstRun(): Promise<FirstRun> {
 const BATCH_SCRIPT = "<PROBE_SCRIPT of lib/host/probe_batch.ts>";
 
 /**
- * The report with the batch of checks' script (a constant of 12 lines) named instead of quoted
+ * The report with the batch of checks' script (a constant, the same in every batch) named instead of quoted
  * in each call's argv; the words the batch carries stay.
  */
 function namingTheBatchScript(report: { pctCalls: { argv: string[] }[] }): unknown {
