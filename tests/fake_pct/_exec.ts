@@ -9,6 +9,7 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import {
   decodeProbeArguments,
   encodeProbeOutput,
@@ -29,6 +30,28 @@ export interface Outcome {
   delayMs?: number;
   /** Written to stdout before the delay. */
   progress?: string;
+  /** Ends the delay early once this file exists ({@linkcode ExecRule.releasedBy}). */
+  releasedBy?: string;
+}
+
+/** How often {@linkcode waitOutDelay} looks for the file that releases a command. */
+const RELEASE_POLL_MS = 20;
+
+/**
+ * Waits the outcome's delay: `delayMs`, or less when its `releasedBy` file appears first. Both
+ * transports (the program and `InMemoryPct`) wait through this.
+ */
+export async function waitOutDelay(
+  outcome: Pick<Outcome, "delayMs" | "releasedBy">,
+): Promise<void> {
+  const deadline = Date.now() + (outcome.delayMs ?? 0);
+  const released = () => outcome.releasedBy !== undefined && existsSync(outcome.releasedBy);
+  while (Date.now() < deadline && !released()) {
+    const left = deadline - Date.now();
+    await new Promise((resolve) =>
+      setTimeout(resolve, outcome.releasedBy === undefined ? left : Math.min(left, RELEASE_POLL_MS))
+    );
+  }
 }
 
 /** Everything a command inside the container may use or change. */
@@ -138,6 +161,7 @@ async function applyRule(
     exitCode: answer.exit ?? 0,
     delayMs: rule.delayMs,
     ...(rule.progress !== undefined && { progress: rule.progress }),
+    ...(rule.releasedBy !== undefined && { releasedBy: rule.releasedBy }),
   };
 }
 

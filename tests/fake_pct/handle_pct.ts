@@ -33,6 +33,7 @@ import { formatLocalTime, keyValueLines, listTable, snapshotTree } from "./_form
 import type { FailureRule, FakeContainer, FakePctState } from "./state.ts";
 
 export type { Outcome } from "./_exec.ts";
+export { waitOutDelay } from "./_exec.ts";
 
 /** How {@linkcode handlePct} reaches the caller's standard input. */
 export interface HandlePctOptions {
@@ -73,7 +74,7 @@ export async function handlePct(
   const readStdin = options.readStdin ?? (() => Promise.resolve(""));
   const { outcome, commit } = await respond({ state, parsed, readStdin }, failure);
   if (!commit) restoreContainers(state, before);
-  const { stdout, stderr, exitCode, progress } = outcome;
+  const { stdout, stderr, exitCode, progress, releasedBy } = outcome;
   const delayMs = outcome.delayMs ?? failure?.delayMs;
   return {
     stdout,
@@ -81,6 +82,7 @@ export async function handlePct(
     exitCode,
     ...(delayMs !== undefined && { delayMs }),
     ...(progress !== undefined && { progress }),
+    ...(releasedBy !== undefined && { releasedBy }),
   };
 }
 

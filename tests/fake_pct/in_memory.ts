@@ -26,7 +26,7 @@
 import type { CommandResult, CommandRunner, RunOptions } from "../../lib/core/command_text.ts";
 import { parseCommand, PctError } from "./_cli.ts";
 import { execCommands, mutatingCalls } from "./calls.ts";
-import { handlePct } from "./handle_pct.ts";
+import { handlePct, waitOutDelay } from "./handle_pct.ts";
 import {
   type FailureRule,
   type FakeContainer,
@@ -103,7 +103,7 @@ export class InMemoryPct {
       for (const line of text.split(/\r\n|\n|\r/)) if (line.trim()) options?.onOutput?.(name, line);
     };
     stream("stdout", outcome.progress);
-    if (outcome.delayMs) await new Promise((resolve) => setTimeout(resolve, outcome.delayMs));
+    await waitOutDelay(outcome);
     stream("stdout", outcome.stdout);
     stream("stderr", outcome.stderr);
     const answer = result(argv, { ...outcome, stdout: (outcome.progress ?? "") + outcome.stdout });

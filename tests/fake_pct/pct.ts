@@ -14,7 +14,7 @@
  * @module
  */
 
-import { callReadsStdin, handlePct, type Outcome } from "./handle_pct.ts";
+import { callReadsStdin, handlePct, type Outcome, waitOutDelay } from "./handle_pct.ts";
 import {
   callsFile,
   type PctProcess,
@@ -75,7 +75,7 @@ async function handle(dir: string, argv: readonly string[]): Promise<Outcome> {
 /** Waits the outcome's delay, writes its output and exits with its code. */
 async function finish(outcome: Outcome): Promise<never> {
   if (outcome.progress) await writeAll(Deno.stdout, outcome.progress);
-  if (outcome.delayMs) await new Promise((resolve) => setTimeout(resolve, outcome.delayMs));
+  await waitOutDelay(outcome);
   await writeAll(Deno.stdout, outcome.stdout);
   await writeAll(Deno.stderr, outcome.stderr);
   Deno.exit(outcome.exitCode);

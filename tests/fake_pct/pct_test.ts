@@ -412,6 +412,27 @@ Deno.test("fake pct: a failure rule's delay holds the answer back", async () => 
   assert.ok(performance.now() - started >= 300);
 });
 
+Deno.test("fake pct: a delay ends early when the rule's releasedBy file appears", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "phoenix-release-" });
+  const release = `${dir}/release`;
+  try {
+    await using pct = await fake({
+      ...running,
+      exec: [{ match: "^slow$", delayMs: 60_000, releasedBy: release, progress: "started\n" }],
+    });
+    const call = pct.run(["exec", "950", "--", "slow"]);
+    let settled = false;
+    call.finally(() => settled = true);
+    // Still held back well after the fake has started and printed its progress.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(settled, false);
+    await Deno.writeTextFile(release, "");
+    assert.deepEqual(await call, { exitCode: 0, stdout: "started\n", stderr: "" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 // --- exec ---
 
 Deno.test("fake pct: exec requires -- before the command", async () => {

@@ -119,6 +119,12 @@ export interface ExecRule {
   /** Milliseconds to wait before the output is written (after the state changed). */
   delayMs?: number;
   /**
+   * A file (a path on the host): the wait of `delayMs` ends as soon as it exists, so a test ends a
+   * long command at the moment it chooses (after the heartbeats it wants to see); `delayMs` stays
+   * the deadline.
+   */
+  releasedBy?: string;
+  /**
    * Written to stdout at once, before `delayMs`: output that arrives while the command still
    * runs (a `pip install` saying what it collects), for tests of live output and heartbeats.
    */
