@@ -25,6 +25,7 @@ import {
   readLogSettings,
   readReportFile,
   readSettings,
+  refreshRequested,
 } from "./lib/config/environment.ts";
 import { formatDuration } from "./lib/core/duration.ts";
 import { SetupError } from "./lib/core/errors.ts";
@@ -49,6 +50,8 @@ import { RunSupervisor } from "./lib/host/run_supervisor.ts";
 import { registerSecretsFromEnv } from "./lib/core/secrets.ts";
 import type { Invocation } from "./lib/pattern/validate_inputs.ts";
 import { VERSION } from "./lib/core/version.ts";
+import { currentStamp, usesHostDriver } from "./lib/pattern/provenance.ts";
+import { hostNvidiaDriverVersion } from "./lib/steps/nvidia.ts";
 
 /** What `main` takes from the outside world; each part is injectable for tests. */
 export interface MainOptions {
@@ -169,8 +172,13 @@ export async function main<S>(
   try {
     const settings = readSettings(env);
     shutdownTimeoutSeconds = settings.shutdownTimeoutSeconds;
-    const dryRunBy = parsed.dryRun ? "--dry-run" : dryRunRequestedBy(env);
+    const dryRunBy = parsed.check
+      ? "--check"
+      : parsed.dryRun
+      ? "--dry-run"
+      : dryRunRequestedBy(env);
     dryRun = dryRunBy !== undefined;
+    const refresh = parsed.refresh || refreshRequested(env);
     watchdog = setTimeout(() =>
       stop(
         "the watchdog",
@@ -181,9 +189,17 @@ export async function main<S>(
       ), settings.runTimeoutSeconds * 1000);
     const ctid = module.ctid;
     log.info(
-      `phoenix-setup ${VERSION}: ${dryRunBy ? "dry run of the " : ""}setup of ` +
+      `phoenix-setup ${VERSION}: ${
+        parsed.check
+          ? "check of the "
+          : dryRunBy
+          ? "dry run of the "
+          : refresh
+          ? "refresh of the "
+          : ""
+      }setup of ` +
         `${module.kind === "template" ? "template" : "container"} ${ctid} (${module.description})` +
-        (dryRunBy ? `; dry run asked for by ${dryRunBy}` : ""),
+        (dryRunBy && !parsed.check ? `; dry run asked for by ${dryRunBy}` : ""),
     );
     const config = await loadModuleConfig(module, settings.configFile, env);
     log.info(
@@ -211,6 +227,15 @@ export async function main<S>(
       power: untouchedPowerState(),
       record,
     };
+    if (refresh && module.kind !== "template") {
+      log.info(
+        `--refresh rebuilds a template's snapshot; container ${ctid} has none, and every run ` +
+          "checks each of its steps anyway",
+      );
+    }
+    const stamp = module.kind === "template"
+      ? currentStamp(module, config.settings, await hostDriverFor(module, settings.hostRoot))
+      : undefined;
     const status = await checkContainerExists(pct, ctid);
     const outcome = await performContainerSpecificSetup({
       module,
@@ -218,10 +243,14 @@ export async function main<S>(
       status,
       snapshotName: config.snapshotName,
       dryRun: dryRunBy !== undefined,
+      check: parsed.check,
+      refresh,
+      stamp,
       shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
     });
     setupDone.resolve();
-    return await (stopping ?? finish(ExitCode.Success, { outcome }));
+    const differs = outcome.kind === "checked" && outcome.differences.length > 0;
+    return await (stopping ?? finish(differs ? ExitCode.Differs : ExitCode.Success, { outcome }));
   } catch (error) {
     setupDone.resolve();
     // While a signal or the watchdog stops the run, the failure is its consequence.
@@ -259,6 +288,19 @@ function guardAgainstLeftovers(supervisor: RunSupervisor, file: string, ctid: st
       }),
     )
   );
+}
+
+/**
+ * The host's NVIDIA driver version for a module whose snapshot depends on it (the `nvidia`
+ * feature); `undefined` otherwise, or when the host has none (the feature's requirement then
+ * fails the run in its own words).
+ */
+function hostDriverFor<S>(
+  module: ContainerModule<S>,
+  hostRoot: string,
+): Promise<string | undefined> {
+  if (!usesHostDriver(module)) return Promise.resolve(undefined);
+  return hostNvidiaDriverVersion(hostRoot).catch(() => undefined);
 }
 
 function delay(ms: number): Promise<void> {

@@ -325,7 +325,7 @@ Deno.test("920: argument errors exit 1 with usage and make no pct call", async (
   await t.step("usage is printed for argument-count errors", async () => {
     assert.match(
       (await s.run([])).stderr,
-      /Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run\] \[--report <file>\] 920/,
+      /Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run \| --check\] \[--refresh\] \[--report <file>\] 920/,
     );
   });
 });
