@@ -20,10 +20,10 @@ import { RunStopped } from "../host/run_supervisor.ts";
 import { writeFileInContainer } from "../steps/files.ts";
 import {
   driftBetween,
+  parseProvenance,
   parseStampLine,
   PROVENANCE_FILE,
   provenanceRecord,
-  snapshotDescription,
   type Stamp,
 } from "./provenance.ts";
 import { runSteps, runVerification } from "./run_steps.ts";
@@ -264,6 +264,7 @@ async function checkFlow<S>(run: SetupRun<S>, found: readonly string[]): Promise
       }
     }
   }
+  if (module.kind === "standard" && run.status === "running") await sayTemplateOrigin(ctx);
   for (const difference of differences) ctx.log.warn(`Check: ${difference}`);
   ctx.log.info(
     differences.length === 0
@@ -274,6 +275,43 @@ async function checkFlow<S>(run: SetupRun<S>, found: readonly string[]): Promise
         ` from what this executable makes; a run without --check would change it`,
   );
   return { kind: "checked", differences };
+}
+
+/**
+ * For a clone: which template snapshot it came from (the provenance record it inherited), and
+ * whether that snapshot has been refreshed since. Said, not counted as a difference: the clone
+ * is what it was made from, and re-cloning is the user's call.
+ */
+async function sayTemplateOrigin<S>(ctx: SetupContext<S>): Promise<void> {
+  const text = await ctx.container.readFile(PROVENANCE_FILE);
+  const origin = text === undefined ? undefined : parseProvenance(text);
+  if (!origin) {
+    ctx.log.info(
+      `Check: container ${ctx.ctid} has no ${PROVENANCE_FILE}: it was not cloned from a ` +
+        "snapshot phoenix-setup stamped",
+    );
+    return;
+  }
+  const from = `template ${origin.ctid}'s snapshot '${origin.snapshot}'`;
+  let now: string | undefined;
+  try {
+    now = (await ctx.pct.snapshots(origin.ctid)).find((s) => s.name === origin.snapshot)
+      ?.description;
+  } catch (error) {
+    ctx.log.info(
+      `Check: cloned from ${from} (${origin.stamp}); whether it changed since cannot be told: ` +
+        (error as Error).message,
+    );
+    return;
+  }
+  ctx.log.info(
+    now === undefined
+      ? `Check: cloned from ${from} (${origin.stamp}), which no longer exists`
+      : now === origin.stamp
+      ? `Check: cloned from ${from} (${origin.stamp}), unchanged since`
+      : `Check: cloned from ${from} (${origin.stamp}), which has been refreshed since ` +
+        `(now ${now}): a new clone would get the refreshed setup`,
+  );
 }
 
 async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
@@ -394,7 +432,7 @@ async function buildTemplate<S>(
   }
 
   try {
-    await ctx.pct.snapshot(ctid, snapshot, record && snapshotDescription(record));
+    await ctx.pct.snapshot(ctid, snapshot, record?.stamp);
   } catch (error) {
     await restorePowerState(ctx, run.shutdownTimeoutSeconds);
     throw new SetupError(

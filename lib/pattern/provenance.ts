@@ -2,8 +2,8 @@
  * What made a template's snapshot: the stamp every snapshot an executable takes carries, and the
  * differences between a snapshot's stamp and what this executable would make now (drift).
  *
- * The stamp's first line goes into the snapshot's description, where `pct listsnapshot` (which a
- * re-run reads anyway) shows it, so comparing costs no `pct` call:
+ * The stamp, one line, is the snapshot's description, which `pct listsnapshot` (read by every
+ * re-run anyway) shows whole, so comparing costs no `pct` call:
  *
  * ```
  * phoenix-setup 0.1.0 plan=3f2a9c01d4e5 entry=9b1e77aa0c42 driver=580.76.05 parts=nvidia
@@ -216,8 +216,8 @@ export function driftBetween(made: Stamp, now: Stamp): string[] {
 }
 
 /**
- * The full record of a snapshot about to be taken: written into the container before it, and
- * its first line the snapshot's description.
+ * The full record of a snapshot about to be taken: written into the container before it; its
+ * `stamp` is the snapshot's description.
  */
 export function provenanceRecord<S>(
   module: ContainerModule<S>,
@@ -238,10 +238,16 @@ export function provenanceRecord<S>(
 }
 
 /**
- * The snapshot's description: the stamp line (what `pct listsnapshot` shows), then where the
- * whole record is.
+ * Reads a provenance record (the file a template, and so each of its clones, holds); `undefined`
+ * for anything that is not one.
  */
-export function snapshotDescription(record: ProvenanceRecord): string {
-  return `${record.stamp}\nMade ${record.createdAt}; the full record is ${PROVENANCE_FILE} ` +
-    `in container ${record.ctid}.`;
+export function parseProvenance(text: string): ProvenanceRecord | undefined {
+  try {
+    const record = JSON.parse(text);
+    const valid = record?.tool === "phoenix-setup" && typeof record.ctid === "string" &&
+      typeof record.snapshot === "string" && typeof record.stamp === "string";
+    return valid ? record : undefined;
+  } catch {
+    return undefined;
+  }
 }
