@@ -20,12 +20,7 @@ import { checkContainerExists } from "./lib/host/container_exists.ts";
 import type { ContainerModule, SetupContext } from "./lib/module/container_module.ts";
 import { loadModuleConfig } from "./lib/module/container_config.ts";
 import { executableNameFor } from "./lib/core/ctid.ts";
-import {
-  dryRunRequestedBy,
-  readLogSettings,
-  readReportFile,
-  readSettings,
-} from "./lib/config/environment.ts";
+import { readLogSettings, readReportFile, readSettings } from "./lib/config/environment.ts";
 import { ExitCode } from "./lib/core/exit_codes.ts";
 import type { Ending, Subject } from "./lib/pattern/exit_script.ts";
 import { describeFailure, finishRun } from "./lib/pattern/finish_run.ts";
@@ -42,7 +37,8 @@ import { RunRecord } from "./lib/report/run_record.ts";
 import { RunSupervisor } from "./lib/host/run_supervisor.ts";
 import { registerSecretsFromEnv } from "./lib/core/secrets.ts";
 import type { Invocation } from "./lib/pattern/validate_inputs.ts";
-import { VERSION } from "./lib/core/version.ts";
+import { stampOf } from "./lib/pattern/provenance.ts";
+import { openingLine, runModeOf } from "./lib/pattern/run_mode.ts";
 
 /** What `main` takes from the outside world; each part is injectable for tests. */
 export interface MainOptions {
@@ -96,20 +92,16 @@ export async function main<S>(
 
   try {
     const settings = readSettings(env);
-    const dryRunBy = parsed.dryRun ? "--dry-run" : dryRunRequestedBy(env);
-    dryRun = dryRunBy !== undefined;
+    const mode = runModeOf(parsed, env);
+    dryRun = mode.dryRunBy !== undefined;
     interruption.startWatchdog(settings.runTimeoutSeconds);
     const ctid = module.ctid;
-    log.info(
-      `phoenix-setup ${VERSION}: ${dryRunBy ? "dry run of the " : ""}setup of ` +
-        `${module.kind === "template" ? "template" : "container"} ${ctid} (${module.description})` +
-        (dryRunBy ? `; dry run asked for by ${dryRunBy}` : ""),
-    );
+    log.info(openingLine(mode, module));
     const config = await loadModuleConfig(module, settings.configFile, env);
     log.info(
       `Configuration: ${settings.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
     );
-    if (!dryRunBy) {
+    if (!dryRun) {
       lock = acquireLock(settings.lockDir, ctid);
       guardAgainstLeftovers(supervisor, settings.lockDir, ctid);
     }
@@ -139,10 +131,15 @@ export async function main<S>(
       status,
       snapshotName: config.snapshotName,
       dryRun,
+      check: mode.check,
+      refresh: mode.refresh,
+      stamp: await stampOf(module, config.settings, settings.hostRoot),
       shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
     });
     interruption.setupEnded();
-    return await (interruption.stopping ?? finish(ExitCode.Success, { outcome }));
+    const differs = outcome.kind === "checked" && outcome.differences.length > 0;
+    return await (interruption.stopping ??
+      finish(differs ? ExitCode.Differs : ExitCode.Success, { outcome }));
   } catch (error) {
     interruption.setupEnded();
     // While a signal or the watchdog stops the run, the failure is its consequence.

@@ -150,7 +150,8 @@ export function misfit(
 }
 
 /** A container module made of parts, with what it sets up and its plan. */
-export interface ComposedModule extends ContainerModule<Record<string, unknown>>, Composition {
+export interface ComposedModule
+  extends Omit<ContainerModule<Record<string, unknown>>, "features" | "application">, Composition {
   /** The plan, for `--help`: each part in order, then the snapshot. */
   readonly plan: string;
 }

@@ -95,6 +95,22 @@ export function dryRunRequestedBy(
   return undefined;
 }
 
+/**
+ * Whether the orchestrator asked for a refresh through its environment (`PHOENIX_REFRESH`).
+ *
+ * @example
+ * ```ts
+ * import { refreshRequested } from "./environment.ts";
+ * refreshRequested({ PHOENIX_REFRESH: "yes" }); // true
+ * refreshRequested({}); // false
+ * ```
+ */
+export function refreshRequested(env: Readonly<Record<string, string | undefined>>): boolean {
+  const { value, problem } = readBoolean(env, "PHOENIX_REFRESH");
+  if (problem) throw new ConfigError(`Cannot tell whether to refresh the template: ${problem}`);
+  return value ?? false;
+}
+
 /** Whole seconds from `min` to `max` in variable `name`, or `fallback` when unset. */
 function readSeconds(
   env: Readonly<Record<string, string | undefined>>,
@@ -288,6 +304,11 @@ export const ENVIRONMENT_TABLE: readonly EnvironmentRow[] = [
     names: ["PHOENIX_DRY_RUN", "DRY_RUN"],
     default: "unset",
     meaning: "true/1/yes make the run a dry run, as --dry-run does",
+  },
+  {
+    names: ["PHOENIX_REFRESH"],
+    default: "unset",
+    meaning: "true/1/yes rebuild a complete template and replace its snapshot, as --refresh does",
   },
   {
     names: ["PHOENIX_CA_CERT"],

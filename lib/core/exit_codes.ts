@@ -30,6 +30,8 @@ export const ExitCode = {
   Watchdog: 9,
   /** The lock directory (`PHOENIX_LOCK_DIR`) cannot be created, written or locked in. */
   LockDirUnusable: 10,
+  /** `--check`: the container is not what this executable makes; a run would change it. */
+  Differs: 11,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */
@@ -82,6 +84,11 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
     meaning: "the watchdog stopped a run that took longer than `PHOENIX_RUN_TIMEOUT`",
   },
   { code: "10", meaning: "the lock directory cannot be used (`PHOENIX_LOCK_DIR`)" },
+  {
+    code: "11",
+    meaning: "`--check`: the container is not what this executable makes (each difference is " +
+      "logged); a run would change it",
+  },
   { code: "70", meaning: "an unexpected error (a bug: please report it with the log)" },
   { code: "130 / 143", meaning: "interrupted by SIGINT / SIGTERM" },
 ];

@@ -66,12 +66,40 @@ export interface ExecOptions {
  * ```
  */
 export function parseSnapshotList(output: string): string[] {
-  const names: string[] = [];
+  return parseSnapshotEntries(output).map((entry) => entry.name);
+}
+
+/** One snapshot as `pct listsnapshot` shows it. */
+export interface SnapshotEntry {
+  readonly name: string;
+  /** The first line of its description; `undefined` for `no-description`. */
+  readonly description?: string;
+}
+
+/**
+ * Parses `pct listsnapshot` output into its snapshots, oldest first, with the first line of each
+ * description (the pseudo-entry `current` left out). A line is the name, the time
+ * `YYYY-MM-DD HH:MM:SS`, then the description's first line or `no-description`.
+ *
+ * @example
+ * ```ts
+ * import { parseSnapshotEntries } from "./pct.ts";
+ * parseSnapshotEntries("`-> base-snapshot   2026-08-29 14:02:11  phoenix-setup 0.1.0 plan=a\n");
+ * // [{ name: "base-snapshot", description: "phoenix-setup 0.1.0 plan=a" }]
+ * ```
+ */
+export function parseSnapshotEntries(output: string): SnapshotEntry[] {
+  const entries: SnapshotEntry[] = [];
   for (const line of output.split("\n")) {
-    const match = /^\s*`->\s+(\S+)/.exec(line);
-    if (match && match[1] !== "current") names.push(match[1]);
+    const match = /^\s*`->\s+(\S+)(?:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+(.*))?/.exec(line);
+    if (!match || match[1] === "current") continue;
+    const text = match[2]?.trimEnd();
+    entries.push({
+      name: match[1],
+      ...(text && text !== "no-description" && { description: text }),
+    });
   }
-  return names;
+  return entries;
 }
 
 /**
@@ -242,7 +270,18 @@ export class Pct {
 
   /** `pct listsnapshot`: the snapshot names, oldest first. */
   async listSnapshots(ctid: string): Promise<string[]> {
-    return parseSnapshotList((await this.#must(["listsnapshot", ctid])).stdout);
+    return (await this.snapshots(ctid)).map((entry) => entry.name);
+  }
+
+  /** `pct listsnapshot`: the snapshots with their descriptions' first lines, oldest first. */
+  async snapshots(ctid: string): Promise<SnapshotEntry[]> {
+    return parseSnapshotEntries((await this.#must(["listsnapshot", ctid])).stdout);
+  }
+
+  /** `pct delsnapshot <ctid> <name>`. */
+  async deleteSnapshot(ctid: string, name: string): Promise<void> {
+    this.#configs.delete(ctid);
+    await this.#must(["delsnapshot", ctid, name]);
   }
 
   /**

@@ -94,6 +94,10 @@ export interface ContainerModule<S = unknown> {
   readonly defaultSnapshotName?: string;
   /** What it sets up, part by part, in order, for `--help` (composed modules have one). */
   readonly plan?: string;
+  /** The config features it sets up, in order (composed modules say; see `catalog/`). */
+  readonly features?: readonly string[];
+  /** The application it runs, if any (composed modules say). */
+  readonly application?: string;
   /**
    * Derives the settings from the config entry (and, for host-side inputs such as a token file,
    * the environment), validating everything the module needs. Throws a `ConfigError` naming

@@ -16,6 +16,10 @@ export type Arguments =
     readonly action: "setup";
     readonly ctid: string;
     readonly dryRun: boolean;
+    /** `--check`: read-only; the exit code says whether a run would change anything. */
+    readonly check?: boolean;
+    /** `--refresh`: rebuild a complete template and replace its snapshot. */
+    readonly refresh?: boolean;
     /** `--report <file>`: where to write the run report. */
     readonly reportFile?: string;
   };
@@ -28,6 +32,8 @@ const OPTIONS = {
   "help": { type: "boolean", short: "h" },
   "version": { type: "boolean" },
   "dry-run": { type: "boolean" },
+  "check": { type: "boolean" },
+  "refresh": { type: "boolean" },
   "report": { type: "string" },
 } as const;
 
@@ -39,7 +45,7 @@ const OPTIONS = {
  */
 export function usage(name: string, ctid: string): string {
   return [
-    `Usage: ${name} [--dry-run] [--report <file>] ${ctid}`,
+    `Usage: ${name} [--dry-run | --check] [--refresh] [--report <file>] ${ctid}`,
     `       ${name} --help | --version`,
     "",
     `Finishes the setup of Proxmox container ${ctid}: runs its setup steps (skipping those already`,
@@ -47,6 +53,9 @@ export function usage(name: string, ctid: string): string {
     "",
     "Options:",
     "  --dry-run          Run only read-only checks and print the plan: what would be done.",
+    "  --check            Read-only: exit 0 when the container is what this executable makes,",
+    "                     11 when a run would change it (each difference on its own line).",
+    "  --refresh          Rebuild a complete template in place and replace its snapshot.",
     "  --report <file>    Write the run report (JSON) to <file>; as PHOENIX_REPORT_FILE.",
     "  --help             Print the full help (steps, environment, exit codes) and exit.",
     "  --version          Print the version and exit.",
@@ -94,10 +103,19 @@ export function parseArguments(args: readonly string[]): Arguments {
   if (reportFile !== undefined && reportFile.trim() === "") {
     throw new InvalidInputError("Option --report needs a file name", { phase: "argument parsing" });
   }
+  if (values.check && values["dry-run"]) {
+    throw new InvalidInputError(
+      "Options --check and --dry-run do not go together: --check is a dry run whose exit code " +
+        "answers; use one of them",
+      { phase: "argument parsing" },
+    );
+  }
   return {
     action: "setup",
     ctid: positionals[0],
     dryRun: values["dry-run"] ?? false,
+    ...(values.check && { check: true }),
+    ...(values.refresh && { refresh: true }),
     ...(reportFile !== undefined && { reportFile }),
   };
 }

@@ -93,12 +93,24 @@ export function closingMessage(subject: Subject, ending: Ending): string {
   const outcome = ending.outcome;
   switch (outcome.kind) {
     case "snapshot-created":
-      return `Setup for ${who} completed successfully. Snapshot '${outcome.snapshot}' created.`;
-    case "already-complete":
+      return `Setup for ${who} completed successfully. Snapshot '${outcome.snapshot}' ` +
+        `${outcome.refreshed ? "replaced" : "created"}.`;
+    case "already-complete": {
+      const drift = outcome.drift?.length
+        ? ` It is out of date (${count(outcome.drift.length, "difference")}); --refresh ` +
+          "rebuilds it."
+        : "";
       return outcome.started
         ? `Setup for ${who} already complete: snapshot '${outcome.snapshot}' exists. ` +
-          "Started the container, which was stopped."
-        : `Setup for ${who} already complete: snapshot '${outcome.snapshot}' exists. Nothing to do.`;
+          `Started the container, which was stopped.${drift}`
+        : `Setup for ${who} already complete: snapshot '${outcome.snapshot}' exists.` +
+          (drift || " Nothing to do.");
+    }
+    case "checked":
+      return outcome.differences.length === 0
+        ? `Check of ${who}: it is what this executable makes.`
+        : `Check of ${who}: ${count(outcome.differences.length, "difference")}; a run would ` +
+          "change it.";
     case "completed":
       return `Setup for ${who} completed successfully.${produced}`;
     case "dry-run":

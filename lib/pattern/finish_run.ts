@@ -94,7 +94,7 @@ function writeReport(path: string, record: RunRecord, ending: RunEnding, log: Lo
 function reportOutcome(
   code: ExitCode,
   ending: Ending,
-): Pick<RunEnding, "outcome" | "snapshot" | "error"> {
+): Pick<RunEnding, "outcome" | "snapshot" | "error" | "differences"> {
   if ("failedDuring" in ending) {
     const stopped = code === ExitCode.Interrupted || code === ExitCode.Terminated ||
       code === ExitCode.Watchdog;
@@ -104,8 +104,17 @@ function reportOutcome(
     };
   }
   const outcome = ending.outcome;
+  const differences = outcome.kind === "checked"
+    ? outcome.differences
+    : outcome.kind === "already-complete"
+    ? [
+      ...outcome.drift ?? [],
+      ...outcome.unstamped ? ["made by something else (no phoenix-setup stamp)"] : [],
+    ]
+    : [];
   return {
     outcome: outcome.kind,
     ...("snapshot" in outcome && { snapshot: outcome.snapshot }),
+    ...(differences.length > 0 && { differences: [...differences] }),
   };
 }

@@ -17,19 +17,45 @@ import { ExitCode } from "../core/exit_codes.ts";
 import type { ContainerStatus } from "../host/pct.ts";
 import { markStarted, markStopped, type PowerState } from "../host/power_state.ts";
 import { RunStopped } from "../host/run_supervisor.ts";
+import { writeFileInContainer } from "../steps/files.ts";
+import {
+  driftBetween,
+  parseProvenance,
+  parseStampLine,
+  PROVENANCE_FILE,
+  provenanceRecord,
+  type Stamp,
+} from "./provenance.ts";
 import { runSteps, runVerification } from "./run_steps.ts";
 
 /** How a successful run ended. */
 export type Outcome =
-  | { readonly kind: "snapshot-created"; readonly snapshot: string }
+  | {
+    readonly kind: "snapshot-created";
+    readonly snapshot: string;
+    /** `--refresh`: the snapshot replaced an older one of the same name. */
+    readonly refreshed?: boolean;
+  }
   | {
     readonly kind: "already-complete";
     readonly snapshot: string;
     /** The complete template was found stopped and this run started it. */
     readonly started?: boolean;
+    /** How the snapshot differs from what this executable would make now (none: in sync). */
+    readonly drift?: readonly string[];
+    /** The snapshot has no phoenix-setup stamp: made by hand, or by an older version. */
+    readonly unstamped?: boolean;
   }
   | { readonly kind: "completed" }
-  | { readonly kind: "dry-run" };
+  | { readonly kind: "dry-run" }
+  | {
+    readonly kind: "checked";
+    /** What a run would change, one difference a line; none: the container is as it should be. */
+    readonly differences: readonly string[];
+  };
+
+/** What a run was asked to do beyond the setup itself. */
+export type RunMode = "setup" | "dry-run" | "check";
 
 /** Everything the flows need. */
 export interface SetupRun<S> {
@@ -40,6 +66,15 @@ export interface SetupRun<S> {
   /** The snapshot a template ends in (config's `template_snapshot_name` or the default). */
   readonly snapshotName?: string;
   readonly dryRun: boolean;
+  /**
+   * `--check`: read-only like a dry run, and the outcome lists what a run would change. Implies
+   * `dryRun`.
+   */
+  readonly check?: boolean;
+  /** `--refresh`: rebuild a complete template and replace its snapshot. */
+  readonly refresh?: boolean;
+  /** What this executable would make now; the stamp of the snapshot a template run takes. */
+  readonly stamp?: Stamp;
   /** Seconds `pct shutdown` may take before the run gives up. */
   readonly shutdownTimeoutSeconds: number;
 }
@@ -114,7 +149,11 @@ async function stepsAndVerification<S>(run: SetupRun<S>): Promise<void> {
   }
 }
 
-async function dryRun<S>(run: SetupRun<S>, snapshot?: string): Promise<Outcome> {
+async function dryRun<S>(
+  run: SetupRun<S>,
+  snapshot?: string,
+  replace = false,
+): Promise<Outcome> {
   const { ctx, module } = run;
   const say = (text: string) => ctx.log.info(`[dry-run] ${text}`);
   if (run.status === "running") {
@@ -127,8 +166,10 @@ async function dryRun<S>(run: SetupRun<S>, snapshot?: string): Promise<Outcome> 
   }
   for (const check of module.verification) say(`Would verify: "${check.name}"`);
   if (snapshot) {
+    if (run.stamp) say(`Would record ${PROVENANCE_FILE} in container ${ctx.ctid}`);
     say(`Would shut down container ${ctx.ctid} (timeout ${run.shutdownTimeoutSeconds} s)`);
-    say(`Would take snapshot '${snapshot}'`);
+    if (replace) say(`Would remove the old snapshot '${snapshot}'`);
+    say(`Would take snapshot '${snapshot}'${run.stamp ? " stamped with what made it" : ""}`);
     say(`Would start container ${ctx.ctid} again`);
   }
   return { kind: "dry-run" };
@@ -144,7 +185,10 @@ function statusOrUnknown<S>(ctx: SetupContext<S>): Promise<ContainerStatus | und
  * run killed between its snapshot and its start leaves it stopped. This run holds the lock, so no
  * other run is in the middle of it: start it (the one mutating call of an idempotent re-run).
  */
-async function startCompleteTemplate<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
+async function startCompleteTemplate<S>(
+  run: SetupRun<S>,
+  complete: Extract<Outcome, { kind: "already-complete" }>,
+): Promise<Outcome> {
   const { ctx } = run;
   const why = "template runs end with the container running (a run killed between its " +
     "snapshot and its start leaves it stopped)";
@@ -158,15 +202,124 @@ async function startCompleteTemplate<S>(run: SetupRun<S>, snapshot: string): Pro
   } catch (error) {
     throw lifecycleError(`Cannot start container ${ctx.ctid}`, "start", error);
   }
-  return { kind: "already-complete", snapshot, started: true };
+  return { ...complete, started: true };
+}
+
+/**
+ * The existing snapshot against what this executable would make now, logged: in sync, drifted
+ * (a warning a difference, then how to refresh), or made by something else (no stamp).
+ */
+function compareSnapshot<S>(
+  run: SetupRun<S>,
+  snapshot: string,
+  description: string | undefined,
+): Extract<Outcome, { kind: "already-complete" }> {
+  const { ctx } = run;
+  ctx.log.info(`Snapshot '${snapshot}' already exists: template ${ctx.ctid} is complete`);
+  if (!run.stamp) return { kind: "already-complete", snapshot };
+  const made = description === undefined ? undefined : parseStampLine(description);
+  if (!made) {
+    ctx.log.warn(
+      `Snapshot '${snapshot}' was made by something else (its description has no ` +
+        `phoenix-setup stamp: ${JSON.stringify(description ?? "no-description")}): whether it ` +
+        `is what this executable makes cannot be told; --refresh rebuilds it with a stamp`,
+    );
+    return { kind: "already-complete", snapshot, unstamped: true };
+  }
+  const drift = driftBetween(made, run.stamp);
+  for (const difference of drift) {
+    ctx.log.warn(`Snapshot '${snapshot}' is out of date: ${difference}`);
+  }
+  if (drift.length > 0 && !run.refresh) {
+    ctx.log.warn(
+      `Clones of '${snapshot}' get what made it, not what this executable makes now; to ` +
+        `rebuild it in place, run again with --refresh (or PHOENIX_REFRESH=true)`,
+    );
+  }
+  return { kind: "already-complete", snapshot, ...drift.length > 0 && { drift } };
+}
+
+/**
+ * `--check`: what a run would change, from read-only checks. The steps are checked as a dry run
+ * checks them; when none would run, the verification runs too. `found` holds what the caller
+ * already knows differs (a missing or drifted snapshot).
+ */
+async function checkFlow<S>(run: SetupRun<S>, found: readonly string[]): Promise<Outcome> {
+  const { ctx, module } = run;
+  const differences = [...found];
+  if (run.status !== "running") {
+    differences.push(
+      `container ${ctx.ctid} is stopped, so what is inside it was not checked` +
+        (module.kind === "template" ? " (a template run ends with it running)" : ""),
+    );
+  } else {
+    await runSteps(module.steps, ctx, { dryRun: true, verification: module.verification });
+    const toDo = ctx.record.steps.filter((step) => step.status === "would-run");
+    for (const step of toDo) differences.push(`step ${step.index} "${step.name}" is not done`);
+    if (toDo.length === 0) {
+      try {
+        await runVerification(module.verification, ctx);
+      } catch (error) {
+        differences.push(`the verification fails: ${(error as Error).message}`);
+      }
+    }
+  }
+  if (module.kind === "standard" && run.status === "running") await sayTemplateOrigin(ctx);
+  for (const difference of differences) ctx.log.warn(`Check: ${difference}`);
+  ctx.log.info(
+    differences.length === 0
+      ? `Check: container ${ctx.ctid} is what this executable makes`
+      : `Check: ${
+        differences.length === 1 ? "1 difference" : `${differences.length} differences`
+      }` +
+        ` from what this executable makes; a run without --check would change it`,
+  );
+  return { kind: "checked", differences };
+}
+
+/**
+ * For a clone: which template snapshot it came from (the provenance record it inherited), and
+ * whether that snapshot has been refreshed since. Said, not counted as a difference: the clone
+ * is what it was made from, and re-cloning is the user's call.
+ */
+async function sayTemplateOrigin<S>(ctx: SetupContext<S>): Promise<void> {
+  const text = await ctx.container.readFile(PROVENANCE_FILE);
+  const origin = text === undefined ? undefined : parseProvenance(text);
+  if (!origin) {
+    ctx.log.info(
+      `Check: container ${ctx.ctid} has no ${PROVENANCE_FILE}: it was not cloned from a ` +
+        "snapshot phoenix-setup stamped",
+    );
+    return;
+  }
+  const from = `template ${origin.ctid}'s snapshot '${origin.snapshot}'`;
+  let now: string | undefined;
+  try {
+    now = (await ctx.pct.snapshots(origin.ctid)).find((s) => s.name === origin.snapshot)
+      ?.description;
+  } catch (error) {
+    ctx.log.info(
+      `Check: cloned from ${from} (${origin.stamp}); whether it changed since cannot be told: ` +
+        (error as Error).message,
+    );
+    return;
+  }
+  ctx.log.info(
+    now === undefined
+      ? `Check: cloned from ${from} (${origin.stamp}), which no longer exists`
+      : now === origin.stamp
+      ? `Check: cloned from ${from} (${origin.stamp}), unchanged since`
+      : `Check: cloned from ${from} (${origin.stamp}), which has been refreshed since ` +
+        `(now ${now}): a new clone would get the refreshed setup`,
+  );
 }
 
 async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
   const { ctx } = run;
   const ctid = ctx.ctid;
-  let existing: string[];
+  let existing;
   try {
-    existing = await ctx.pct.listSnapshots(ctid);
+    existing = await ctx.pct.snapshots(ctid);
   } catch (error) {
     throw new SetupError(
       `Cannot list the snapshots of container ${ctid}: ${(error as Error).message}`,
@@ -174,15 +327,65 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
       { phase: "snapshot check", cause: error },
     );
   }
-  if (existing.includes(snapshot)) {
-    ctx.log.info(`Snapshot '${snapshot}' already exists: template ${ctid} is complete`);
-    if (run.status === "running") return { kind: "already-complete", snapshot };
-    return await startCompleteTemplate(run, snapshot);
+  const found = existing.find((entry) => entry.name === snapshot);
+  if (found) {
+    const complete = compareSnapshot(run, snapshot, found.description);
+    if (run.check) {
+      return checkFlow(run, [
+        ...(complete.drift ?? []).map((difference) => `snapshot '${snapshot}': ${difference}`),
+        ...complete.unstamped ? [`snapshot '${snapshot}' was made by something else`] : [],
+      ]);
+    }
+    if (!run.refresh) {
+      return run.status === "running" ? complete : await startCompleteTemplate(run, complete);
+    }
+    ctx.log.info(
+      `--refresh: rebuilding template ${ctid} and replacing snapshot '${snapshot}'; until the ` +
+        "old snapshot is removed, a failure leaves it and the container as they are",
+    );
+    if (run.dryRun) return dryRun(run, snapshot, true);
+    return await buildTemplate(run, snapshot, true);
   }
+  if (run.check) return checkFlow(run, [`snapshot '${snapshot}' does not exist yet`]);
   if (run.dryRun) return dryRun(run, snapshot);
+  return await buildTemplate(run, snapshot, false);
+}
 
+/**
+ * Steps, verification, the provenance record, a clean shutdown, the snapshot (replacing the old
+ * one when `replace`), and the start. Before the old snapshot is removed, every failure leaves it
+ * and the container's power state as they were; after, a failure leaves a verified container
+ * that the next run snapshots.
+ */
+async function buildTemplate<S>(
+  run: SetupRun<S>,
+  snapshot: string,
+  replace: boolean,
+): Promise<Outcome> {
+  const { ctx } = run;
+  const ctid = ctx.ctid;
   await ensureRunning(run);
   await stepsAndVerification(run);
+
+  const record = run.stamp ? provenanceRecord(run.module, run.stamp, snapshot) : undefined;
+  if (record) {
+    try {
+      await writeFileInContainer(
+        ctx,
+        PROVENANCE_FILE,
+        JSON.stringify(record, null, 2) + "\n",
+        "0644",
+      );
+    } catch (error) {
+      await restorePowerState(ctx, run.shutdownTimeoutSeconds);
+      throw new SetupError(
+        `Cannot record what made the snapshot in container ${ctid}: ${(error as Error).message}`,
+        ExitCode.Snapshot,
+        { phase: "provenance", cause: error },
+      );
+    }
+    ctx.log.info(`Recorded ${PROVENANCE_FILE} in container ${ctid}: ${record.stamp}`);
+  }
 
   ctx.log.info(`Shutting down container ${ctid} for a clean snapshot`);
   const before: PowerState = { ...ctx.power };
@@ -213,12 +416,31 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
     );
   }
 
+  if (replace) {
+    try {
+      await ctx.pct.deleteSnapshot(ctid, snapshot);
+    } catch (error) {
+      await restorePowerState(ctx, run.shutdownTimeoutSeconds);
+      throw new SetupError(
+        `Cannot remove the old snapshot '${snapshot}' of ${ctid} to replace it: ` +
+          `${(error as Error).message}; it and the container are as they were`,
+        ExitCode.Snapshot,
+        { phase: "snapshot", cause: error },
+      );
+    }
+    ctx.log.info(`Old snapshot '${snapshot}' of container ${ctid} removed`);
+  }
+
   try {
-    await ctx.pct.snapshot(ctid, snapshot);
+    await ctx.pct.snapshot(ctid, snapshot, record?.stamp);
   } catch (error) {
     await restorePowerState(ctx, run.shutdownTimeoutSeconds);
     throw new SetupError(
-      `Cannot take snapshot '${snapshot}' of ${ctid}: ${(error as Error).message}`,
+      `Cannot take snapshot '${snapshot}' of ${ctid}: ${(error as Error).message}` +
+        (replace
+          ? "; the old snapshot is already removed: the container is set up and verified, " +
+            "and the next run takes the snapshot"
+          : ""),
       ExitCode.Snapshot,
       { phase: "snapshot", cause: error },
     );
@@ -246,10 +468,17 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
       undefined,
     );
   }
-  return { kind: "snapshot-created", snapshot };
+  return { kind: "snapshot-created", snapshot, ...replace && { refreshed: true } };
 }
 
 async function standardFlow<S>(run: SetupRun<S>): Promise<Outcome> {
+  if (run.refresh) {
+    run.ctx.log.info(
+      `--refresh rebuilds a template's snapshot; container ${run.ctx.ctid} has none, and every ` +
+        "run checks each of its steps anyway",
+    );
+  }
+  if (run.check) return checkFlow(run, []);
   if (run.dryRun) return dryRun(run);
   await ensureRunning(run);
   await stepsAndVerification(run);

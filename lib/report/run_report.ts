@@ -29,6 +29,8 @@ export interface RunEnding {
   readonly outcome: RunReport["outcome"];
   readonly produced?: string;
   readonly snapshot?: string;
+  /** How the container or its snapshot differs from what the executable makes (drift, --check). */
+  readonly differences?: readonly string[];
   readonly error?: { readonly phase: string; readonly message: string };
   /** When the run ended (milliseconds since the epoch). */
   readonly endedAt: number;
@@ -64,6 +66,7 @@ export function buildRunReport(record: RunRecord, ending: RunEnding): RunReport 
     outcome: ending.outcome,
     ...(ending.produced !== undefined && { produced: redact(ending.produced) }),
     ...(ending.snapshot !== undefined && { snapshot: ending.snapshot }),
+    ...(ending.differences !== undefined && { differences: [...ending.differences] }),
     steps: record.steps.map(({ index, name, status, durationMs }) => ({
       index,
       name,

@@ -30,13 +30,20 @@ export const RunReportSchema = z.object({
     "already-complete",
     "completed",
     "dry-run",
+    "checked",
     "failed",
     "stopped",
-  ]).describe("How the run ended; `stopped`: by a signal or the watchdog"),
+  ]).describe(
+    "How the run ended; `stopped`: by a signal or the watchdog; `checked`: a --check run",
+  ),
   produced: z.string().optional().describe(
     "What the run produced or found in place, in words (snapshot; service URL and model)",
   ),
   snapshot: z.string().optional().describe("The template's snapshot name"),
+  differences: z.array(z.string()).optional().describe(
+    "How the template's snapshot differs from what the executable makes now (drift: the exit " +
+      "stays 0), or, for --check, what a run would change (exit 11); one difference an item",
+  ),
   steps: z.array(z.object({
     index: z.number().int().positive(),
     name: z.string(),

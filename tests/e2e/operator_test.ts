@@ -274,7 +274,7 @@ Deno.test("--help is complete on the host: steps, snapshot, environment, exit co
   const text = help.stdout;
   assert.match(
     text,
-    /^Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run\] \[--report <file>\] 920$/m,
+    /^Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run \| --check\] \[--refresh\] \[--report <file>\] 920$/m,
   );
   assert.match(text, /This executable sets up template 920: /);
   assert.match(text, /^ {2}3\. Install vllm into \/opt\/vllm$/m);
@@ -312,7 +312,7 @@ Deno.test("an unknown option gets our own words, and a misnamed link names itsel
     assertExit(run, 1);
     assert.match(
       run.stderr,
-      /Unknown option "--verbose"; the options are --help, --version, --dry-run, --report <file>/,
+      /Unknown option "--verbose"; the options are --help, --version, --dry-run, --check, --refresh, --report <file>/,
     );
     assert.doesNotMatch(run.stderr, /positional argument/);
   });

@@ -10,6 +10,8 @@ import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
 import { callSummary } from "../fake_pct/calls.ts";
 import container920 from "../../containers/920.ts";
 import { helpText } from "../../lib/pattern/help.ts";
+import { currentStamp, stampLine } from "../../lib/pattern/provenance.ts";
+import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
 import { isAlive } from "../support/processes.ts";
 import { ContainerScenario, finishedFlags } from "../containers/_harness.ts";
@@ -49,6 +51,13 @@ const CHECKS_AND_ACTIONS = [
   "batch: readlink /usr/bin/vllm; if all succeed: vllm --version",
 ];
 
+/** The stamp 920's snapshot carries: this version, 920's plan, its (empty) vllm settings. */
+const STAMP = stampLine(currentStamp(container920, { vllm: {} }));
+
+/** The pct exec that records the provenance in the container before the shutdown. */
+const PROVENANCE_WRITE = `exec bash -c ${WRITE_FILE_SCRIPT} bash /etc/phoenix-setup ` +
+  "/etc/phoenix-setup/provenance.json 0644";
+
 /** A clone of the finished GPU template 901, running unless told otherwise. */
 function fresh920(
   options: {
@@ -80,9 +89,10 @@ Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the 
     "status 920",
     "listsnapshot 920",
     ...CHECKS_AND_ACTIONS,
+    PROVENANCE_WRITE,
     "shutdown 920 --timeout 60",
     "status 920",
-    "snapshot 920 vllm-base-snapshot",
+    `snapshot 920 vllm-base-snapshot --description ${STAMP}`,
     "start 920",
     "status 920",
   ]);
@@ -97,7 +107,7 @@ Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the 
   assert.ok(lines.every((line) => line.includes(" phoenix_hypervisor_setup_920.sh: ")));
   assert.ok(
     lines.some((l) =>
-      /\[INFO\] .*: pct snapshot 920 vllm-base-snapshot \(exit 0, [\d.]+ m?s\)$/.test(l)
+      /\[INFO\] .*: pct snapshot 920 vllm-base-snapshot --description "phoenix-setup [^"]+" \(exit 0, [\d.]+ m?s\)$/.test(l)
     ),
   );
   assert.ok(
@@ -261,7 +271,7 @@ Deno.test("920: a failing snapshot starts the template again, exit 6", async () 
   );
   assert.deepEqual(await s.mutatingCalls(), [
     ["shutdown", "920", "--timeout", "60"],
-    ["snapshot", "920", "vllm-base-snapshot"],
+    ["snapshot", "920", "vllm-base-snapshot", "--description", STAMP],
     ["start", "920"],
   ]);
   const state = await s.fake.state();
@@ -325,7 +335,7 @@ Deno.test("920: argument errors exit 1 with usage and make no pct call", async (
   await t.step("usage is printed for argument-count errors", async () => {
     assert.match(
       (await s.run([])).stderr,
-      /Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run\] \[--report <file>\] 920/,
+      /Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run \| --check\] \[--refresh\] \[--report <file>\] 920/,
     );
   });
 });

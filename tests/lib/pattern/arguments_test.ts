@@ -103,11 +103,11 @@ Deno.test("usage names the executable, the CTID and every option", () => {
   const lines = text.split("\n");
   assert.equal(
     lines[0],
-    "Usage: phoenix_hypervisor_setup_920.sh [--dry-run] [--report <file>] 920",
+    "Usage: phoenix_hypervisor_setup_920.sh [--dry-run | --check] [--refresh] [--report <file>] 920",
   );
   assert.equal(lines[1], "       phoenix_hypervisor_setup_920.sh --help | --version");
   assert.match(text, /Proxmox container 920/);
-  for (const option of ["--dry-run", "--report", "--help", "--version"]) {
+  for (const option of ["--dry-run", "--check", "--refresh", "--report", "--help", "--version"]) {
     assert.ok(lines.some((line) => line.startsWith(`  ${option} `)), `no line for ${option}`);
   }
   assert.equal(text.endsWith("\n"), false);
@@ -128,11 +128,11 @@ Deno.test("parseArguments says in its own words which options exist", () => {
   const message = rejection(["--force", "920"]).message;
   assert.equal(
     message,
-    'Unknown option "--force"; the options are --help, --version, --dry-run, --report <file>',
+    'Unknown option "--force"; the options are --help, --version, --dry-run, --check, --refresh, --report <file>',
   );
   assert.doesNotMatch(message, /positional argument|place it at the end/);
   assert.equal(
     rejection(["--help=1"]).message,
-    "Option --help takes no value; the options are --help, --version, --dry-run, --report <file>",
+    "Option --help takes no value; the options are --help, --version, --dry-run, --check, --refresh, --report <file>",
   );
 });
