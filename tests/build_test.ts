@@ -6,17 +6,11 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  buildAll,
-  describeChoice,
-  discoverTargets,
-  EXECUTABLE_PERMISSIONS,
-  fallbackDenort,
-  installExecutables,
-  patchZxForBundle,
-  selectFromConfig,
-  writeChecksums,
-} from "../build.ts";
+import { buildAll, EXECUTABLE_PERMISSIONS, patchZxForBundle } from "../lib/build/compile.ts";
+import { writeChecksums } from "../lib/build/dist.ts";
+import { installExecutables } from "../lib/build/install.ts";
+import { fallbackDenort } from "../lib/build/runtime.ts";
+import { describeChoice, discoverTargets, selectFromConfig } from "../lib/build/targets.ts";
 import type { CommandRunner } from "../lib/core/command_text.ts";
 import { FileHashes, RACY_MS, sha256File } from "../lib/build/file_hashes.ts";
 import { compiledExecutable } from "./support/executables.ts";

@@ -16,7 +16,7 @@ import { simulatedContainer, templateState } from "../containers/_simulated_cont
 import { simulationFor, testHost } from "../containers/_composed.ts";
 import { assertSnapshot } from "../containers/_snapshot.ts";
 import { runBuild, runExecutable } from "../support/executables.ts";
-import { selectFromConfig } from "../../build.ts";
+import { selectFromConfig } from "../../lib/build/targets.ts";
 import { composedModule } from "../../lib/catalog/composition.ts";
 import { helpText } from "../../lib/pattern/help.ts";
 import {
