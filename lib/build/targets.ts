@@ -12,6 +12,10 @@ import { containerConfig, loadConfigFile } from "../config/read_config.ts";
 import type { ContainerModule } from "../module/container_module.ts";
 import { CONTAINERS_DIR } from "./project.ts";
 
+/** What to do about a `--config` file that cannot be read. */
+const CONFIG_HINT = "Give --config the path of a phoenix_lxc_configs.json (on a Phoenix host, " +
+  "/usr/local/phoenix_hypervisor/etc/phoenix_lxc_configs.json).";
+
 /** An executable built from a module file. */
 export interface ModuleTarget {
   readonly ctid: string;
@@ -45,6 +49,8 @@ export interface ConfigSelection {
   readonly choices: readonly BuildChoice[];
   /** The executables to build. */
   readonly targets: readonly BuildTarget[];
+  /** Every CTID of the file, with its entry's `application_script` if it gives one. */
+  readonly applicationScripts: ReadonlyMap<string, string | undefined>;
 }
 
 /**
@@ -58,7 +64,7 @@ export async function selectFromConfig(
   file: string,
   dir = CONTAINERS_DIR,
 ): Promise<ConfigSelection> {
-  const loaded = await loadConfigFile(file);
+  const loaded = await loadConfigFile(file, CONFIG_HINT);
   const handWritten = new Map<string, { path: string; module: ContainerModule<unknown> }>();
   for (const target of await discoverTargets(dir)) {
     const url = new URL(`file://${resolve(target.modulePath)}`).href;
@@ -66,8 +72,12 @@ export async function selectFromConfig(
   }
   const choices: BuildChoice[] = [];
   const targets: BuildTarget[] = [];
+  const applicationScripts = new Map<string, string | undefined>();
   const ctids = Object.keys(loaded.data.lxc_configs).sort((a, b) => Number(a) - Number(b));
   for (const ctid of ctids) {
+    const script = (loaded.data.lxc_configs[ctid] as { application_script?: unknown })
+      ?.application_script;
+    applicationScripts.set(ctid, typeof script === "string" ? script : undefined);
     let choice: BuildChoice;
     try {
       choice = chooseModule(containerConfig(loaded, ctid), handWritten.get(ctid)?.module);
@@ -78,7 +88,7 @@ export async function selectFromConfig(
     if (choice.use === "module") targets.push({ ctid, modulePath: handWritten.get(ctid)!.path });
     if (choice.use === "composed") targets.push({ ctid, composition: choice.composition });
   }
-  return { choices, targets };
+  return { choices, targets, applicationScripts };
 }
 
 /** One line per CTID saying what the build makes of it. */
