@@ -148,7 +148,12 @@ async function cli(args: string[]): Promise<number> {
       lxcNames: values["link-lxc-name"],
       applicationScripts,
     });
-    await checkInstall(plan, values["replace-foreign"] ?? false);
+    try {
+      await checkInstall(plan, values["replace-foreign"] ?? false);
+    } catch (error) {
+      if (error instanceof InstallError) error.message += "\nNothing was built or installed.";
+      throw error;
+    }
   }
 
   const outDir = resolve(values.out!);

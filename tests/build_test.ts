@@ -321,7 +321,7 @@ Deno.test("build --install: a file where the directory should be fails fast, not
       root,
       join(file, "phoenix"),
       `Cannot install into ${file}/phoenix: ${file} is a file, not a directory. Give --install ` +
-        "a directory. Nothing was built or installed.",
+        "a directory.\nNothing was built or installed.",
     );
   });
 });
@@ -357,7 +357,7 @@ Deno.test({
           join(readOnly, "bin"),
           `Cannot install into ${readOnly}/bin (it would be created in ${readOnly}): cannot ` +
             `write to ${readOnly}: the file system is read-only; give --install a directory on ` +
-            "a writable file system. Nothing was built or installed.",
+            "a writable file system.\nNothing was built or installed.",
         );
       } finally {
         await new Deno.Command("umount", { args: [readOnly] }).output();
@@ -377,8 +377,8 @@ Deno.test("build --install: a file it did not make is refused before compiling, 
       bin,
       "Refusing to replace a file that phoenix-setup did not make:\n" +
         `  ${script} (30 bytes, not a phoenix-setup executable)\n` +
-        "Nothing was built or installed. Move it away, or give --replace-foreign to replace it " +
-        "(each is kept beside as <name>.before-phoenix-setup).",
+        "Move it away, or give --replace-foreign to replace it " +
+        "(each is kept beside as <name>.before-phoenix-setup).\nNothing was built or installed.",
     );
     assert.equal(await Deno.readTextFile(script), "#!/bin/bash\necho hand-written\n");
     assert.deepEqual([...Deno.readDirSync(bin)].map((e) => e.name), [

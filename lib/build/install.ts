@@ -177,7 +177,7 @@ export async function checkInstall(
         `Refusing to replace ${foreign.length === 1 ? "a file" : `${foreign.length} files`} ` +
         `that phoenix-setup did not make:`,
         ...foreign,
-        "Nothing was built or installed. Move " + (foreign.length === 1 ? "it" : "them") +
+        "Move " + (foreign.length === 1 ? "it" : "them") +
         " away, or give --replace-foreign to replace " + (foreign.length === 1 ? "it" : "them") +
         ` (each is kept beside as <name>${BACKUP_SUFFIX}).`,
       ].join("\n"),
@@ -208,8 +208,11 @@ export async function installPlan(
     const path = join(dir, item.name);
     let replacing = "";
     if (found.get(item.name) === "foreign") {
-      const backup = await backupName(path);
-      await attempt(path, () => Deno.rename(path, backup));
+      let backup = "";
+      await attempt(path, async () => {
+        backup = await backupName(path);
+        await Deno.rename(path, backup);
+      });
       log(`Kept ${path}, not made by phoenix-setup, as ${backup}`);
     } else if (found.get(item.name) === "ours") {
       replacing = ", replacing the phoenix-setup file that was there";
@@ -259,7 +262,7 @@ async function checkDirectory(dir: string): Promise<void> {
     const where = existing === dir ? "" : ` (it would be created in ${existing})`;
     throw new InstallError(
       `Cannot install into ${dir}${where}: cannot write to ${existing}: ` +
-        `${describeIoError(error)}${advice(error)}. Nothing was built or installed.`,
+        `${describeIoError(error)}${advice(error)}.`,
     );
   }
 }
@@ -268,7 +271,7 @@ function notADirectory(dir: string, file?: string): InstallError {
   return new InstallError(
     `Cannot install into ${dir}: ${
       file === undefined || file === dir ? "it" : file
-    } is a file, not a directory. Give --install a directory. Nothing was built or installed.`,
+    } is a file, not a directory. Give --install a directory.`,
   );
 }
 

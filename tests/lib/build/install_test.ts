@@ -82,7 +82,7 @@ Deno.test("checkInstall: a file in the way, a file as the directory, or a direct
           "Refusing to replace 2 files that phoenix-setup did not make:\n" +
             `  ${dir}/phoenix_hypervisor_setup_920.sh (12 bytes, not a phoenix-setup executable)\n` +
             `  ${dir}/phoenix_hypervisor_lxc_950.sh (a link to /opt/elsewhere)\n` +
-            "Nothing was built or installed. Move them away, or give --replace-foreign to " +
+            "Move them away, or give --replace-foreign to " +
             "replace them (each is kept beside as <name>.before-phoenix-setup).",
         );
         return true;
@@ -110,7 +110,7 @@ Deno.test("checkInstall: a file in the way, a file as the directory, or a direct
       checkInstall(planInstall(join(file, "bin"), ["920"]), false),
       new RegExp(
         `^InstallError: Cannot install into ${file}/bin: ${file} is a file, not a ` +
-          "directory\\. Give --install a directory\\. Nothing was built or installed\\.$",
+          "directory\\. Give --install a directory\\.$",
       ),
     );
   });
