@@ -36,7 +36,7 @@ import {
  * zx then hang forever on, any command whose environment holds `LD_*` or `DYLD_*`. Nor would the
  * narrow set protect anything: the program runs as root and starts bash, which can do all that
  * root can. What keeps a run within bounds is the code: argv-only commands, the environment of
- * `lib/command_environment.ts`, and no network use of its own (probes run inside the container).
+ * `lib/host/command_environment.ts`, and no network use of its own (probes run inside the container).
  */
 export const EXECUTABLE_PERMISSIONS: readonly string[] = ["--allow-all", "--no-prompt"];
 
