@@ -1,25 +1,22 @@
 /**
  * build.ts: discovery, the runtime fallback's checksum, checksums (and that unchanged files are
- * not hashed again), build times in the log, atomic installation, and that each executable
- * embeds only its own container module.
+ * not hashed again), build times in the log, that each executable embeds only its own container
+ * module; and the command line as a user runs it (`runBuild`): `--help`, what `dist/` and
+ * `SHA256SUMS` hold after a build, the last line, and `--install`: the directory checked before
+ * anything is compiled, a file it did not make refused or kept, the 2025-09-01 name's link.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  buildAll,
-  describeChoice,
-  discoverTargets,
-  EXECUTABLE_PERMISSIONS,
-  fallbackDenort,
-  installExecutables,
-  patchZxForBundle,
-  selectFromConfig,
-  writeChecksums,
-} from "../build.ts";
+import { buildAll, EXECUTABLE_PERMISSIONS, patchZxForBundle } from "../lib/build/compile.ts";
+import { writeChecksums } from "../lib/build/dist.ts";
+import { fallbackDenort } from "../lib/build/runtime.ts";
+import { describeChoice, discoverTargets, selectFromConfig } from "../lib/build/targets.ts";
 import type { CommandRunner } from "../lib/core/command_text.ts";
 import { FileHashes, RACY_MS, sha256File } from "../lib/build/file_hashes.ts";
-import { compiledExecutable } from "./support/executables.ts";
+import { compiledExecutable, runBuild } from "./support/executables.ts";
+import { withTempDir } from "./support/temp_dir.ts";
+import { versionLine } from "../lib/core/version.ts";
 
 Deno.test("build: discoverTargets finds containers/<CTID>.ts, sorted by CTID, and nothing else", async () => {
   const dir = await Deno.makeTempDir();
@@ -224,23 +221,6 @@ Deno.test("build: each executable's line says how long it took, and the last lin
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("build: --install copies atomically with mode 0755 and replaces an older copy", async () => {
-  const dir = await Deno.makeTempDir();
-  const source = join(dir, "phoenix_hypervisor_setup_920.sh");
-  await Deno.writeTextFile(source, "new", { mode: 0o600 });
-  const target = join(dir, "bin");
-  await Deno.mkdir(target);
-  await Deno.writeTextFile(join(target, "phoenix_hypervisor_setup_920.sh"), "old");
-  await installExecutables([source], target);
-  const installed = join(target, "phoenix_hypervisor_setup_920.sh");
-  assert.equal(await Deno.readTextFile(installed), "new");
-  assert.equal((await Deno.stat(installed)).mode! & 0o777, 0o755);
-  assert.deepEqual([...Deno.readDirSync(target)].map((e) => e.name), [
-    "phoenix_hypervisor_setup_920.sh",
-  ]);
-  await Deno.remove(dir, { recursive: true });
-});
-
 Deno.test("build: executables get all permissions and never prompt (Deno asks all access for /proc)", () => {
   assert.deepEqual(EXECUTABLE_PERMISSIONS, ["--allow-all", "--no-prompt"]);
 });
@@ -254,57 +234,237 @@ Deno.test("build: an executable embeds its own container module and no other", a
   assert.equal(stat.mode! & 0o777, 0o755);
 });
 
-Deno.test("build: the command line builds one CTID and installs it into a directory", async () => {
-  const dir = await Deno.makeTempDir();
-  const out = join(dir, "dist");
-  const bin = join(dir, "bin");
-  const build = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "build.ts", "--ctid", "920", "--out", out, "--install", bin],
-    cwd: new URL("..", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const said = new TextDecoder().decode(build.stdout) + new TextDecoder().decode(build.stderr);
-  assert.equal(build.code, 0, said);
-  assert.match(
-    said,
-    /Built .*phoenix_hypervisor_setup_920\.sh \(\d+\.\d MiB\) in \d+(\.\d)? m?s with the runtime from /,
-  );
-  assert.match(said, /Built 1 executable in \d+(\.\d)? m?s\n/);
-  assert.match(
-    said,
-    /Wrote .*SHA256SUMS in .*: 1 listed, 1 hashed, 0 unchanged since the last build\n/,
-  );
-  assert.match(said, new RegExp(`Installed ${bin}/phoenix_hypervisor_setup_920\\.sh`));
-  assert.deepEqual([...Deno.readDirSync(bin)].map((e) => e.name), [
-    "phoenix_hypervisor_setup_920.sh",
-  ]);
-  assert.match(
-    await Deno.readTextFile(join(out, "SHA256SUMS")),
-    /^[0-9a-f]{64} {2}phoenix_hypervisor_setup_920\.sh\n$/,
-  );
-  const version = await new Deno.Command(join(bin, "phoenix_hypervisor_setup_920.sh"), {
-    args: ["--version"],
-    stdout: "piped",
-  }).output();
-  assert.equal(version.code, 0);
-  await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("build: an unknown --ctid is refused", async () => {
-  const build = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "build.ts", "--ctid", "999"],
-    cwd: new URL("..", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(build.code, 1);
-  assert.match(new TextDecoder().decode(build.stderr), /No container module containers\/999\.ts/);
-});
-
 Deno.test("patchZxForBundle points zx's Deno-only require at the bundled module, exactly once", () => {
   const line = 'var m = globalThis.Deno ? globalThis.require("./core.cjs") : __module__3;';
   assert.equal(patchZxForBundle(`a;\n${line}\nb;`), "a;\nvar m = __module__3;\nb;");
   assert.throws(() => patchZxForBundle("no zx here"), /found it 0 times: zx changed/);
   assert.throws(() => patchZxForBundle(`${line}\n${line}`), /found it 2 times/);
+});
+
+Deno.test("build --help: exit 0, and every option is explained", async () => {
+  const help = await runBuild(["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.equal(help.stderr, "");
+  assert.match(help.stdout, /^Usage: deno task build \[options\]\n/);
+  const options = [
+    "--config FILE",
+    "--ctid CTID",
+    "--out DIR",
+    "--install [DIR]",
+    "--replace-foreign",
+    "--link-lxc-name",
+    "--link-application-script",
+    "--help",
+  ];
+  for (const option of options) {
+    assert.match(help.stdout, new RegExp(`\n {2}${option.replace(/[[\]]/g, "\\$&")}\\s+\\S`));
+  }
+  const unknown = await runBuild(["--frobnicate"]);
+  assert.equal(unknown.code, 1);
+  assert.equal(unknown.stderr, "Unknown option '--frobnicate'. See deno task build --help\n");
+});
+
+Deno.test("build: options that need --install or --config say so, before anything is built", async () => {
+  const alone = await runBuild(["--ctid", "920", "--link-lxc-name"]);
+  assert.equal(alone.code, 1);
+  assert.equal(
+    alone.stderr,
+    "--link-lxc-name applies to --install, which was not given. See deno task build --help\n",
+  );
+  const noConfig = await runBuild(["--install", "/nonexistent", "--link-application-script"]);
+  assert.equal(noConfig.code, 1);
+  assert.match(noConfig.stderr, /^--link-application-script needs --config: /);
+  assert.doesNotMatch(alone.stdout + noConfig.stdout, /Built/);
+});
+
+Deno.test("build: a missing --config file speaks of --config", async () => {
+  const build = await runBuild(["--config", "/nonexistent/phoenix_lxc_configs.json"]);
+  assert.equal(build.code, 1);
+  assert.equal(
+    build.stderr,
+    "Build failed: Cannot read the configuration file /nonexistent/phoenix_lxc_configs.json: no " +
+      "such file or directory. Give --config the path of a phoenix_lxc_configs.json (on a " +
+      "Phoenix host, /usr/local/phoenix_hypervisor/etc/phoenix_lxc_configs.json).\n",
+  );
+  assert.doesNotMatch(build.stderr, /LXC_CONFIG_FILE/);
+});
+
+Deno.test("build: an unknown --ctid is refused, pointing at --config", async () => {
+  const build = await runBuild(["--ctid", "999"]);
+  assert.equal(build.code, 1);
+  assert.equal(
+    build.stderr,
+    "No container module containers/999.ts\nFor a container of your own config, build with " +
+      "--config FILE\n",
+  );
+});
+
+/** The install target cases that must fail before anything is compiled. */
+async function assertRefusedBeforeCompiling(
+  root: string,
+  installDir: string,
+  expected: string,
+): Promise<void> {
+  const out = join(root, "dist");
+  const build = await runBuild(["--ctid", "920", "--out", out, "--install", installDir]);
+  assert.equal(build.code, 1, build.stdout);
+  assert.equal(build.stderr, `${expected}\n`);
+  assert.equal(build.stdout, "", "nothing was compiled");
+  await assert.rejects(Deno.stat(out), Deno.errors.NotFound, "not even the output directory");
+}
+
+Deno.test("build --install: a file where the directory should be fails fast, nothing compiled", async () => {
+  await withTempDir(async (root) => {
+    const file = join(root, "bin");
+    await Deno.writeTextFile(file, "");
+    await assertRefusedBeforeCompiling(
+      root,
+      join(file, "phoenix"),
+      `Cannot install into ${file}/phoenix: ${file} is a file, not a directory. Give --install ` +
+        "a directory.\nNothing was built or installed.",
+    );
+  });
+});
+
+const mounted = await (async () => {
+  // A read-only file system needs a mount: root with CAP_SYS_ADMIN (as on the test machines).
+  const probe = await Deno.makeTempDir();
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "ro", "tmpfs", probe],
+    stderr: "null",
+  }).output().catch(() => ({ code: 1 }));
+  if (mount.code === 0) await new Deno.Command("umount", { args: [probe] }).output();
+  await Deno.remove(probe);
+  return mount.code === 0;
+})();
+
+Deno.test({
+  name: mounted
+    ? "build --install: a read-only file system fails fast, in plain words, nothing compiled"
+    : "build --install on a read-only file system: IGNORED, cannot mount one here (needs root)",
+  ignore: !mounted,
+  fn: async () => {
+    await withTempDir(async (root) => {
+      const readOnly = join(root, "ro");
+      await Deno.mkdir(readOnly);
+      const mount = await new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", "ro", "tmpfs", readOnly],
+      }).output();
+      assert.equal(mount.code, 0);
+      try {
+        await assertRefusedBeforeCompiling(
+          root,
+          join(readOnly, "bin"),
+          `Cannot install into ${readOnly}/bin (it would be created in ${readOnly}): cannot ` +
+            `write to ${readOnly}: the file system is read-only; give --install a directory on ` +
+            "a writable file system.\nNothing was built or installed.",
+        );
+      } finally {
+        await new Deno.Command("umount", { args: [readOnly] }).output();
+      }
+    });
+  },
+});
+
+Deno.test("build --install: a file it did not make is refused before compiling, and left as it was", async () => {
+  await withTempDir(async (root) => {
+    const bin = join(root, "bin");
+    await Deno.mkdir(bin);
+    const script = join(bin, "phoenix_hypervisor_setup_920.sh");
+    await Deno.writeTextFile(script, "#!/bin/bash\necho hand-written\n", { mode: 0o755 });
+    await assertRefusedBeforeCompiling(
+      root,
+      bin,
+      "Refusing to replace a file that phoenix-setup did not make:\n" +
+        `  ${script} (30 bytes, not a phoenix-setup executable)\n` +
+        "Move it away, or give --replace-foreign to replace it " +
+        "(each is kept beside as <name>.before-phoenix-setup).\nNothing was built or installed.",
+    );
+    assert.equal(await Deno.readTextFile(script), "#!/bin/bash\necho hand-written\n");
+    assert.deepEqual([...Deno.readDirSync(bin)].map((e) => e.name), [
+      "phoenix_hypervisor_setup_920.sh",
+    ]);
+  });
+});
+
+Deno.test("build: dist holds exactly this build's executables, SHA256SUMS lists them, the last line recaps; --install --replace-foreign --link-lxc-name", async () => {
+  await withTempDir(async (root) => {
+    const out = join(root, "dist");
+    const bin = join(root, "bin");
+    await Deno.mkdir(out);
+    await Deno.mkdir(bin);
+    // What an earlier build left, and a file that is not the build's.
+    await Deno.writeTextFile(join(out, "phoenix_hypervisor_setup_950.sh"), "earlier build");
+    await Deno.writeTextFile(join(out, "SHA256SUMS"), "0  phoenix_hypervisor_setup_950.sh\n");
+    await Deno.writeTextFile(join(out, "notes.txt"), "mine");
+    const script = join(bin, "phoenix_hypervisor_setup_920.sh");
+    await Deno.writeTextFile(script, "#!/bin/bash\necho hand-written\n", { mode: 0o755 });
+
+    const build = await runBuild([
+      "--ctid",
+      "920",
+      "--out",
+      out,
+      "--install",
+      bin,
+      "--replace-foreign",
+      "--link-lxc-name",
+    ]);
+    assert.equal(build.code, 0, build.stderr);
+    const lines = build.stdout.trimEnd().split("\n");
+    assert.match(
+      build.stdout,
+      /Built .*phoenix_hypervisor_setup_920\.sh \(\d+\.\d MiB\) in \d+(\.\d)? m?s with the runtime from /,
+    );
+    assert.match(build.stdout, /\nBuilt 1 executable in \d+(\.\d)? m?s\n/);
+    assert.match(
+      build.stdout,
+      /\nRemoved from \S*dist what this build did not make: phoenix_hypervisor_setup_950\.sh\n/,
+    );
+    assert.match(
+      build.stdout,
+      /\nWrote .*SHA256SUMS in .*: 1 listed, 1 hashed, 0 unchanged since the last build\n/,
+    );
+    assert.deepEqual(lines.slice(-4), [
+      `Kept ${script}, not made by phoenix-setup, as ${script}.before-phoenix-setup`,
+      `Installed ${script}`,
+      `Linked ${bin}/phoenix_hypervisor_lxc_920.sh -> phoenix_hypervisor_setup_920.sh (the ` +
+      "2025-09-01 generation's name)",
+      "1 built, 0 skipped",
+    ]);
+
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [
+      "SHA256SUMS",
+      "notes.txt",
+      "phoenix_hypervisor_setup_920.sh",
+    ]);
+    assert.match(
+      await Deno.readTextFile(join(out, "SHA256SUMS")),
+      /^[0-9a-f]{64} {2}phoenix_hypervisor_setup_920\.sh\n$/,
+    );
+    const check = await new Deno.Command("sha256sum", { args: ["-c", "SHA256SUMS"], cwd: out })
+      .output();
+    assert.equal(check.code, 0);
+
+    assert.deepEqual([...Deno.readDirSync(bin)].map((e) => e.name).sort(), [
+      "phoenix_hypervisor_lxc_920.sh",
+      "phoenix_hypervisor_setup_920.sh",
+      "phoenix_hypervisor_setup_920.sh.before-phoenix-setup",
+    ]);
+    assert.equal(
+      await Deno.readTextFile(`${script}.before-phoenix-setup`),
+      "#!/bin/bash\necho hand-written\n",
+    );
+    const link = join(bin, "phoenix_hypervisor_lxc_920.sh");
+    assert.ok((await Deno.lstat(link)).isSymlink, "a link, not a second copy");
+    assert.equal(await Deno.readLink(link), "phoenix_hypervisor_setup_920.sh");
+    assert.equal((await Deno.stat(script)).mode! & 0o777, 0o755);
+    const version = await new Deno.Command(script, { args: ["--version"], stdout: "piped" })
+      .output();
+    assert.equal(version.code, 0);
+    assert.equal(
+      new TextDecoder().decode(version.stdout),
+      `${versionLine("920")}\n`,
+    );
+  });
 });

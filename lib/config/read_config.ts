@@ -83,6 +83,8 @@ export interface ContainerConfig<E extends ContainerEntry = ContainerEntry> {
  * Reads and parses a configuration file and validates its top level.
  *
  * @param path The file, usually `LXC_CONFIG_FILE`.
+ * @param hint What to do about a file that cannot be read or is empty, said after the reason:
+ *   by default, to set `LXC_CONFIG_FILE` (the build, which takes `--config`, says so instead).
  * @returns The parsed file.
  * @throws {ConfigError} When the file cannot be read, has syntax errors (all of them are
  *   collected; the first few are listed as `file:line:column: message`), or its top level is
@@ -94,12 +96,12 @@ export interface ContainerConfig<E extends ContainerEntry = ContainerEntry> {
  * Object.keys(loaded.data.lxc_configs); // ["900", "901", ...]
  * ```
  */
-export async function loadConfigFile(path: string): Promise<LoadedConfig> {
-  let text = decodeConfig(path, await readConfigBytes(path));
+export async function loadConfigFile(path: string, hint = FILE_HINT): Promise<LoadedConfig> {
+  let text = decodeConfig(path, await readConfigBytes(path, hint));
   // A byte-order mark is not JSON, and editors do not count it as a column either.
   text = text.replace(/^\uFEFF/, "");
   if (text.trim() === "") {
-    throw new ConfigError(`Cannot parse the configuration file ${path}: it is empty. ${FILE_HINT}`);
+    throw new ConfigError(`Cannot parse the configuration file ${path}: it is empty. ${hint}`);
   }
   const deep = tooDeepAt(text);
   if (deep !== undefined) {
@@ -523,7 +525,7 @@ function rawEntry(loaded: LoadedConfig, ctid: string): unknown {
  * The file's bytes, at most {@linkcode MAX_CONFIG_BYTES}: the size is checked before reading,
  * and again while reading for files whose size says nothing (a pipe, `/dev/zero`).
  */
-async function readConfigBytes(path: string): Promise<Uint8Array> {
+async function readConfigBytes(path: string, hint: string): Promise<Uint8Array> {
   const limit = `${MAX_CONFIG_BYTES / 1024 / 1024} MiB`;
   const tooLarge = (size?: number) =>
     new ConfigError(
@@ -531,7 +533,7 @@ async function readConfigBytes(path: string): Promise<Uint8Array> {
         (size === undefined
           ? `it holds more than ${limit}`
           : `it is ${size} bytes, more than ${limit}`) +
-        `, which is as large as a configuration file may be. ${FILE_HINT}`,
+        `, which is as large as a configuration file may be. ${hint}`,
     );
   let file: Deno.FsFile | undefined;
   try {
@@ -560,8 +562,7 @@ async function readConfigBytes(path: string): Promise<Uint8Array> {
       ? " (run as root, or make the file readable)"
       : "";
     throw new ConfigError(
-      `Cannot read the configuration file ${path}: ${describeIoError(error)}${advice}. ` +
-        FILE_HINT,
+      `Cannot read the configuration file ${path}: ${describeIoError(error)}${advice}. ` + hint,
       { cause: error },
     );
   } finally {

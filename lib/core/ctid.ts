@@ -68,3 +68,18 @@ export function executableNameFor(ctid: string): string {
 export function ctidOfExecutableName(name: string): string | undefined {
   return /^phoenix_hypervisor_setup_([0-9]+)\.sh$/.exec(name)?.[1];
 }
+
+/**
+ * The file name the 2025-09-01 generation of the orchestrator (`phoenix_establish_hypervisor.sh`)
+ * looks for when it sets up container `ctid`; `build --install --link-lxc-name` installs it as a
+ * link to {@linkcode executableNameFor}.
+ *
+ * @example
+ * ```ts
+ * import { lxcScriptNameFor } from "./ctid.ts";
+ * lxcScriptNameFor("920"); // "phoenix_hypervisor_lxc_920.sh"
+ * ```
+ */
+export function lxcScriptNameFor(ctid: string): string {
+  return `phoenix_hypervisor_lxc_${ctid}.sh`;
+}

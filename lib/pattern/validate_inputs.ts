@@ -62,7 +62,7 @@ function describeMisnamed(moduleCtid: string, invocation: Invocation): string | 
   const other = ctidOfExecutableName(basename(path));
   const fix = other && other !== moduleCtid && path === argv0
     ? `for container ${other}, install its own executable as ${JSON.stringify(path)} ` +
-      `(deno task build --ctid ${other} --install)`
+      `(deno task build --config <phoenix_lxc_configs.json> --ctid ${other} --install)`
     : `reinstall it as ${expected}`;
   return `Refusing to run: this file is the ${moduleCtid} executable, ${how} ` +
     `${JSON.stringify(path)}; it sets up container ${moduleCtid} only and runs only as ` +

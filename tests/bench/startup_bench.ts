@@ -20,7 +20,7 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fallbackDenort } from "../../build.ts";
+import { fallbackDenort } from "../../lib/build/runtime.ts";
 import { FileHashes, sha256File } from "../../lib/build/file_hashes.ts";
 import { ContainerScenario, HIERARCHY, portainer } from "../containers/_harness.ts";
 import type { SimulationOptions } from "../containers/_simulated_container.ts";

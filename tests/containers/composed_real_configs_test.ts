@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { selectFromConfig } from "../../build.ts";
+import { selectFromConfig } from "../../lib/build/targets.ts";
 import { type BuildChoice, composedModule } from "../../lib/catalog/composition.ts";
 import type { ContainerEntry } from "../../lib/config/schema.ts";
 import type { ContainerModule } from "../../lib/module/container_module.ts";

@@ -1,8 +1,10 @@
 /**
  * `deno task build --config FILE` end to end, on the latest real config: the build lists what
- * it makes of every CTID (and why it skips some), compiles the composed executables of 914
- * (nvidia + ollama, the Ollama server) and 911 (a template of nvidia, vllm, trusted_ca and
- * step_cli), and each runs against the fake `pct` program: `--help` shows its plan, a first run
+ * it makes of every CTID (and why it skips some), compiles, in one build, the composed
+ * executables of 914 (nvidia + ollama, the Ollama server), 911 (a template of nvidia, vllm,
+ * trusted_ca and step_cli) and 912, and installs them with `--link-application-script` (914's own
+ * application_script name as a link; 912's, shared by four entries, left out, saying so); 914
+ * and 911 run against the fake `pct` program: `--help` shows its plan, a first run
  * exits 0, a re-run changes nothing, their pct calls are pinned; and an entry whose features
  * changed since the build is refused before any pct call. Ignored, saying so, without
  * `../shared/real-configs`.
@@ -16,7 +18,7 @@ import { simulatedContainer, templateState } from "../containers/_simulated_cont
 import { simulationFor, testHost } from "../containers/_composed.ts";
 import { assertSnapshot } from "../containers/_snapshot.ts";
 import { runBuild, runExecutable } from "../support/executables.ts";
-import { selectFromConfig } from "../../build.ts";
+import { selectFromConfig } from "../../lib/build/targets.ts";
 import { composedModule } from "../../lib/catalog/composition.ts";
 import { helpText } from "../../lib/pattern/help.ts";
 import {
@@ -38,7 +40,17 @@ Deno.test({
     const latest = JSON.parse(await Deno.readTextFile(LATEST));
     const host = await testHost(latest.nvidia_driver_version);
     try {
-      const built = await runBuild(["--config", LATEST, "--ctid", "914", "--out", out]);
+      const bin = join(out, "bin");
+      const built = await runBuild([
+        "--config",
+        LATEST,
+        ...["914", "911", "912", "103"].flatMap((ctid) => ["--ctid", ctid]),
+        "--out",
+        out,
+        "--install",
+        bin,
+        "--link-application-script",
+      ]);
       assert.equal(built.code, 0, built.stderr);
       for (
         const line of [
@@ -51,11 +63,50 @@ Deno.test({
           "containers/102.ts to set it up",
         ]
       ) assert.ok(built.stdout.includes(line), `the build says:\n${line}\n${built.stdout}`);
-      const again = await runBuild(["--config", LATEST, "--ctid", "911", "--out", out]);
-      assert.equal(again.code, 0, again.stderr);
       const skipped = await runBuild(["--config", LATEST, "--ctid", "103", "--out", out]);
       assert.equal(skipped.code, 1);
       assert.match(skipped.stderr, /Nothing to build for container 103/);
+
+      await t.step(
+        "--install --link-application-script: an entry's own name, not a shared one",
+        async () => {
+          assert.deepEqual(
+            built.stdout.trimEnd().split("\n").slice(-6),
+            [
+              `Installed ${bin}/phoenix_hypervisor_setup_911.sh`,
+              `Installed ${bin}/phoenix_hypervisor_setup_912.sh`,
+              `Installed ${bin}/phoenix_hypervisor_setup_914.sh`,
+              `Linked ${bin}/phoenix_hypervisor_lxc_955.sh -> phoenix_hypervisor_setup_914.sh (the ` +
+              "application_script of its entry, for the 2025-09-07 generation)",
+              "Not installed: phoenix_hypervisor_lxc_vllm.sh: not installed for container 912: it is " +
+              "the application_script or executable name of containers 801, 802, 910, 912, and an " +
+              "executable sets up one container only",
+              "3 built, 1 skipped (103)",
+            ],
+          );
+          assert.deepEqual([...Deno.readDirSync(bin)].map((e) => e.name).sort(), [
+            "phoenix_hypervisor_lxc_955.sh",
+            "phoenix_hypervisor_setup_911.sh",
+            "phoenix_hypervisor_setup_912.sh",
+            "phoenix_hypervisor_setup_914.sh",
+          ]);
+          const link = join(bin, "phoenix_hypervisor_lxc_955.sh");
+          assert.ok((await Deno.lstat(link)).isSymlink, "a link, not a second copy");
+          assert.equal(await Deno.readLink(link), "phoenix_hypervisor_setup_914.sh");
+          // dist/ and SHA256SUMS: exactly the three executables of this build.
+          assert.deepEqual(
+            (await Deno.readTextFile(join(out, "SHA256SUMS"))).split("\n").map((line) =>
+              line.slice(66)
+            ),
+            [
+              "phoenix_hypervisor_setup_911.sh",
+              "phoenix_hypervisor_setup_912.sh",
+              "phoenix_hypervisor_setup_914.sh",
+              "",
+            ],
+          );
+        },
+      );
 
       await t.step("--help shows the plan", async () => {
         const help = await runExecutable(

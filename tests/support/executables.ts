@@ -6,7 +6,8 @@
  */
 
 import { join } from "node:path";
-import { buildAll, type BuildTarget } from "../../build.ts";
+import { buildAll } from "../../lib/build/compile.ts";
+import type { BuildTarget } from "../../lib/build/targets.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 let outDir: Promise<string> | undefined;

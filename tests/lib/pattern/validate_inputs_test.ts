@@ -63,7 +63,7 @@ Deno.test("validateInputs rejects a copy under another CTID's name", () => {
     `Refusing to run: this file is the 920 executable, installed as ${JSON.stringify(copy)}; ` +
       "it sets up container 920 only and runs only as phoenix_hypervisor_setup_920.sh: for " +
       `container 950, install its own executable as ${JSON.stringify(copy)} ` +
-      "(deno task build --ctid 950 --install)",
+      "(deno task build --config <phoenix_lxc_configs.json> --ctid 950 --install)",
   );
 });
 
