@@ -16,6 +16,14 @@ import { logBatchAnswer, loggingRunner } from "./lib/report/logging_runner.ts";
 import { createCommandRunner } from "./lib/host/command.ts";
 import { commandEnvironment } from "./lib/host/command_environment.ts";
 import { checkContainerExists } from "./lib/host/container_exists.ts";
+import {
+  confirmLocalContainer,
+  detectLocalContainer,
+  localConfigFile,
+  localPct,
+} from "./lib/host/local_container.ts";
+import { checkOrchestratorArguments } from "./lib/config/orchestrator_arguments.ts";
+import { performInsideContainer } from "./lib/pattern/inside_container.ts";
 import type { ContainerModule, SetupContext } from "./lib/module/container_module.ts";
 import { loadModuleConfig } from "./lib/module/container_config.ts";
 import { executableNameFor } from "./lib/core/ctid.ts";
@@ -185,10 +193,18 @@ export async function main<S>(
         `${module.kind === "template" ? "template" : "container"} ${ctid} (${module.description})` +
         (dryRunBy ? `; dry run asked for by ${dryRunBy}` : ""),
     );
-    const config = await loadModuleConfig(module, settings.configFile, env);
+    // Inside the container itself (the newest orchestrator), with no pct: see local_container.ts.
+    const inside = await detectLocalContainer(env, settings.hostRoot);
+    const configFile = inside
+      ? await localConfigFile(settings.configFile, options.invocation?.execPath ?? Deno.execPath())
+      : { file: settings.configFile };
+    if (configFile.note) log.info(configFile.note);
+    const config = await loadModuleConfig(module, configFile.file, env);
+    if (parsed.orchestrator) checkOrchestratorArguments(parsed.orchestrator, config.source);
     log.info(
-      `Configuration: ${settings.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
+      `Configuration: ${configFile.file}, entry "${ctid}" (${config.hostname ?? "no name"})`,
     );
+    if (inside) await confirmLocalContainer(ctid, config.hostname, settings.hostRoot);
     if (!dryRunBy) {
       lock = acquireLock(settings.lockDir, ctid);
       guardAgainstLeftovers(supervisor, leftoverCommandsFile(settings.lockDir, ctid), ctid);
@@ -196,10 +212,11 @@ export async function main<S>(
 
     const produced = module.produces?.(config.settings);
     if (produced) subject = { ...subject, produced };
-    const pct = new Pct(
-      loggingRunner(run, log, { record, heartbeatIntervalMs: settings.heartbeatSeconds * 1000 }),
-      logBatchAnswer(log, record),
-    );
+    const logged = loggingRunner(run, log, {
+      record,
+      heartbeatIntervalMs: settings.heartbeatSeconds * 1000,
+    });
+    const pct = new Pct(inside ? localPct(logged, ctid) : logged, logBatchAnswer(log, record));
     ctx = {
       ctid,
       settings: config.settings,
@@ -212,14 +229,22 @@ export async function main<S>(
       record,
     };
     const status = await checkContainerExists(pct, ctid);
-    const outcome = await performContainerSpecificSetup({
-      module,
-      ctx,
-      status,
-      snapshotName: config.snapshotName,
-      dryRun: dryRunBy !== undefined,
-      shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
-    });
+    const outcome = inside
+      ? await performInsideContainer({
+        module,
+        ctx,
+        evidence: inside,
+        snapshotName: config.snapshotName,
+        dryRun: dryRunBy !== undefined,
+      })
+      : await performContainerSpecificSetup({
+        module,
+        ctx,
+        status,
+        snapshotName: config.snapshotName,
+        dryRun: dryRunBy !== undefined,
+        shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
+      });
     setupDone.resolve();
     return await (stopping ?? finish(ExitCode.Success, { outcome }));
   } catch (error) {

@@ -38,3 +38,17 @@ export function describeInvalidCtid(value: string): string | undefined {
 export function executableNameFor(ctid: string): string {
   return `phoenix_hypervisor_setup_${ctid}.sh`;
 }
+
+/**
+ * The other file name the executable answers to: the one the 2025-09-01 orchestrator
+ * (`phoenix_establish_hypervisor.sh`) looks for, and under which it passes its five-argument form.
+ *
+ * @example
+ * ```ts
+ * import { hookNameFor } from "./ctid.ts";
+ * hookNameFor("920"); // "phoenix_hypervisor_lxc_920.sh"
+ * ```
+ */
+export function hookNameFor(ctid: string): string {
+  return `phoenix_hypervisor_lxc_${ctid}.sh`;
+}

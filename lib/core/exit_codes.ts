@@ -30,6 +30,11 @@ export const ExitCode = {
   Watchdog: 9,
   /** The lock directory (`PHOENIX_LOCK_DIR`) cannot be created, written or locked in. */
   LockDirUnusable: 10,
+  /**
+   * Run inside the container (no `pct`): its own steps are done and verified, but its entry needs
+   * what only the host can do (device passthrough; a template's shutdown, snapshot and start).
+   */
+  HostSideLeft: 11,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */
@@ -82,6 +87,12 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
     meaning: "the watchdog stopped a run that took longer than `PHOENIX_RUN_TIMEOUT`",
   },
   { code: "10", meaning: "the lock directory cannot be used (`PHOENIX_LOCK_DIR`)" },
+  {
+    code: "11",
+    meaning: "run inside the container (no `pct`): its own steps are done and verified, but its " +
+      "entry needs host-side parts (device passthrough; a template's shutdown, snapshot and " +
+      "start): run it on the host to finish",
+  },
   { code: "70", meaning: "an unexpected error (a bug: please report it with the log)" },
   { code: "130 / 143", meaning: "interrupted by SIGINT / SIGTERM" },
 ];
