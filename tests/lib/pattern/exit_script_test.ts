@@ -189,6 +189,7 @@ Deno.test("ExitCode values are the documented, stable ones", () => {
     HostPrerequisite: 8,
     Watchdog: 9,
     LockDirUnusable: 10,
+    HostSideLeft: 11,
     Internal: 70,
     Interrupted: 130,
     Terminated: 143,
