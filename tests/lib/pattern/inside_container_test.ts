@@ -150,3 +150,28 @@ Deno.test("inside: a dry run checks the own steps and changes nothing", async ()
   assert.deepEqual(outcome, { kind: "dry-run" });
   assert.deepEqual(machine.ran, [["test", "-f", "/marker"]]);
 });
+
+Deno.test("inside: which shipped containers need host-side parts, and which steps are not checked", async () => {
+  const needs: Record<string, [string[], string[]]> = {};
+  for (const ctid of ["900", "901", "902", "903", "910", "920", "950"]) {
+    const shipped: ContainerModule<unknown> =
+      (await import(`../../../containers/${ctid}.ts`)).default;
+    needs[ctid] = [
+      hostSideParts(shipped, "s"),
+      shipped.steps.filter((step) => step.hostSide && step.requirement).map((step) => step.name),
+    ];
+  }
+  const template = "shutdown, snapshot 's' and start (a template)";
+  const gpus = 'device passthrough (step "Pass the assigned NVIDIA GPUs through")';
+  const nesting = "Check that the container has nesting=1 (Docker needs it)";
+  assert.deepEqual(needs, {
+    "900": [[template], []],
+    "901": [[gpus, template], []],
+    "902": [[template], [nesting]],
+    "903": [[gpus, template], [nesting]],
+    // Standard containers set up inside completely: 950's GPUs come with its clone of 920.
+    "910": [[], [nesting]],
+    "920": [[template], []],
+    "950": [[], []],
+  });
+});
