@@ -17,6 +17,14 @@ import { logBatchAnswer, loggingRunner } from "./lib/report/logging_runner.ts";
 import { createCommandRunner } from "./lib/host/command.ts";
 import { commandEnvironment } from "./lib/host/command_environment.ts";
 import { checkContainerExists } from "./lib/host/container_exists.ts";
+import {
+  confirmLocalContainer,
+  detectLocalContainer,
+  localConfigFile,
+  localPct,
+} from "./lib/host/local_container.ts";
+import { checkOrchestratorArguments } from "./lib/config/orchestrator_arguments.ts";
+import { performInsideContainer } from "./lib/pattern/inside_container.ts";
 import type { ContainerModule, SetupContext } from "./lib/module/container_module.ts";
 import { loadModuleConfig } from "./lib/module/container_config.ts";
 import { executableNameFor } from "./lib/core/ctid.ts";
@@ -97,10 +105,18 @@ export async function main<S>(
     interruption.startWatchdog(settings.runTimeoutSeconds);
     const ctid = module.ctid;
     log.info(openingLine(mode, module));
-    const config = await loadModuleConfig(module, settings.configFile, env);
+    // Inside the container itself (the newest orchestrator), with no pct: see local_container.ts.
+    const inside = await detectLocalContainer(env, settings.hostRoot);
+    const configFile = inside
+      ? await localConfigFile(settings.configFile, options.invocation?.execPath ?? Deno.execPath())
+      : { file: settings.configFile };
+    if (configFile.note) log.info(configFile.note);
+    const config = await loadModuleConfig(module, configFile.file, env);
+    if (parsed.orchestrator) checkOrchestratorArguments(parsed.orchestrator, config.source);
     log.info(
-      `Configuration: ${settings.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
+      `Configuration: ${configFile.file}, entry "${ctid}" (${config.hostname ?? "no name"})`,
     );
+    if (inside) await confirmLocalContainer(ctid, config.hostname, settings.hostRoot);
     if (!dryRun) {
       lock = acquireLock(settings.lockDir, ctid);
       guardAgainstLeftovers(supervisor, settings.lockDir, ctid);
@@ -108,10 +124,11 @@ export async function main<S>(
 
     const produced = module.produces?.(config.settings);
     if (produced) subject = { ...subject, produced };
-    const pct = new Pct(
-      loggingRunner(run, log, { record, heartbeatIntervalMs: settings.heartbeatSeconds * 1000 }),
-      logBatchAnswer(log, record),
-    );
+    const logged = loggingRunner(run, log, {
+      record,
+      heartbeatIntervalMs: settings.heartbeatSeconds * 1000,
+    });
+    const pct = new Pct(inside ? localPct(logged, ctid) : logged, logBatchAnswer(log, record));
     const ctx: SetupContext<S> = {
       ctid,
       settings: config.settings,
@@ -125,17 +142,17 @@ export async function main<S>(
     };
     interruption.restoreWith(() => restorePowerState(ctx, settings.shutdownTimeoutSeconds));
     const status = await checkContainerExists(pct, ctid);
-    const outcome = await performContainerSpecificSetup({
-      module,
-      ctx,
-      status,
-      snapshotName: config.snapshotName,
-      dryRun,
-      check: mode.check,
-      refresh: mode.refresh,
-      stamp: await stampOf(module, config.settings, settings.hostRoot),
-      shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
-    });
+    const setup = { module, ctx, snapshotName: config.snapshotName, dryRun };
+    const outcome = inside
+      ? await performInsideContainer({ ...setup, evidence: inside })
+      : await performContainerSpecificSetup({
+        ...setup,
+        status,
+        check: mode.check,
+        refresh: mode.refresh,
+        stamp: await stampOf(module, config.settings, settings.hostRoot),
+        shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
+      });
     interruption.setupEnded();
     const differs = outcome.kind === "checked" && outcome.differences.length > 0;
     return await (interruption.stopping ??

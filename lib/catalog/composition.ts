@@ -197,6 +197,7 @@ function scopedStep(step: Step<unknown>, name: string): Step<Settings> {
     action: (ctx) => step.action(viewOf(ctx, name)),
     ...step.probes && { probes: (ctx) => step.probes!(viewOf(ctx, name)) },
     ...step.requirement && { requirement: true },
+    ...step.hostSide && { hostSide: step.hostSide },
   };
 }
 

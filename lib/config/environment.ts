@@ -133,6 +133,25 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
 
+/**
+ * The config file (`LXC_CONFIG_FILE`) and the host's root (`PHOENIX_HOST_ROOT`): readable before
+ * the other settings, which can fail.
+ *
+ * @example
+ * ```ts
+ * import { readPaths } from "./environment.ts";
+ * readPaths({}).configFile; // "/usr/local/phoenix_hypervisor/etc/phoenix_lxc_configs.json"
+ * ```
+ */
+export function readPaths(
+  env: Readonly<Record<string, string | undefined>>,
+): Pick<Settings, "configFile" | "hostRoot"> {
+  return {
+    configFile: nonEmpty(env.LXC_CONFIG_FILE) ?? DEFAULTS.configFile,
+    hostRoot: nonEmpty(env.PHOENIX_HOST_ROOT) ?? DEFAULTS.hostRoot,
+  };
+}
+
 /** Where to log and how much, and what was wrong with the variables that say so. */
 export interface LogSettings extends Pick<Settings, "logFile" | "debug"> {
   /** A sentence for a `PHOENIX_DEBUG` that is not yes/no, to be logged as a warning. */
@@ -208,11 +227,10 @@ export function readSettings(env: Readonly<Record<string, string | undefined>>):
   readyTimeoutOverrideMs(env);
   const logSettings = readLogSettings(env);
   return {
-    configFile: nonEmpty(env.LXC_CONFIG_FILE) ?? DEFAULTS.configFile,
+    ...readPaths(env),
     logFile: logSettings.logFile,
     debug: logSettings.debug,
     lockDir: nonEmpty(env.PHOENIX_LOCK_DIR) ?? DEFAULTS.lockDir,
-    hostRoot: nonEmpty(env.PHOENIX_HOST_ROOT) ?? DEFAULTS.hostRoot,
     shutdownTimeoutSeconds,
     runTimeoutSeconds,
     heartbeatSeconds,

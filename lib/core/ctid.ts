@@ -71,8 +71,9 @@ export function ctidOfExecutableName(name: string): string | undefined {
 
 /**
  * The file name the 2025-09-01 generation of the orchestrator (`phoenix_establish_hypervisor.sh`)
- * looks for when it sets up container `ctid`; `build --install --link-lxc-name` installs it as a
- * link to {@linkcode executableNameFor}.
+ * looks for when it sets up container `ctid`, and under which it may pass its five-argument form;
+ * the executable answers to it too, and `build --install --link-lxc-name` installs it as a link to
+ * {@linkcode executableNameFor}.
  *
  * @example
  * ```ts
@@ -82,4 +83,18 @@ export function ctidOfExecutableName(name: string): string | undefined {
  */
 export function lxcScriptNameFor(ctid: string): string {
   return `phoenix_hypervisor_lxc_${ctid}.sh`;
+}
+
+/**
+ * The container a `phoenix_hypervisor_lxc_<CTID>.sh` name is for, or `undefined` for any other
+ * name (see {@linkcode ctidOfExecutableName}).
+ *
+ * @example
+ * ```ts
+ * import { ctidOfLxcScriptName } from "./ctid.ts";
+ * ctidOfLxcScriptName("phoenix_hypervisor_lxc_950.sh"); // "950"
+ * ```
+ */
+export function ctidOfLxcScriptName(name: string): string | undefined {
+  return /^phoenix_hypervisor_lxc_([0-9]+)\.sh$/.exec(name)?.[1];
 }

@@ -30,8 +30,13 @@ export const ExitCode = {
   Watchdog: 9,
   /** The lock directory (`PHOENIX_LOCK_DIR`) cannot be created, written or locked in. */
   LockDirUnusable: 10,
+  /**
+   * Run inside the container (no `pct`): its own steps are done and verified, but its entry needs
+   * what only the host can do (device passthrough; a template's shutdown, snapshot and start).
+   */
+  HostSideLeft: 11,
   /** `--check`: the container is not what this executable makes; a run would change it. */
-  Differs: 11,
+  Differs: 12,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */
@@ -86,6 +91,12 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
   { code: "10", meaning: "the lock directory cannot be used (`PHOENIX_LOCK_DIR`)" },
   {
     code: "11",
+    meaning: "run inside the container (no `pct`): its own steps are done and verified, but its " +
+      "entry needs host-side parts (device passthrough; a template's shutdown, snapshot and " +
+      "start): run it on the host to finish",
+  },
+  {
+    code: "12",
     meaning: "`--check`: the container is not what this executable makes (each difference is " +
       "logged); a run would change it",
   },

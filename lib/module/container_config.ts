@@ -6,6 +6,7 @@
  */
 
 import {
+  type ContainerConfig,
   containerConfig,
   isTemplate,
   loadConfigFile,
@@ -22,6 +23,8 @@ export interface ModuleConfig<S> {
   readonly snapshotName?: string;
   /** The entry's `name` (the container's hostname), for log lines. */
   readonly hostname?: string;
+  /** The entry as read, and the file it is in. */
+  readonly source: ContainerConfig;
 }
 
 /**
@@ -60,5 +63,6 @@ export async function loadModuleConfig<S>(
     settings: module.settings(config, env),
     snapshotName,
     hostname: typeof config.entry.name === "string" ? config.entry.name : undefined,
+    source: config,
   };
 }

@@ -67,6 +67,13 @@ export interface Step<S> {
    * saves the `pct` call (see `run_steps.ts`).
    */
   readonly requirement?: boolean;
+  /**
+   * What the step does through `pct` on the host rather than inside the container (`"device
+   * passthrough"`, `"the container's Proxmox config"`), when it does. Run inside the container
+   * (no `pct` there), such a step cannot run: a change is reported as left to the host (exit
+   * 11), a requirement as not checked from there (see `pattern/inside_container.ts`).
+   */
+  readonly hostSide?: string;
 }
 
 /** One verification of the finished container; throws with a clear message on failure. */

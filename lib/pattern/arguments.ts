@@ -1,11 +1,14 @@
 /**
  * `parseArguments`: the command line of a setup executable. The orchestrator passes exactly one
- * argument, the CTID; `--help`, `--version` and `--dry-run` are for people.
+ * argument, the CTID; `--help`, `--version` and `--dry-run` are for people. Under the 2025-09-01
+ * orchestrator's name the CTID may be followed by the four values that generation passes for a
+ * GPU container (`OrchestratorArguments`), which the run checks against the config.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import type { OrchestratorArguments } from "../config/orchestrator_arguments.ts";
 import { InvalidInputError } from "../core/errors.ts";
 
 /** What the command line asks for. */
@@ -22,6 +25,8 @@ export type Arguments =
     readonly refresh?: boolean;
     /** `--report <file>`: where to write the run report. */
     readonly reportFile?: string;
+    /** The 2025-09-01 orchestrator's four values after the CTID, when it passed them. */
+    readonly orchestrator?: OrchestratorArguments;
   };
 
 /** What the command line asks for when it asks for a setup. */
@@ -54,7 +59,7 @@ export function usage(name: string, ctid: string): string {
     "Options:",
     "  --dry-run          Run only read-only checks and print the plan: what would be done.",
     "  --check            Read-only: exit 0 when the container is what this executable makes,",
-    "                     11 when a run would change it (each difference on its own line).",
+    "                     12 when a run would change it (each difference on its own line).",
     "  --refresh          Rebuild a complete template in place and replace its snapshot.",
     "  --report <file>    Write the run report (JSON) to <file>; as PHOENIX_REPORT_FILE.",
     "  --help             Print the full help (steps, environment, exit codes) and exit.",
@@ -62,12 +67,22 @@ export function usage(name: string, ctid: string): string {
   ].join("\n");
 }
 
+/** Options of {@linkcode parseArguments}. */
+export interface ParseOptions {
+  /**
+   * The executable was invoked as `phoenix_hypervisor_lxc_<CTID>.sh`: the 2025-09-01
+   * orchestrator's five-argument form is accepted too.
+   */
+  readonly fiveArgumentForm?: boolean;
+}
+
 /**
  * Parses the command line. Throws {@linkcode InvalidInputError} (exit 1) for anything but
- * exactly one positional argument plus the known options.
+ * exactly one positional argument plus the known options (or five, with `fiveArgumentForm`).
  *
  * @param args The arguments after the program name.
- * @returns The requested action; the CTID is returned as given, unvalidated.
+ * @param options Whether the five-argument form is accepted.
+ * @returns The requested action; the CTID and the other values are returned as given, unchecked.
  *
  * @example
  * ```ts
@@ -75,7 +90,7 @@ export function usage(name: string, ctid: string): string {
  * parseArguments(["920"]); // { action: "setup", ctid: "920", dryRun: false }
  * ```
  */
-export function parseArguments(args: readonly string[]): Arguments {
+export function parseArguments(args: readonly string[], options: ParseOptions = {}): Arguments {
   let parsed;
   try {
     parsed = parseArgs({
@@ -90,12 +105,16 @@ export function parseArguments(args: readonly string[]): Arguments {
   const { values, positionals } = parsed;
   if (values.help) return { action: "help" };
   if (values.version) return { action: "version" };
-  if (positionals.length !== 1) {
+  const fiveArguments = options.fiveArgumentForm && positionals.length === 5;
+  if (positionals.length !== 1 && !fiveArguments) {
     const found = positionals.length === 0
       ? "none"
       : `${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(" ")}`;
     throw new InvalidInputError(
-      `Expected exactly one argument, the CTID; found ${found}`,
+      options.fiveArgumentForm
+        ? "Expected the CTID alone, or the CTID followed by the GPU assignment, the NVIDIA " +
+          `driver version, the NVIDIA repository URL and the runfile URL; found ${found}`
+        : `Expected exactly one argument, the CTID; found ${found}`,
       { phase: "argument parsing" },
     );
   }
@@ -117,6 +136,14 @@ export function parseArguments(args: readonly string[]): Arguments {
     ...(values.check && { check: true }),
     ...(values.refresh && { refresh: true }),
     ...(reportFile !== undefined && { reportFile }),
+    ...(fiveArguments && {
+      orchestrator: {
+        gpuAssignment: positionals[1],
+        nvidiaDriverVersion: positionals[2],
+        nvidiaRepoUrl: positionals[3],
+        nvidiaRunfileUrl: positionals[4],
+      },
+    }),
   };
 }
 

@@ -11,7 +11,7 @@ import { usage } from "./arguments.ts";
 import type { ContainerModule } from "../module/container_module.ts";
 import { ENVIRONMENT_TABLE } from "../config/environment.ts";
 import { EXIT_CODE_TABLE } from "../core/exit_codes.ts";
-import { executableNameFor } from "../core/ctid.ts";
+import { executableNameFor, lxcScriptNameFor } from "../core/ctid.ts";
 
 /** Markdown's backticks mean nothing on a terminal. */
 function plain(text: string): string {
@@ -43,6 +43,12 @@ export function helpText<S>(module: ContainerModule<S>): string {
     usage(executableNameFor(ctid), ctid),
     "",
     `This executable sets up ${kind}: ${module.description}.`,
+    "",
+    `It also runs as ${lxcScriptNameFor(ctid)} (the 2025-09-01 orchestrator's name, which may pass`,
+    "<CTID> <gpu_assignment> <nvidia_driver_version> <nvidia_repo_url> <nvidia_runfile_url>,",
+    "each checked against the config), and as the application_script its config entry names.",
+    `Inside container ${ctid}, where there is no pct, it runs the container's own steps there`,
+    "and exits 11 when the host must finish (device passthrough, a template's snapshot).",
     "",
     ...module.plan ? [module.plan, ""] : [],
     "Steps (each is checked first and skipped when already done):",

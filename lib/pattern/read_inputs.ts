@@ -12,17 +12,20 @@
  */
 
 import { RunRecord } from "../report/run_record.ts";
+import { basename } from "node:path";
 import process from "node:process";
 import { type Arguments, parseArguments, type SetupArguments, usage } from "./arguments.ts";
 import type { ContainerKind, ContainerModule } from "../module/container_module.ts";
-import { executableNameFor } from "../core/ctid.ts";
-import { readLogSettings, readReportFile } from "../config/environment.ts";
+import { executableNameFor, lxcScriptNameFor } from "../core/ctid.ts";
+import { readLogSettings, readPaths, readReportFile } from "../config/environment.ts";
+import { applicationScriptOf } from "../config/application_script.ts";
+import { detectLocalContainer, localConfigFile } from "../host/local_container.ts";
 import { ExitCode } from "../core/exit_codes.ts";
 import { describeFailure, finishRun } from "./finish_run.ts";
 import { helpText } from "./help.ts";
 import { setupLogging } from "../report/logging.ts";
 import { registerSecretsFromEnv } from "../core/secrets.ts";
-import { type Invocation, validateInputs } from "./validate_inputs.ts";
+import { type Invocation, needsApplicationScript, validateInputs } from "./validate_inputs.ts";
 import { versionLine } from "../core/version.ts";
 
 /** What an executable knows of its container before it loads the container module. */
@@ -77,9 +80,12 @@ export async function readInputs(
   const exit = options.exit ?? Deno.exit;
   const refuse = (error: unknown, parsed?: SetupArguments) =>
     endRefused(error, facts, { env, exit, startedAt, parsed });
+  const invocation = options.invocation ?? { argv0: process.argv0, execPath: Deno.execPath() };
   let parsed: Arguments;
   try {
-    parsed = parseArguments(options.args ?? Deno.args);
+    parsed = parseArguments(options.args ?? Deno.args, {
+      fiveArgumentForm: basename(invocation.argv0) === lxcScriptNameFor(facts.ctid),
+    });
   } catch (error) {
     return await refuse(error);
   }
@@ -92,12 +98,32 @@ export async function readInputs(
     return exit(ExitCode.Success);
   }
   try {
-    const invocation = options.invocation ?? { argv0: process.argv0, execPath: Deno.execPath() };
-    validateInputs(parsed.ctid, facts.ctid, invocation);
+    const applicationScript = needsApplicationScript(facts.ctid, invocation)
+      ? await readApplicationScript(facts.ctid, env, invocation.execPath)
+      : {};
+    validateInputs(parsed.ctid, facts.ctid, invocation, applicationScript);
   } catch (error) {
     return await refuse(error, parsed);
   }
   return parsed;
+}
+
+/**
+ * The `application_script` of container `ctid`'s entry, read from the file the run would read
+ * (inside the container, the copy pushed beside the executable when that is the one there).
+ */
+async function readApplicationScript(
+  ctid: string,
+  env: Readonly<Record<string, string | undefined>>,
+  execPath: string,
+): Promise<{ name?: string; note?: string }> {
+  const { configFile, hostRoot } = readPaths(env);
+  const file = await detectLocalContainer(env, hostRoot)
+    ? (await localConfigFile(configFile, execPath)).file
+    : configFile;
+  const found = await applicationScriptOf(file, ctid);
+  if ("problem" in found) return { note: found.problem };
+  return found.name ? { name: found.name } : { note: `${file} names none for ${ctid}` };
 }
 
 /**

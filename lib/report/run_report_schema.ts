@@ -42,7 +42,7 @@ export const RunReportSchema = z.object({
   snapshot: z.string().optional().describe("The template's snapshot name"),
   differences: z.array(z.string()).optional().describe(
     "How the template's snapshot differs from what the executable makes now (drift: the exit " +
-      "stays 0), or, for --check, what a run would change (exit 11); one difference an item",
+      "stays 0), or, for --check, what a run would change (exit 12); one difference an item",
   ),
   steps: z.array(z.object({
     index: z.number().int().positive(),

@@ -69,6 +69,7 @@ export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
 export function nestingEnabled<S>(): Step<S> {
   return {
     name: "Check that the container has nesting=1 (Docker needs it)",
+    hostSide: "reading the container's Proxmox config",
     // Read from the config, not guessed from inside: `docker info` may answer without nesting,
     // and containers then fail to start.
     check: async (ctx) => {

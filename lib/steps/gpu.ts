@@ -146,6 +146,7 @@ export function gpuPassthrough<S>(
   };
   return {
     name: "Pass the assigned NVIDIA GPUs through",
+    hostSide: "device passthrough",
     check: async (ctx) => {
       const { add, remove } = await plan(ctx);
       return Object.keys(add).length === 0 && remove.length === 0;

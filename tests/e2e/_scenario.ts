@@ -66,11 +66,18 @@ export class Scenario implements AsyncDisposable {
    */
   async run(
     args: readonly string[] = [this.ctid],
-    options: { path?: string; env?: Record<string, string>; wrapper?: readonly string[] } = {},
+    options: {
+      path?: string;
+      env?: Record<string, string>;
+      wrapper?: readonly string[];
+      /** The name it is invoked by (a symlink of that name); see `runExecutable`. */
+      argv0?: string;
+    } = {},
   ): Promise<Run> {
     const path = options.path ?? await compiledExecutable(this.ctid);
     const result = await runExecutable(path, args, this.env(options.env), {
       wrapper: options.wrapper,
+      argv0: options.argv0,
     });
     // No runtime warning may reach the orchestrator's console (zx's DEP0190, Deno notices).
     assert.doesNotMatch(result.stderr + result.stdout, /DEP0190|DeprecationWarning|Warning:/);

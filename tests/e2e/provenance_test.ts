@@ -142,7 +142,7 @@ Deno.test("provenance: a snapshot without a stamp was made by something else, no
   }
 });
 
-Deno.test("provenance: --check answers 0 in sync, 11 with each difference, and changes nothing", async (t) => {
+Deno.test("provenance: --check answers 0 in sync, 12 with each difference, and changes nothing", async (t) => {
   await t.step("in sync", async () => {
     await using s = await complete920();
     const run = await s.run(["--check", "920"]);
@@ -155,14 +155,14 @@ Deno.test("provenance: --check answers 0 in sync, 11 with each difference, and c
     await describeSnapshot(s, STAMP_920.replace("0.1.0", "0.0.9"));
     const report = join(s.dir, "report.json");
     const run = await s.run(["--check", "--report", report, "920"]);
-    assertExit(run, 11);
+    assertExit(run, 12);
     assert.match(
       run.stderr,
       /Check: snapshot 'vllm-base-snapshot': made by phoenix-setup 0\.0\.9; this is 0\.1\.0/,
     );
     assert.match(
       run.stderr,
-      /Check of template 920: 1 difference; a run would change it\. Exit code 11\./,
+      /Check of template 920: 1 difference; a run would change it\. Exit code 12\./,
     );
     const written = await validReport(report);
     assert.equal(written.outcome, "checked");
@@ -174,7 +174,7 @@ Deno.test("provenance: --check answers 0 in sync, 11 with each difference, and c
   await t.step("not set up yet", async () => {
     await using s = await fresh920();
     const run = await s.run(["--check", "920"]);
-    assertExit(run, 11);
+    assertExit(run, 12);
     assert.match(run.stderr, /Check: snapshot 'vllm-base-snapshot' does not exist yet/);
     assert.match(run.stderr, /Check: step 1 "Install Python 3 with venv and pip" is not done/);
     await s.assertNothingChanged();
@@ -318,7 +318,7 @@ async function cloneExecutable(): Promise<string> {
 
 Deno.test({
   name: "provenance: 901 on the real H200 capture after a driver upgrade: re-run warns, --check " +
-    "says 11, --refresh with the old config refuses before changing anything" +
+    "says 12, --refresh with the old config refuses before changing anything" +
     (REAL_HOSTS_AVAILABLE ? "" : " (skipped: ../shared/real-hosts is absent)"),
   ignore: !REAL_HOSTS_AVAILABLE,
   fn: async () => {
@@ -390,7 +390,7 @@ Deno.test({
         );
       });
       const check = await s.run(["--check", "901"]);
-      assertExit(check, 11);
+      assertExit(check, 12);
       for (
         const difference of [
           "snapshot 'gpu-snapshot': made for NVIDIA driver 580.159.04; the host runs 580.105.08",

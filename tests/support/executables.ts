@@ -69,7 +69,9 @@ export interface Run {
 
 /**
  * Runs `path` with `args` and exactly `env` (plus a minimal PATH/HOME when not given), stdin
- * closed, like the orchestrator would; through `wrapper` (`prlimit ...`) when given.
+ * closed, like the orchestrator would; through `wrapper` (`prlimit ...`) when given; invoked by
+ * the name `argv0` when given (a file name: run through a symlink of that name to `path`, as an
+ * install links the orchestrators' names).
  */
 export async function runExecutable(
   path: string,
@@ -77,17 +79,29 @@ export async function runExecutable(
   env: Record<string, string>,
   options: { argv0?: string; signal?: AbortSignal; wrapper?: readonly string[] } = {},
 ): Promise<Run> {
-  const [program, ...programArgs] = [...options.wrapper ?? [], path, ...args];
-  const command = new Deno.Command(program, {
-    args: programArgs,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: "/root", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: options.signal,
-  });
-  const output = await command.output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+  const linkDir = options.argv0 === undefined
+    ? undefined
+    : await Deno.makeTempDir({ prefix: "phoenix-argv0-" });
+  try {
+    let invoked = path;
+    if (linkDir !== undefined) {
+      invoked = join(linkDir, options.argv0!);
+      await Deno.symlink(path, invoked);
+    }
+    const [program, ...programArgs] = [...options.wrapper ?? [], invoked, ...args];
+    const command = new Deno.Command(program, {
+      args: programArgs,
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: "/root", ...env },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: options.signal,
+    });
+    const output = await command.output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+  } finally {
+    if (linkDir !== undefined) await Deno.remove(linkDir, { recursive: true });
+  }
 }

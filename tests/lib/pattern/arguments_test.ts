@@ -136,3 +136,45 @@ Deno.test("parseArguments says in its own words which options exist", () => {
     "Option --help takes no value; the options are --help, --version, --dry-run, --check, --refresh, --report <file>",
   );
 });
+
+const FIVE = [
+  "901",
+  "0",
+  "580.76.05",
+  "https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/",
+  "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run",
+];
+
+Deno.test("parseArguments takes the 2025-09-01 five-argument form only when asked to", () => {
+  assert.deepEqual(parseArguments(FIVE, { fiveArgumentForm: true }), {
+    action: "setup",
+    ctid: "901",
+    dryRun: false,
+    orchestrator: {
+      gpuAssignment: "0",
+      nvidiaDriverVersion: "580.76.05",
+      nvidiaRepoUrl: FIVE[3],
+      nvidiaRunfileUrl: FIVE[4],
+    },
+  });
+  // The CTID alone, as that generation passes it for a container without GPUs.
+  assert.deepEqual(parseArguments(["901"], { fiveArgumentForm: true }), {
+    action: "setup",
+    ctid: "901",
+    dryRun: false,
+  });
+  assert.match(rejection(FIVE).message, /^Expected exactly one argument, the CTID; found 5: "901"/);
+});
+
+Deno.test("parseArguments under the 2025-09-01 name refuses counts other than one and five", () => {
+  for (const args of [FIVE.slice(0, 3), [...FIVE, "extra"], []]) {
+    const error = throwsWith(
+      () => parseArguments(args, { fiveArgumentForm: true }),
+      InvalidInputError,
+    );
+    assert.match(
+      error.message,
+      /^Expected the CTID alone, or the CTID followed by the GPU assignment, the NVIDIA driver version, the NVIDIA repository URL and the runfile URL; found /,
+    );
+  }
+});

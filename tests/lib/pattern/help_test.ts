@@ -52,3 +52,15 @@ Deno.test("helpText says a standard container takes no snapshot", () => {
   assert.match(text, /This executable sets up container 950: /);
   assert.doesNotMatch(text, /snapshot '/);
 });
+
+Deno.test("helpText names the orchestrators' names and the run inside the container", () => {
+  const text = helpText(container950);
+  assert.match(
+    text,
+    /It also runs as phoenix_hypervisor_lxc_950\.sh \(the 2025-09-01 orchestrator's name/,
+  );
+  assert.match(
+    text,
+    /Inside container 950, where there is no pct, it runs the container's own steps there\nand exits 11/,
+  );
+});

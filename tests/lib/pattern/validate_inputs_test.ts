@@ -61,7 +61,9 @@ Deno.test("validateInputs rejects a copy under another CTID's name", () => {
   assert.equal(
     error.message,
     `Refusing to run: this file is the 920 executable, installed as ${JSON.stringify(copy)}; ` +
-      "it sets up container 920 only and runs only as phoenix_hypervisor_setup_920.sh: for " +
+      "it sets up container 920 only and runs only as phoenix_hypervisor_setup_920.sh (or a " +
+      "link to it named phoenix_hypervisor_lxc_920.sh, or as the application_script its " +
+      "config entry names (it names none)): for " +
       `container 950, install its own executable as ${JSON.stringify(copy)} ` +
       "(deno task build --config <phoenix_lxc_configs.json> --ctid 950 --install)",
   );
@@ -74,7 +76,10 @@ Deno.test("validateInputs rejects a symlink whose target has another name", () =
     error.message,
     /920 executable, whose real file is "\/opt\/phoenix\/phoenix_hypervisor_setup_950\.sh"/,
   );
-  assert.match(error.message, /runs only as phoenix_hypervisor_setup_920\.sh: reinstall it as/);
+  assert.match(
+    error.message,
+    /runs only as phoenix_hypervisor_setup_920\.sh \(.*\): reinstall it as/,
+  );
 });
 
 Deno.test("validateInputs rejects a name that only contains the expected one", () => {
@@ -98,4 +103,53 @@ Deno.test("validateInputs names the link, not the argument, when run under anoth
   assert.match(error.message, /this file is the 920 executable, linked as ".*_950\.sh"/);
   assert.match(error.message, /for container 950, install its own executable/);
   assert.doesNotMatch(error.message, /run phoenix_hypervisor_setup_950\.sh/);
+});
+
+Deno.test("validateInputs accepts the 2025-09-01 name for its own CTID, as a link to the file", () => {
+  validateInputs("920", "920", {
+    argv0: `${BIN}/phoenix_hypervisor_lxc_920.sh`,
+    execPath: own.execPath,
+  });
+});
+
+Deno.test("validateInputs refuses the 2025-09-01 name of another CTID, or as the real file", () => {
+  const link = `${BIN}/phoenix_hypervisor_lxc_950.sh`;
+  const error = rejection("920", "920", { argv0: link, execPath: own.execPath });
+  assert.match(error.message, /920 executable, linked as ".*_lxc_950\.sh"/);
+  assert.match(error.message, /for container 950, install its own executable/);
+  const copy = `${BIN}/phoenix_hypervisor_lxc_920.sh`;
+  assert.match(
+    rejection("920", "920", { argv0: copy, execPath: copy }).message,
+    /whose real file is ".*_lxc_920\.sh"/,
+  );
+});
+
+Deno.test("validateInputs accepts the application_script its entry names, and only that", () => {
+  const app = `${BIN}/phoenix_hypervisor_lxc_vllm.sh`;
+  validateInputs("950", "950", { argv0: app, execPath: `${BIN}/phoenix_hypervisor_setup_950.sh` }, {
+    name: "phoenix_hypervisor_lxc_vllm.sh",
+  });
+  // The newest orchestrator copies it into the container: the real file has that name too.
+  const pushed = "/tmp/phoenix_run/phoenix_hypervisor_lxc_vllm.sh";
+  validateInputs("950", "950", { argv0: pushed, execPath: pushed }, {
+    name: "phoenix_hypervisor_lxc_vllm.sh",
+  });
+  const error = rejection("950", "950", {
+    argv0: app,
+    execPath: `${BIN}/phoenix_hypervisor_setup_950.sh`,
+  });
+  assert.match(error.message, /linked as ".*_lxc_vllm\.sh"/);
+  const other = throwsWith(
+    () =>
+      validateInputs("950", "950", { argv0: app, execPath: app }, {
+        name: "phoenix_hypervisor_lxc_950.sh",
+      }),
+    InvalidInputError,
+  );
+  assert.match(other.message, /or as phoenix_hypervisor_lxc_950\.sh \(the application_script/);
+  const unread = throwsWith(
+    () => validateInputs("950", "950", { argv0: app, execPath: app }, { note: "cannot read x" }),
+    InvalidInputError,
+  );
+  assert.match(unread.message, /the application_script its config entry names \(cannot read x\)/);
 });
