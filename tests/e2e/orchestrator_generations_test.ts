@@ -82,8 +82,8 @@ Deno.test("2025-09-01: its name, its five arguments and its environment; the sam
     first.stdout,
     /Setup for template 901 completed successfully\. Snapshot 'gpu-snapshot' created\./,
   );
-  // The same run as under the documented name (tests/containers/901_test.ts pins 18 and 2).
-  assert.equal((await s.calls()).length, 18);
+  // The same run as under the documented name (tests/containers/901_test.ts pins 19 and 2).
+  assert.equal((await s.calls()).length, 19);
   await s.fake.clearCalls();
   assertExit(await s.run(["901"], { argv0: HOOK_901, env }), 0);
   assert.equal((await s.calls()).length, 2);
@@ -132,7 +132,7 @@ Deno.test("2025-09-07: the application_script its own entry names, and no other 
   // `run_application_script`: bin/<application_script> with the CTID alone.
   const own = await s.run(["901"], { argv0: "phoenix_gpu_setup.sh" });
   assertExit(own, 0);
-  assert.equal((await s.calls()).length, 18);
+  assert.equal((await s.calls()).length, 19);
 });
 
 /** A machine root that says "LXC container named `hostname`", with files of its own. */
