@@ -107,7 +107,8 @@ Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the 
   assert.ok(lines.every((line) => line.includes(" phoenix_hypervisor_setup_920.sh: ")));
   assert.ok(
     lines.some((l) =>
-      /\[INFO\] .*: pct snapshot 920 vllm-base-snapshot --description "phoenix-setup [^"]+" \(exit 0, [\d.]+ m?s\)$/.test(l)
+      /\[INFO\] .*: pct snapshot 920 vllm-base-snapshot --description "phoenix-setup [^"]+" \(exit 0, [\d.]+ m?s\)$/
+        .test(l)
     ),
   );
   assert.ok(

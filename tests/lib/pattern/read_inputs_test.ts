@@ -95,7 +95,10 @@ Deno.test("readInputs ends a command line it cannot parse as a failed run: usage
     const env = { MAIN_LOG_FILE: join(dir, "log"), PHOENIX_REPORT_FILE: join(dir, "report.json") };
     const run = await answer(["--force", "920"], env);
     assert.equal(run.code, 1);
-    assert.match(run.stderr[0], /^Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run \| --check\]/);
+    assert.match(
+      run.stderr[0],
+      /^Usage: phoenix_hypervisor_setup_920\.sh \[--dry-run \| --check\]/,
+    );
     const error = 'Unknown option "--force"; the options are --help, --version, --dry-run, ' +
       "--check, --refresh, --report <file>";
     const log = await logLines(env.MAIN_LOG_FILE);
