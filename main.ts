@@ -12,7 +12,7 @@
  */
 
 import { type CommandRunner, displayCommand } from "./lib/core/command_text.ts";
-import { logBatchAnswer, loggingRunner } from "./lib/report/logging_runner.ts";
+import { logBatches, loggingRunner } from "./lib/report/logging_runner.ts";
 import { createCommandRunner } from "./lib/host/command.ts";
 import { commandEnvironment } from "./lib/host/command_environment.ts";
 import { checkContainerExists } from "./lib/host/container_exists.ts";
@@ -198,7 +198,7 @@ export async function main<S>(
     if (produced) subject = { ...subject, produced };
     const pct = new Pct(
       loggingRunner(run, log, { record, heartbeatIntervalMs: settings.heartbeatSeconds * 1000 }),
-      logBatchAnswer(log, record),
+      logBatches(log, record),
     );
     ctx = {
       ctid,

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { CommandError, type CommandResult, type CommandRunner } from "../core/command_text.ts";
+import {
+  type BatchObserver,
+  CommandError,
+  type CommandResult,
+  type CommandRunner,
+  outputTail,
+} from "../core/command_text.ts";
 import {
   parseProbeOutput,
   PROBE_COMMAND_TIMEOUT_SECONDS,
@@ -24,6 +30,17 @@ const TIMED_OUT = 124;
 /** The key of `pct exec <ctid> -- argv` among a batch's answers. */
 function execKey(ctid: string, argv: readonly string[]): string {
   return JSON.stringify(["exec", ctid, "--", ...argv]);
+}
+
+/**
+ * How the log shows a batch: what it asks, not its script (`11 checks in one call in container
+ * 950, then 3 of the verification's if all pass`).
+ */
+function batchLabel(ctid: string, batch: ProbeBatch): string {
+  const verifications = batch.verifications.length;
+  return `${batch.checks.length} check${batch.checks.length === 1 ? "" : "s"} in one call in ` +
+    `container ${ctid}` +
+    (verifications ? `, then ${verifications} of the verification's if all pass` : "");
 }
 
 /** Whether a container runs, as `pct status` reports it. */
@@ -50,6 +67,8 @@ export interface ExecOptions {
    * of a batch of checks stay valid after it. Any other command forgets them.
    */
   readonly keepsAnswers?: boolean;
+  /** What the command does, in words, for the log (see `RunOptions.label`). */
+  readonly label?: string;
 }
 
 /**
@@ -87,16 +106,10 @@ export function parseConfig(output: string): Map<string, string[]> {
   return config;
 }
 
-/**
- * Told of each `pct exec` answered by a batch instead of a call of its own (for the log and the
- * run record), with the options the caller gave (`hideOutput`).
- */
-export type BatchAnswerObserver = (result: CommandResult, options: ExecOptions) => void;
-
 /** A typed client over the `pct` command line, given a command runner. */
 export class Pct {
   readonly #run: CommandRunner;
-  readonly #observeAnswer: BatchAnswerObserver | undefined;
+  readonly #observer: BatchObserver | undefined;
   /** Results of a batch ({@linkcode Pct.prefetch}) by call, each answering one later call. */
   readonly #answers = new Map<string, CommandResult[]>();
   /** Commands to batch at the first `exec` of one of them, by CTID. */
@@ -109,11 +122,12 @@ export class Pct {
 
   /**
    * @param run Runs each pct command (injected: the zx runner, or a test double).
-   * @param observeAnswer Told of each exec a batch answered (see {@linkcode Pct.prefetch}).
+   * @param observer Told of each exec a batch answered, and of a batch that gave no usable
+   *   answer (see {@linkcode Pct.prefetch}).
    */
-  constructor(run: CommandRunner, observeAnswer?: BatchAnswerObserver) {
+  constructor(run: CommandRunner, observer?: BatchObserver) {
     this.#run = run;
-    this.#observeAnswer = observeAnswer;
+    this.#observer = observer;
   }
 
   /**
@@ -122,8 +136,8 @@ export class Pct {
    * on the host first never reaches the container. Replaces a batch arranged earlier
    * and not yet run. From then until anything other than `status`, `config` or `listsnapshot`
    * reaches pct, each result answers one `exec` of the same argv (without input) without a round
-   * trip. A batch that fails as a whole (no bash in the container, say) is forgotten: the
-   * commands then run one by one. So is a verification's command that the batch's deadline for
+   * trip. A batch that fails as a whole (no bash in the container, say) is forgotten, and the
+   * observer told why: the commands then run one by one. So is a verification's command that the batch's deadline for
    * one command cut off (exit 124): alone, it gets its caller's own, which may be longer.
    */
   prefetch(ctid: string, batch: ProbeBatch): void {
@@ -145,14 +159,19 @@ export class Pct {
       {
         timeoutMs: (commands.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
         hideOutput: true,
+        label: batchLabel(ctid, batch),
       },
     );
-    if (result.exitCode !== 0) return;
+    const unusable = (why: string) => this.#observer?.unusable(ctid, commands.length, why);
+    if (result.exitCode !== 0) {
+      const said = outputTail(result.stderr, 1) || outputTail(result.stdout, 1);
+      return unusable(`exit code ${result.exitCode}${said ? `: ${said}` : ""}`);
+    }
     let results;
     try {
       results = parseProbeOutput(result.stdout, batch);
-    } catch {
-      return;
+    } catch (error) {
+      return unusable((error as Error).message);
     }
     // A command two checks ask ran twice, in order, as it would without the batch: each answer
     // is what that check would have seen.
@@ -183,7 +202,7 @@ export class Pct {
     if (waiting) {
       const answer = waiting.shift()!;
       if (waiting.length === 0) this.#answers.delete(key);
-      this.#observeAnswer?.(answer, options);
+      this.#observer?.answered(answer, options);
       return answer;
     }
     // Anything else may change the container: what the batch saw is no longer the truth.

@@ -128,6 +128,8 @@ export async function writeFileInContainer<S>(
   try {
     await ctx.container.runScript(WRITE_FILE_SCRIPT, [dirname(path), path, perms], {
       input: content,
+      // The script is the same for every file: the log says which file, at DEBUG the script.
+      label: `Writing ${path} (mode ${perms}) in container ${ctx.ctid}`,
     });
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;

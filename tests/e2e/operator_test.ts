@@ -143,11 +143,11 @@ Deno.test("950: the wait for /health says each answer, the time of the deadline 
   assert.match(
     waits[0],
     new RegExp(
-      `Waiting for ${what.replaceAll(".", "\\.")}: attempt 1 answered ` +
+      `Waiting for ${what.replaceAll(".", "\\.")}: attempt 1: ` +
         "connection refused; [\\d.]+ m?s of 30 min; next try in 1\\.0 s$",
     ),
   );
-  assert.match(waits[1], /attempt 2 answered HTTP 503; [\d.]+ m?s of 30 min; next try in 2\.0 s$/);
+  assert.match(waits[1], /attempt 2: HTTP 503; [\d.]+ m?s of 30 min; next try in 2\.0 s$/);
   // Each poll is a check's command: DEBUG, not a line of its own on the console.
   assert.doesNotMatch(run.stdout, /curl -s .*\(exit 7/);
   assert.match(

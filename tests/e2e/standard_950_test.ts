@@ -126,8 +126,8 @@ Deno.test("950: readiness is polled with backoff until /health answers 200", asy
   assert.equal(run.code, 0, run.stderr);
   // Three attempts: the first answered by the batch of the last step's check after its action
   // (the first batch did not run it: its checks failed), then one call each (503, 200).
-  assert.match(run.stdout, /attempt 1 answered connection refused/);
-  assert.match(run.stdout, /attempt 2 answered HTTP 503/);
+  assert.match(run.stdout, /attempt 1: connection refused/);
+  assert.match(run.stdout, /attempt 2: HTTP 503/);
   assert.match(run.stdout, /answered in container 950 \(attempt 3\)/);
   const own = callSummary(await s.calls()).filter((line) =>
     line.startsWith("exec curl -s --max-time 10")
