@@ -54,10 +54,10 @@ export interface BatchObserver {
    */
   answered(result: CommandResult, options: RunOptions): void;
   /**
-   * A batch of `commands` commands in container `ctid` gave no usable answer (`why`): each is
-   * run on its own, one pct call each, which on a real host is much slower.
+   * A batch of `checks` checks in container `ctid` gave no usable answer (`why`): each command
+   * runs on its own from then on, one pct call each, which on a real host is much slower.
    */
-  unusable(ctid: string, commands: number, why: string): void;
+  unusable(ctid: string, checks: number, why: string): void;
 }
 
 /** Which of a command's output streams a line came from. */

@@ -114,6 +114,8 @@ export class Pct {
   readonly #answers = new Map<string, CommandResult[]>();
   /** Commands to batch at the first `exec` of one of them, by CTID. */
   readonly #pending = new Map<string, ProbeBatch>();
+  /** Containers where a batch gave no usable answer: no batch is tried there again. */
+  readonly #unbatched = new Set<string>();
   /**
    * Each container's `pct config` output, read once (a call costs hundreds of ms on a real host)
    * and forgotten when this client changes the configuration (`pct set`, `pct snapshot`).
@@ -137,11 +139,13 @@ export class Pct {
    * and not yet run. From then until anything other than `status`, `config` or `listsnapshot`
    * reaches pct, each result answers one `exec` of the same argv (without input) without a round
    * trip. A batch that fails as a whole (no bash in the container, say) is forgotten, and the
-   * observer told why: the commands then run one by one. So is a verification's command that the batch's deadline for
+   * observer told why: the commands then run one by one, and so do all later ones in that
+   * container (another batch would most likely fail the same way, a wasted call each time). So is a verification's command that the batch's deadline for
    * one command cut off (exit 124): alone, it gets its caller's own, which may be longer.
    */
   prefetch(ctid: string, batch: ProbeBatch): void {
-    if (batch.checks.length + batch.verifications.length === 0) this.#pending.delete(ctid);
+    const empty = batch.checks.length + batch.verifications.length === 0;
+    if (empty || this.#unbatched.has(ctid)) this.#pending.delete(ctid);
     else this.#pending.set(ctid, batch);
   }
 
@@ -162,7 +166,10 @@ export class Pct {
         label: batchLabel(ctid, batch),
       },
     );
-    const unusable = (why: string) => this.#observer?.unusable(ctid, commands.length, why);
+    const unusable = (why: string) => {
+      this.#unbatched.add(ctid);
+      this.#observer?.unusable(ctid, batch.checks.length, why);
+    };
     if (result.exitCode !== 0) {
       const said = outputTail(result.stderr, 1) || outputTail(result.stdout, 1);
       return unusable(`exit code ${result.exitCode}${said ? `: ${said}` : ""}`);

@@ -92,11 +92,11 @@ export function logBatches(log: Log, record: RunRecord | undefined): BatchObserv
       record?.checkAnswered(options.hideOutput ? { ...result, stdout: "" } : result);
       logEnd(log, activity, result, "answered by the batch of checks");
     },
-    unusable: (ctid, commands, why) => {
+    unusable: (ctid, checks, why) => {
       const prefix = record?.activity ? `${record.activity.label}: ` : "";
       log.warn(
-        `${prefix}The batch of ${commands} checks in container ${ctid} gave no usable answer ` +
-          `(${why}); running them one at a time instead, one pct call each`,
+        `${prefix}The batch of ${checks} checks in container ${ctid} gave no usable answer ` +
+          `(${why}); from now on each check runs on its own, one pct call each`,
       );
     },
   };

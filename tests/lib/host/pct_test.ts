@@ -432,6 +432,11 @@ Deno.test("Pct.prefetch: a batch that fails as a whole is forgotten, and the obs
   assert.equal(fake.argvs().length, 2, "the batch, then the command itself");
   assert.equal(unusable.length, 1);
   assert.match(unusable[0], /^950: 2: exit code \d+: .+/);
+  // No batch is tried there again: it would most likely fail the same way.
+  pct.prefetch("950", { checks: [["true"], ["false"]], verifications: [] });
+  await pct.exec("950", ["true"]);
+  assert.equal(fake.argvs().length, 3, "the command alone");
+  assert.equal(unusable.length, 1);
 });
 
 Deno.test("Pct.prefetch: a batch whose output cannot be read is forgotten, and the observer told why", async () => {
@@ -443,7 +448,7 @@ Deno.test("Pct.prefetch: a batch whose output cannot be read is forgotten, and t
   });
   pct.prefetch("950", { checks: [["true"], ["false"]], verifications: [["vllm", "--version"]] });
   await pct.exec("950", ["true"]);
-  assert.deepEqual(unusable, ["3: Expected 2 or 3 probe results, got 1"]);
+  assert.deepEqual(unusable, ["2: Expected 2 or 3 probe results, got 1"]);
   // The batch's own call says what it asks, in words; its script is for DEBUG.
   assert.equal(
     runner.calls[0].options?.label,
