@@ -138,10 +138,11 @@ export class Pct {
    * on the host first never reaches the container. Replaces a batch arranged earlier
    * and not yet run. From then until anything other than `status`, `config` or `listsnapshot`
    * reaches pct, each result answers one `exec` of the same argv (without input) without a round
-   * trip. A batch that fails as a whole (no bash in the container, say) is forgotten, and the
-   * observer told why: the commands then run one by one, and so do all later ones in that
-   * container (another batch would most likely fail the same way, a wasted call each time). So is a verification's command that the batch's deadline for
-   * one command cut off (exit 124): alone, it gets its caller's own, which may be longer.
+   * trip. A batch that fails as a whole (no bash in the container, say) is forgotten: its
+   * commands run one by one, and so do all later ones in that container (another batch would
+   * most likely fail the same way, a wasted call each time); the observer is told why. So is a
+   * verification's command that the batch's deadline for one command cut off (exit 124): alone,
+   * it gets its caller's own, which may be longer.
    */
   prefetch(ctid: string, batch: ProbeBatch): void {
     const empty = batch.checks.length + batch.verifications.length === 0;

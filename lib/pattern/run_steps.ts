@@ -54,10 +54,10 @@ export interface StepsSummary {
 
 /**
  * Runs `steps` in order. A step whose check passes is skipped; otherwise its action runs and its
- * check must pass afterwards. Every step is in `ctx.record` from the start, as `not-run` until
- * the run gets to it, so a failed run counts only what failed as failed. In a dry run only the checks run, and a step that would run says
+ * check must pass afterwards. In a dry run only the checks run, and a step that would run says
  * which commands (see `plan.ts`); the steps after it are not checked, as they may depend on it.
- * Each step is recorded in `ctx.record`, and its check's commands run as a check there: their
+ * Every step is in `ctx.record` from the start, `not-run` until the run gets to it (so a failed
+ * run counts only what failed as failed), and its check's commands run as a check there: their
  * "no" is reported as "not done yet (<what the command said>)", never as a failure.
  *
  * A requirement is checked only when it matters: before the first step that has to act (or, in a

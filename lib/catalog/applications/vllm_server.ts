@@ -3,8 +3,9 @@
  * enabled systemd service `vllm.service`, with a Hugging Face token (`HF_TOKEN`, or the file
  * named by `HF_TOKEN_FILE`) in a root-only environment file; ready when `GET /health` answers 200
  * and `/v1/models` lists the model. A run given no token keeps the one the container has (the
- * orchestrator's next pass may not pass it on); `PHOENIX_HF_REMOVE=true` removes it. Chosen for every entry that names a model
- * (`vllm_engine_config` or `vllm_model`) and is not a template layer.
+ * orchestrator's next pass may not pass it on); `PHOENIX_HF_REMOVE=true` removes it. Chosen for
+ * every entry that names a model (`vllm_engine_config` or `vllm_model`) and is not a template
+ * layer.
  *
  * The server gets exactly the options the entry asks for: every field of `vllm_engine_config` it
  * knows becomes one option of `vllm serve`, and a field it does not know is refused (exit 2)
@@ -249,7 +250,8 @@ function tokenChange(env: Readonly<Record<string, string | undefined>>): TokenCh
   const remove = readBoolean(env, REMOVE_HF_TOKEN);
   if (remove.problem) {
     throw new ConfigError(
-      `Cannot tell whether to remove the Hugging Face token from the container, as ${remove.problem}`,
+      "Cannot tell whether to remove the Hugging Face token from the container, as " +
+        remove.problem,
     );
   }
   if (remove.value && token !== undefined) {
