@@ -13,7 +13,7 @@
  */
 
 import type { CommandRunner } from "./lib/core/command_text.ts";
-import { logBatchAnswer, loggingRunner } from "./lib/report/logging_runner.ts";
+import { logBatches, loggingRunner } from "./lib/report/logging_runner.ts";
 import { createCommandRunner } from "./lib/host/command.ts";
 import { commandEnvironment } from "./lib/host/command_environment.ts";
 import { checkContainerExists } from "./lib/host/container_exists.ts";
@@ -128,7 +128,7 @@ export async function main<S>(
       record,
       heartbeatIntervalMs: settings.heartbeatSeconds * 1000,
     });
-    const pct = new Pct(inside ? localPct(logged, ctid) : logged, logBatchAnswer(log, record));
+    const pct = new Pct(inside ? localPct(logged, ctid) : logged, logBatches(log, record));
     const ctx: SetupContext<S> = {
       ctid,
       settings: config.settings,

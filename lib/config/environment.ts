@@ -252,6 +252,14 @@ export function readReportFile(
   return nonEmpty(env.PHOENIX_REPORT_FILE);
 }
 
+/**
+ * The variable that removes the Hugging Face token from a vLLM server's container: a run without
+ * `HF_TOKEN`/`HF_TOKEN_FILE` keeps the token the container has, as the orchestrator's next pass
+ * may simply not pass it on. Its name has no `TOKEN` in it: the values of such variables, and
+ * `..._TOKEN=value` in any text, are masked as secrets.
+ */
+export const REMOVE_HF_TOKEN = "PHOENIX_HF_REMOVE";
+
 /** One row of the documented table of environment variables. */
 export interface EnvironmentRow {
   /** The variable, or variables (`HF_TOKEN` / `HF_TOKEN_FILE`). */
@@ -342,5 +350,11 @@ export const ENVIRONMENT_TABLE: readonly EnvironmentRow[] = [
     names: ["HF_TOKEN", "HF_TOKEN_FILE"],
     default: "unset",
     meaning: "vLLM servers: the Hugging Face token, or a host file holding it (never logged)",
+  },
+  {
+    names: [REMOVE_HF_TOKEN],
+    default: "false",
+    meaning: "vLLM servers: true removes the Hugging Face token from the container (without " +
+      "HF_TOKEN/HF_TOKEN_FILE a run keeps the token the container has)",
   },
 ];

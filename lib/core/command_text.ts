@@ -34,6 +34,30 @@ export interface RunOptions {
    * {@linkcode loggingRunner} logs none of it.
    */
   readonly hideOutput?: boolean;
+  /**
+   * What the command does, in words, for a command whose argv says little to a reader (a script):
+   * `11 checks in one call in container 950`. Log lines at INFO, heartbeats included, show it
+   * instead of the argv, which goes to DEBUG only; and its end is logged at INFO even while a
+   * check runs, as it stands for many commands.
+   */
+  readonly label?: string;
+}
+
+/**
+ * Told what becomes of the batches of checks that `Pct.prefetch` arranges (one `pct exec` for
+ * many read-only commands), for the log.
+ */
+export interface BatchObserver {
+  /**
+   * A `pct exec` a batch answered instead of a call of its own (for the log and the run
+   * record), with the options the caller gave (`hideOutput`).
+   */
+  answered(result: CommandResult, options: RunOptions): void;
+  /**
+   * A batch of `checks` checks in container `ctid` gave no usable answer (`why`): each command
+   * runs on its own from then on, one pct call each, which on a real host is much slower.
+   */
+  unusable(ctid: string, checks: number, why: string): void;
 }
 
 /** Which of a command's output streams a line came from. */

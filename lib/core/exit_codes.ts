@@ -10,7 +10,7 @@
 export const ExitCode = {
   /** Setup finished, or there was nothing to do. */
   Success: 0,
-  /** Invalid input: usage, CTID, executable name, or the container does not exist. */
+  /** Invalid input: usage, CTID, executable name, report file, or no such container. */
   InvalidInput: 1,
   /** The configuration file is unreadable, malformed, or lacks what this container needs. */
   Config: 2,
@@ -68,7 +68,8 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
   },
   {
     code: "1",
-    meaning: "invalid input: usage, CTID, executable name, container does not exist",
+    meaning: "invalid input: usage, CTID, executable name, a run report file that cannot be " +
+      "written (found before any pct call), container does not exist",
   },
   {
     code: "2",

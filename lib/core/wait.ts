@@ -67,11 +67,11 @@ export interface WaitProgress {
  * describeWait("GET /health to answer 200", {
  *   attempt: 3, elapsedMs: 12_000, timeoutMs: 1_800_000, detail: "HTTP 503", nextDelayMs: 4000,
  * });
- * // "Waiting for GET /health to answer 200: attempt 3 answered HTTP 503; 12.0 s of 30 min; next try in 4.0 s"
+ * // "Waiting for GET /health to answer 200: attempt 3: HTTP 503; 12.0 s of 30 min; next try in 4.0 s"
  * ```
  */
 export function describeWait(what: string, progress: WaitProgress): string {
-  return `Waiting for ${what}: attempt ${progress.attempt} answered ${progress.detail}; ` +
+  return `Waiting for ${what}: attempt ${progress.attempt}: ${progress.detail}; ` +
     `${formatDuration(progress.elapsedMs)} of ${formatDuration(progress.timeoutMs)}; ` +
     `next try in ${formatDuration(progress.nextDelayMs)}`;
 }

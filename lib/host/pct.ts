@@ -7,9 +7,11 @@
  */
 
 import {
+  type BatchObserver,
   CommandError,
   type CommandResult,
   type CommandRunner,
+  outputTail,
   TIMEOUT_EXIT_CODE,
 } from "../core/command_text.ts";
 import {
@@ -26,6 +28,17 @@ const READ_ONLY = new Set(["status", "config", "listsnapshot"]);
 /** The key of `pct exec <ctid> -- argv` among a batch's answers. */
 function execKey(ctid: string, argv: readonly string[]): string {
   return JSON.stringify(["exec", ctid, "--", ...argv]);
+}
+
+/**
+ * How the log shows a batch: what it asks, not its script (`11 checks in one call in container
+ * 950, then 3 of the verification's if all pass`).
+ */
+function batchLabel(ctid: string, batch: ProbeBatch): string {
+  const verifications = batch.verifications.length;
+  return `${batch.checks.length} check${batch.checks.length === 1 ? "" : "s"} in one call in ` +
+    `container ${ctid}` +
+    (verifications ? `, then ${verifications} of the verification's if all pass` : "");
 }
 
 /** Whether a container runs, as `pct status` reports it. */
@@ -52,6 +65,8 @@ export interface ExecOptions {
    * of a batch of checks stay valid after it. Any other command forgets them.
    */
   readonly keepsAnswers?: boolean;
+  /** What the command does, in words, for the log (see `RunOptions.label`). */
+  readonly label?: string;
 }
 
 /**
@@ -117,20 +132,16 @@ export function parseConfig(output: string): Map<string, string[]> {
   return config;
 }
 
-/**
- * Told of each `pct exec` answered by a batch instead of a call of its own (for the log and the
- * run record), with the options the caller gave (`hideOutput`).
- */
-export type BatchAnswerObserver = (result: CommandResult, options: ExecOptions) => void;
-
 /** A typed client over the `pct` command line, given a command runner. */
 export class Pct {
   readonly #run: CommandRunner;
-  readonly #observeAnswer: BatchAnswerObserver | undefined;
+  readonly #observer: BatchObserver | undefined;
   /** Results of a batch ({@linkcode Pct.prefetch}) by call, each answering one later call. */
   readonly #answers = new Map<string, CommandResult[]>();
   /** Commands to batch at the first `exec` of one of them, by CTID. */
   readonly #pending = new Map<string, ProbeBatch>();
+  /** Containers where a batch gave no usable answer: no batch is tried there again. */
+  readonly #unbatched = new Set<string>();
   /**
    * Each container's `pct config` output, read once (a call costs hundreds of ms on a real host)
    * and forgotten when this client changes the configuration (`pct set`, `pct snapshot`).
@@ -139,11 +150,12 @@ export class Pct {
 
   /**
    * @param run Runs each pct command (injected: the zx runner, or a test double).
-   * @param observeAnswer Told of each exec a batch answered (see {@linkcode Pct.prefetch}).
+   * @param observer Told of each exec a batch answered, and of a batch that gave no usable
+   *   answer (see {@linkcode Pct.prefetch}).
    */
-  constructor(run: CommandRunner, observeAnswer?: BatchAnswerObserver) {
+  constructor(run: CommandRunner, observer?: BatchObserver) {
     this.#run = run;
-    this.#observeAnswer = observeAnswer;
+    this.#observer = observer;
   }
 
   /**
@@ -152,12 +164,15 @@ export class Pct {
    * on the host first never reaches the container. Replaces a batch arranged earlier
    * and not yet run. From then until anything other than `status`, `config` or `listsnapshot`
    * reaches pct, each result answers one `exec` of the same argv (without input) without a round
-   * trip. A batch that fails as a whole (no bash in the container, say) is forgotten: the
-   * commands then run one by one. So is a verification's command that the batch's deadline for
-   * one command cut off (exit 124): alone, it gets its caller's own, which may be longer.
+   * trip. A batch that fails as a whole (no bash in the container, say) is forgotten: its
+   * commands run one by one, and so do all later ones in that container (another batch would
+   * most likely fail the same way, a wasted call each time); the observer is told why. So is a
+   * verification's command that the batch's deadline for one command cut off (exit 124): alone,
+   * it gets its caller's own, which may be longer.
    */
   prefetch(ctid: string, batch: ProbeBatch): void {
-    if (batch.checks.length + batch.verifications.length === 0) this.#pending.delete(ctid);
+    const empty = batch.checks.length + batch.verifications.length === 0;
+    if (empty || this.#unbatched.has(ctid)) this.#pending.delete(ctid);
     else this.#pending.set(ctid, batch);
   }
 
@@ -175,14 +190,22 @@ export class Pct {
       {
         timeoutMs: (commands.length * PROBE_COMMAND_TIMEOUT_SECONDS + 60) * 1000,
         hideOutput: true,
+        label: batchLabel(ctid, batch),
       },
     );
-    if (result.exitCode !== 0) return;
+    const unusable = (why: string) => {
+      this.#unbatched.add(ctid);
+      this.#observer?.unusable(ctid, batch.checks.length, why);
+    };
+    if (result.exitCode !== 0) {
+      const said = outputTail(result.stderr, 1) || outputTail(result.stdout, 1);
+      return unusable(`exit code ${result.exitCode}${said ? `: ${said}` : ""}`);
+    }
     let results;
     try {
       results = parseProbeOutput(result.stdout, batch);
-    } catch {
-      return;
+    } catch (error) {
+      return unusable((error as Error).message);
     }
     // A command two checks ask ran twice, in order, as it would without the batch: each answer
     // is what that check would have seen.
@@ -213,7 +236,7 @@ export class Pct {
     if (waiting) {
       const answer = waiting.shift()!;
       if (waiting.length === 0) this.#answers.delete(key);
-      this.#observeAnswer?.(answer, options);
+      this.#observer?.answered(answer, options);
       return answer;
     }
     // Anything else may change the container: what the batch saw is no longer the truth.

@@ -42,9 +42,9 @@ function count(n: number, one: string, many = `${one}s`): string {
 }
 
 /**
- * The summary of a run, one form for every ending: steps run, already done, failed (and, in a
- * dry run, to do and unchecked; requirements no step needed), verifications, pct calls and the
- * total time.
+ * The summary of a run, one form for every ending: steps run, already done, failed (and those
+ * not run after a failure; in a dry run, to do and unchecked; requirements no step needed),
+ * verifications, pct calls and the total time.
  *
  * @example
  * ```ts
@@ -63,6 +63,7 @@ export function summaryLine(summary: RunSummary): string {
   const toDo = steps("would-run");
   const unchecked = steps("unchecked");
   const notNeeded = steps("not-needed");
+  const notRun = steps("not-run");
   const passed = summary.verifications.filter((v) => v.status === "passed").length;
   const failed = summary.verifications.length - passed;
   const verifications = summary.verifications.length === 0
@@ -70,6 +71,7 @@ export function summaryLine(summary: RunSummary): string {
     : `${count(passed, "verification")} passed${failed ? `, ${failed} failed` : ""}`;
   return `Summary: ${count(summary.steps.length, "step")} (${steps("ran")} run, ` +
     `${steps("already-done")} already done, ${steps("failed")} failed` +
+    `${notRun ? `, ${notRun} not run` : ""}` +
     `${toDo ? `, ${toDo} to do` : ""}${unchecked ? `, ${unchecked} unchecked` : ""}` +
     `${notNeeded ? `, ${count(notNeeded, "requirement")} not needed` : ""}); ` +
     `${verifications}; ${count(summary.pctCalls, "pct call")}; ` +

@@ -13,6 +13,7 @@ import type { Log } from "../report/logging.ts";
 import type { RunRecord } from "../report/run_record.ts";
 import { buildRunReport, type RunEnding, writeRunReport } from "../report/run_report.ts";
 import { VERSION } from "../core/version.ts";
+import { describeIoError } from "../core/io_errors.ts";
 
 /** The run being finished, as it stands when it ends. */
 export interface FinishingRun {
@@ -38,7 +39,10 @@ export interface FinishingRun {
  * ```
  */
 export function finishRun(code: ExitCode, ending: Ending, run: FinishingRun): Promise<never> {
-  const { subject, record, log } = run;
+  const { record, log } = run;
+  // A failed run, or a dry run, did not produce what a finished setup provides: not claimed.
+  const { produced: _produced, ...who } = run.subject;
+  const subject = "outcome" in ending && ending.outcome.kind !== "dry-run" ? run.subject : who;
   const endedAt = Date.now();
   if (run.reportFile) {
     writeReport(run.reportFile, record, {
@@ -84,9 +88,7 @@ function writeReport(path: string, record: RunRecord, ending: RunEnding, log: Lo
   try {
     writeRunReport(path, buildRunReport(record, ending));
   } catch (error) {
-    log.warn(
-      `Cannot write the run report to ${JSON.stringify(path)}: ${(error as Error).message}`,
-    );
+    log.warn(`Cannot write the run report to ${JSON.stringify(path)}: ${describeIoError(error)}`);
   }
 }
 

@@ -22,6 +22,7 @@ import { applicationScriptOf } from "../config/application_script.ts";
 import { detectLocalContainer, localConfigFile } from "../host/local_container.ts";
 import { ExitCode } from "../core/exit_codes.ts";
 import { describeFailure, finishRun } from "./finish_run.ts";
+import { checkReportFile } from "../report/run_report.ts";
 import { helpText } from "./help.ts";
 import { setupLogging } from "../report/logging.ts";
 import { registerSecretsFromEnv } from "../core/secrets.ts";
@@ -63,7 +64,8 @@ export interface InputOptions {
  * Reads the command line of the executable described by `facts`: answers `--help` and
  * `--version` and exits 0; ends the run for invalid input (exit 1: the usage for a command line
  * that cannot be parsed, the error logged to the console and the log file, the run report when
- * asked for); else returns the setup's arguments, checked.
+ * asked for), a report file that cannot be written included, so that no run does its work
+ * without the report asked for; else returns the setup's arguments, checked.
  *
  * @example
  * ```ts ignore
@@ -78,8 +80,12 @@ export async function readInputs(
   const startedAt = Date.now();
   const env = options.env ?? Deno.env.toObject();
   const exit = options.exit ?? Deno.exit;
-  const refuse = (error: unknown, parsed?: SetupArguments) =>
-    endRefused(error, facts, { env, exit, startedAt, parsed });
+  const reportFileOf = (parsed?: SetupArguments) => parsed?.reportFile || readReportFile(env);
+  const refuse = (
+    error: unknown,
+    parsed?: SetupArguments,
+    reportFile: string | null | undefined = reportFileOf(parsed),
+  ) => endRefused(error, facts, { env, exit, startedAt, parsed, reportFile });
   const invocation = options.invocation ?? { argv0: process.argv0, execPath: Deno.execPath() };
   let parsed: Arguments;
   try {
@@ -104,6 +110,15 @@ export async function readInputs(
     validateInputs(parsed.ctid, facts.ctid, invocation, applicationScript);
   } catch (error) {
     return await refuse(error, parsed);
+  }
+  const reportFile = reportFileOf(parsed);
+  try {
+    if (reportFile) {
+      checkReportFile(reportFile, parsed.reportFile ? "--report" : "PHOENIX_REPORT_FILE");
+    }
+  } catch (error) {
+    // Ended without the report that cannot be written (`null`: not the default, the asked one).
+    return await refuse(error, parsed, null);
   }
   return parsed;
 }
@@ -138,6 +153,8 @@ async function endRefused(
     readonly exit: (code: number) => never;
     readonly startedAt: number;
     readonly parsed?: SetupArguments;
+    /** Where to write the run report; none when `undefined` or `null`. */
+    readonly reportFile: string | null | undefined;
   },
 ): Promise<never> {
   const name = executableNameFor(facts.ctid);
@@ -148,7 +165,7 @@ async function endRefused(
     subject: { ctid: facts.ctid, kind: facts.kind },
     executable: name,
     record: new RunRecord(() => run.startedAt),
-    reportFile: run.parsed?.reportFile || readReportFile(run.env),
+    reportFile: run.reportFile ?? undefined,
     dryRun: false,
     log,
     exit: run.exit,

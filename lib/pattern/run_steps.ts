@@ -46,8 +46,8 @@ export interface StepsSummary {
   readonly skipped: number;
   /**
    * Checks the requirements no step needed (see {@linkcode Step.requirement}), logging `why`
-   * when there are any; throws the first one's failure. A failed verification calls it, as a
-   * missing requirement explains the failure better.
+   * when there are any; throws when any is not met, naming every one that is not. A failed
+   * verification calls it, as a missing requirement explains the failure better.
    */
   readonly checkRequirements: (why: string) => Promise<void>;
 }
@@ -56,12 +56,15 @@ export interface StepsSummary {
  * Runs `steps` in order. A step whose check passes is skipped; otherwise its action runs and its
  * check must pass afterwards. In a dry run only the checks run, and a step that would run says
  * which commands (see `plan.ts`); the steps after it are not checked, as they may depend on it.
- * Each step is recorded in `ctx.record`, and its check's commands run as a check there: their
+ * Every step is in `ctx.record` from the start, `not-run` until the run gets to it (so a failed
+ * run counts only what failed as failed), and its check's commands run as a check there: their
  * "no" is reported as "not done yet (<what the command said>)", never as a failure.
  *
  * A requirement is checked only when it matters: before the first step that has to act (or, in a
  * dry run, would), and before a failed check is reported. A run in which nothing has to change
  * leaves them to the verification, whose success proves them (see {@linkcode Step.requirement}).
+ * All of them are checked then, and every one not met is reported in the same run (exit 8): the
+ * operator fixes them at once rather than one per run.
  *
  * The probes of each step and of every later one run in one `pct exec` at its check, and the
  * verification's after them, if every check succeeds (`probe_batch.ts`): a re-run needs one.
@@ -115,6 +118,7 @@ export async function runSteps<S>(
     if (deferred.length === 0) return;
     ctx.log.info(`Checking the requirements left until needed, as ${why}`);
     const requirements = deferred.splice(0);
+    const unmet: SetupError[] = [];
     for (const [i, { index, entry }] of requirements.entries()) {
       const started = performance.now();
       entry.status = "failed";
@@ -128,24 +132,58 @@ export async function runSteps<S>(
             undefined,
           );
         }
+        entry.status = "already-done";
+        ctx.log.info(`${titleOf(index)}: check: passed`);
+      } catch (error) {
+        // A requirement not met: the others are checked too, so that all are reported at once.
+        // Anything else (pct failing) ends the checks, after saying those found so far.
+        const notMet = error instanceof SetupError &&
+          error.exitCode === ExitCode.HostPrerequisite;
+        if (notMet) unmet.push(error);
+        else {
+          for (const found of unmet) ctx.log.error(found.message);
+          throw error;
+        }
       } finally {
         entry.durationMs = Math.round(performance.now() - started);
       }
-      entry.status = "already-done";
-      ctx.log.info(`${titleOf(index)}: check: passed`);
     }
+    if (unmet.length > 1) {
+      for (const found of unmet.slice(0, -1)) ctx.log.error(found.message);
+      const last = unmet.at(-1)!;
+      const more = unmet.length === 2
+        ? "1 more requirement is not met"
+        : `${unmet.length - 1} more requirements are not met`;
+      throw new SetupError(
+        `${last.message} (${more}: see above)`,
+        ExitCode.HostPrerequisite,
+        { phase: unmet.map((found) => found.phase).join(", "), cause: last },
+      );
+    }
+    if (unmet.length === 1) throw unmet[0];
   };
 
+  const entries: StepRecord[] = steps.map((step, index) => ({
+    index: index + 1,
+    name: step.name,
+    status: "not-run",
+    durationMs: 0,
+  }));
+  ctx.record.steps.push(...entries);
   for (const [index, step] of steps.entries()) {
     const title = titleOf(index);
     const phase = `step "${step.name}"`;
-    const entry: StepRecord = {
-      index: index + 1,
-      name: step.name,
-      status: "failed",
-      durationMs: 0,
+    const entry = entries[index];
+    entry.status = "failed";
+    /** Checks the requirements before this step goes on; if one is not met, it never ran. */
+    const requirementsFirst = async (why: string) => {
+      try {
+        await checkRequirements(why);
+      } catch (error) {
+        entry.status = "not-run";
+        throw error;
+      }
     };
-    ctx.record.steps.push(entry);
     if (options.dryRun && firstToRun !== undefined) {
       ctx.log.info(
         `[dry-run] ${title}: not checked: depends on step ${firstToRun}, which would run first`,
@@ -167,7 +205,7 @@ export async function runSteps<S>(
       try {
         done = await check(index, steps.slice(index + 1));
       } catch (error) {
-        await checkRequirements(`the check of step ${index + 1} failed`);
+        await requirementsFirst(`the check of step ${index + 1} failed`);
         throw error;
       }
       if (done) {
@@ -177,7 +215,7 @@ export async function runSteps<S>(
         continue;
       }
       const notYet = `check: not done yet${answered()}`;
-      await checkRequirements(`step ${index + 1} ${options.dryRun ? "would run" : "has to run"}`);
+      await requirementsFirst(`step ${index + 1} ${options.dryRun ? "would run" : "has to run"}`);
       if (options.dryRun) {
         const plan = await planStep(step, ctx);
         ctx.log.info(`[dry-run] ${title}: ${notYet}; would run:`);

@@ -8,6 +8,7 @@
 
 import { formatDuration } from "../core/duration.ts";
 import {
+  type BatchObserver,
   type CommandResult,
   type CommandRunner,
   describeCommand,
@@ -51,7 +52,7 @@ export function loggingRunner(
     const prefix = activity ? `${activity.label}: ` : "";
     log.debug(`Running: ${displayCommand(argv)}`);
     const heartbeat = startHeartbeat(
-      describeCommand(argv),
+      runOptions?.label ?? describeCommand(argv),
       intervalMs,
       (text) => log.info(prefix + text),
     );
@@ -72,25 +73,32 @@ export function loggingRunner(
     // A runner that cannot stream (a test double) still gets its output into the log.
     if (!streamed) logOutput(result, onOutput);
     options.record?.commandEnded(runOptions?.hideOutput ? { ...result, stdout: "" } : result);
-    logEnd(log, activity, result, formatDuration(result.durationMs));
+    logEnd(log, activity, result, formatDuration(result.durationMs), runOptions?.label);
     return result;
   };
 }
 
 /**
- * Logs what a batch of checks answered for one command (`Pct.prefetch`) as
- * {@linkcode loggingRunner} logs a command that ran: its output lines, its exit code, and for a
- * check the answer "no" it gave. No pct call is recorded: none was made.
+ * What a run logs of its batches of checks (`Pct.prefetch`): each command a batch answered,
+ * as {@linkcode loggingRunner} logs a command that ran (its output lines, its exit code, and for
+ * a check the answer "no" it gave; no pct call is recorded: none was made); and a batch that
+ * gave no usable answer, in one WARN line saying why and what the run does instead.
  */
-export function logBatchAnswer(
-  log: Log,
-  record: RunRecord | undefined,
-): (result: CommandResult, options: RunOptions) => void {
-  return (result, options) => {
-    const activity = record?.activity;
-    logOutput(result, outputLogger(log, activity, result.argv, options));
-    record?.checkAnswered(options.hideOutput ? { ...result, stdout: "" } : result);
-    logEnd(log, activity, result, "answered by the batch of checks");
+export function logBatches(log: Log, record: RunRecord | undefined): BatchObserver {
+  return {
+    answered: (result, options) => {
+      const activity = record?.activity;
+      logOutput(result, outputLogger(log, activity, result.argv, options));
+      record?.checkAnswered(options.hideOutput ? { ...result, stdout: "" } : result);
+      logEnd(log, activity, result, "answered by the batch of checks");
+    },
+    unusable: (ctid, checks, why) => {
+      const prefix = record?.activity ? `${record.activity.label}: ` : "";
+      log.warn(
+        `${prefix}The batch of ${checks} checks in container ${ctid} gave no usable answer ` +
+          `(${why}); from now on each check runs on its own, one pct call each`,
+      );
+    },
   };
 }
 
@@ -120,15 +128,20 @@ function logOutput(
   }
 }
 
-/** The line that ends a command: at DEBUG for a check's (its "no" is an answer), else INFO. */
+/**
+ * The line that ends a command: at DEBUG for a check's (its "no" is an answer), else INFO; a
+ * labelled command (a batch of checks, a file written) by its label, at INFO.
+ */
 function logEnd(
   log: Log,
   activity: Activity | undefined,
   result: CommandResult,
   how: string,
+  label?: string,
 ): void {
-  const say = (message: string) => activity?.checking ? log.debug(message) : log.info(message);
-  say(`${displayCommand(result.argv)} (exit ${result.exitCode}, ${how})`);
+  const say = (message: string) =>
+    activity?.checking && label === undefined ? log.debug(message) : log.info(message);
+  say(`${label ?? displayCommand(result.argv)} (exit ${result.exitCode}, ${how})`);
   const tail = result.exitCode === 0 ? "" : outputTail(result.stderr);
   if (tail) say(`stderr: ${tail}`);
 }

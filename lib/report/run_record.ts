@@ -13,7 +13,8 @@ import { redact } from "../core/secrets.ts";
 /**
  * How a step ended. `would-run`: a dry run found it not done; `unchecked`: a dry run did not
  * check it, as an earlier step would run first; `not-needed`: a requirement no step needed, as
- * nothing had to change (the verification proves it).
+ * nothing had to change (the verification proves it); `not-run`: the run never ran it, as it
+ * failed or was stopped before (or a requirement checked for it was not met).
  */
 export type StepStatus =
   | "ran"
@@ -21,7 +22,8 @@ export type StepStatus =
   | "failed"
   | "would-run"
   | "unchecked"
-  | "not-needed";
+  | "not-needed"
+  | "not-run";
 
 /** One step of the run. */
 export interface StepRecord {

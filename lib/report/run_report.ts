@@ -15,6 +15,9 @@ import { atomicWriteSync } from "../core/atomic_write.ts";
 import type { RunRecord } from "./run_record.ts";
 import type { RunReport } from "./run_report_schema.ts";
 import { redact } from "../core/secrets.ts";
+import { describeIoError } from "../core/io_errors.ts";
+import { SetupError } from "../core/errors.ts";
+import { ExitCode } from "../core/exit_codes.ts";
 
 export type { RunReport } from "./run_report_schema.ts";
 
@@ -88,6 +91,38 @@ export function buildRunReport(record: RunRecord, ending: RunEnding): RunReport 
       error: { phase: ending.error.phase, message: redact(ending.error.message) },
     }),
   };
+}
+
+/**
+ * Checks, before the run changes anything, that the run report can be written to `path`: a run
+ * that found out only at its end would have done its work without the report asked for. An
+ * existing file is opened for writing and left as it is; a missing one is created and removed.
+ *
+ * @param source Where the path came from, for the message (`--report`, `PHOENIX_REPORT_FILE`).
+ * @throws {SetupError} With {@linkcode ExitCode.InvalidInput}, saying in plain words why not.
+ */
+export function checkReportFile(path: string, source: string): void {
+  try {
+    let exists = true;
+    try {
+      if (Deno.statSync(path).isDirectory) throw new Deno.errors.IsADirectory();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      exists = false;
+    }
+    Deno.openSync(path, { write: true, createNew: !exists }).close();
+    if (!exists) Deno.removeSync(path);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "its directory does not exist"
+      : describeIoError(error);
+    throw new SetupError(
+      `Cannot write the run report to ${JSON.stringify(path)} (${source}): ${why}. Give a file ` +
+        `in a directory this user can write, or leave ${source} out`,
+      ExitCode.InvalidInput,
+      { phase: "checking the report file", cause: error },
+    );
+  }
 }
 
 /**

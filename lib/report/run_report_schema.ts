@@ -37,7 +37,8 @@ export const RunReportSchema = z.object({
     "How the run ended; `stopped`: by a signal or the watchdog; `checked`: a --check run",
   ),
   produced: z.string().optional().describe(
-    "What the run produced or found in place, in words (snapshot; service URL and model)",
+    "What the run produced or found in place, in words (snapshot; service URL and model); " +
+      "only for a run that succeeded and was not a dry run",
   ),
   snapshot: z.string().optional().describe("The template's snapshot name"),
   differences: z.array(z.string()).optional().describe(
@@ -47,14 +48,24 @@ export const RunReportSchema = z.object({
   steps: z.array(z.object({
     index: z.number().int().positive(),
     name: z.string(),
-    status: z.enum(["ran", "already-done", "failed", "would-run", "unchecked", "not-needed"])
-      .describe(
-        "`would-run`/`unchecked`: a dry run found it not done / did not check it (it depends on " +
-          "an earlier step that would run); `not-needed`: a requirement left unchecked, as no " +
-          "step had to change anything (the verification proves it)",
-      ),
+    status: z.enum([
+      "ran",
+      "already-done",
+      "failed",
+      "would-run",
+      "unchecked",
+      "not-needed",
+      "not-run",
+    ]).describe(
+      "`would-run`/`unchecked`: a dry run found it not done / did not check it (it depends on " +
+        "an earlier step that would run); `not-needed`: a requirement left unchecked, as no " +
+        "step had to change anything (the verification proves it); `not-run`: the run never " +
+        "ran it, as it failed or was stopped first (or a requirement checked for it was not met)",
+    ),
     durationMs: milliseconds,
-  })).describe("The steps the run reached, in order"),
+  })).describe(
+    "Every step of the module once the steps began, in order (none when the run ended before)",
+  ),
   verifications: z.array(z.object({
     name: z.string(),
     status: z.enum(["passed", "failed"]),

@@ -60,8 +60,30 @@ export function commandSucceeds<S>(
           `${shown} printed ${printed}, which does not match ${options.expectOutput}`,
         );
       }
-      const first = output.split("\n")[0]?.trim();
-      ctx.log.info(`${shown} in container ${ctx.ctid}: ${first || "(no output)"}`);
+      ctx.log.info(`${shown} in container ${ctx.ctid}: ${outputInOneLine(output)}`);
     },
   };
+}
+
+/** How many lines of a command's answer its log line shows whole. */
+const SHOWN_LINES = 6;
+
+/**
+ * A command's output as one log line: a few lines whole, separated by `; `; more as the first of
+ * them and how many there are (the log file has every line of output).
+ *
+ * @example
+ * ```ts
+ * import { outputInOneLine } from "./commands.ts";
+ * outputInOneLine("C\nC.utf8\nen_US.utf8\nPOSIX\n"); // "C; C.utf8; en_US.utf8; POSIX (4 lines)"
+ * outputInOneLine("jq-1.7.1\n"); // "jq-1.7.1"
+ * ```
+ */
+export function outputInOneLine(output: string): string {
+  const lines = output.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  if (lines.length === 0) return "(no output)";
+  if (lines.length === 1) return lines[0];
+  if (lines.length <= SHOWN_LINES) return `${lines.join("; ")} (${lines.length} lines)`;
+  return `${lines.slice(0, SHOWN_LINES).join("; ")}; ... (${lines.length} lines, the first ` +
+    `${SHOWN_LINES} shown; the log file has them all)`;
 }

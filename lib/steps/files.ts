@@ -30,6 +30,13 @@ export interface FileSpec<S> {
    * It does not run when the file was already as wanted.
    */
   readonly onChange?: (ctx: SetupContext<S>) => Promise<void>;
+  /**
+   * Why an existing file is to be left as it is this run, whatever it holds, or `undefined` to
+   * make it hold `content` (e.g. a secret the run was not given: not a secret to remove). The
+   * check then asks only whether the file exists, and logs the reason when it holds something
+   * else than `content`; a missing file is still written.
+   */
+  readonly keep?: (ctx: SetupContext<S>) => string | undefined;
 }
 
 const MODE = /^0?[0-7]{3}$/;
@@ -121,6 +128,8 @@ export async function writeFileInContainer<S>(
   try {
     await ctx.container.runScript(WRITE_FILE_SCRIPT, [dirname(path), path, perms], {
       input: content,
+      // The script is the same for every file: the log says which file, at DEBUG the script.
+      label: `Writing ${path} (mode ${perms}) in container ${ctx.ctid}`,
     });
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
@@ -135,8 +144,9 @@ export async function writeFileInContainer<S>(
 
 /**
  * A file inside the container with the given content and permissions. The check reads it back
- * and compares content and mode; the action writes it with {@linkcode writeFileInContainer} and
- * then runs `onChange`, so dependent work happens only when the file really changed.
+ * and compares content and mode (only whether it exists, when `keep` gives a reason to leave it
+ * as it is); the action writes it with {@linkcode writeFileInContainer} and then runs
+ * `onChange`, so dependent work happens only when the file really changed.
  *
  * @param spec The path, content, mode, and whether the content is a secret.
  * @returns The step.
@@ -158,8 +168,18 @@ export function fileInContainer<S>(spec: FileSpec<S>): Step<S> {
     typeof spec.content === "string" ? spec.content : spec.content(ctx);
   return {
     name: spec.name ?? `Write ${spec.path}${spec.secret ? " (secret)" : ""}`,
-    check: (ctx) => fileIsCurrent(ctx, spec.path, contentOf(ctx), mode),
-    probes: () => fileIsCurrentProbes(spec.path),
+    check: async (ctx) => {
+      const keep = spec.keep?.(ctx);
+      if (keep === undefined) return await fileIsCurrent(ctx, spec.path, contentOf(ctx), mode);
+      const sum = await ctx.container.exec(["sha256sum", spec.path]);
+      if (sum.exitCode !== 0) return false;
+      if (sum.stdout.split(" ")[0] !== await sha256Hex(contentOf(ctx))) {
+        ctx.log.info(`${spec.path} in container ${ctx.ctid} is left as it is: ${keep}`);
+      }
+      return true;
+    },
+    probes: (ctx) =>
+      spec.keep?.(ctx) === undefined ? fileIsCurrentProbes(spec.path) : [["sha256sum", spec.path]],
     action: async (ctx) => {
       await writeFileInContainer(ctx, spec.path, contentOf(ctx), mode);
       await spec.onChange?.(ctx);

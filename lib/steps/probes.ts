@@ -75,7 +75,7 @@ export async function probeHttp<S>(
   if (expected.includes(Number(code))) return { ready: true };
   if (code && code !== "000") return { ready: false, detail: `HTTP ${code}` };
   const said = result.stderr.trim().split("\n").pop();
-  const why = CURL_FAILURES[result.exitCode] ?? `no answer, curl exit ${result.exitCode}`;
+  const why = CURL_FAILURES[result.exitCode] ?? `no HTTP answer (curl exit ${result.exitCode})`;
   return { ready: false, detail: `${why}${said ? ` (${said})` : ""}` };
 }
 

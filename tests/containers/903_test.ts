@@ -89,7 +89,44 @@ Deno.test("903: a host without the NVIDIA driver fails with exit 8 before any ch
   const run = await s.run();
   assertExit(run, 8);
   assert.match(run.stderr, /The host has no NVIDIA driver loaded/);
-  assert.deepEqual(await s.callLines(), ["pct status 903", "pct listsnapshot 903"]);
+  // The other requirement (nesting=1, met) is checked too, so that all are reported at once.
+  assert.deepEqual(await s.callLines(), [
+    "pct status 903",
+    "pct listsnapshot 903",
+    "pct config 903",
+  ]);
+  assert.match(run.stdout, /Summary: 10 steps \(0 run, 1 already done, 1 failed, 8 not run\)/);
+});
+
+Deno.test("903: every requirement not met is reported in the same run, and nothing else counts as failed", async () => {
+  await using s = await ContainerScenario.of({
+    ctid: "903",
+    hostRoot: HOSTS.noDriver,
+    container: { config: { features: "keyctl=1" } },
+  });
+  const report = `${s.dir}/report.json`;
+  const run = await s.run(["--report", report, "903"]);
+  assertExit(run, 8);
+  const errors = run.stderr.split("\n").filter((line) => / \[ERROR\] /.test(line));
+  assert.equal(errors.length, 2, run.stderr);
+  assert.match(errors[0], /Step 1\/10 "Check the host's NVIDIA driver": .*no NVIDIA driver loaded/);
+  assert.match(
+    errors[1],
+    /Step 2\/10 .*: .*Container 903 does not have the feature nesting=1 .*\(1 more requirement is not met: see above\)$/,
+  );
+  assert.match(
+    run.stdout,
+    /\[INFO\] .*: Summary: 10 steps \(0 run, 0 already done, 2 failed, 8 not run\); no verification run; 3 pct calls; /,
+  );
+  assert.doesNotMatch(run.stdout + run.stderr, /produced|snapshot .* created/i);
+  const r = JSON.parse(await Deno.readTextFile(report));
+  assert.equal(r.outcome, "failed");
+  assert.equal(r.produced, undefined);
+  assert.deepEqual(
+    r.steps.map((step: { status: string }) => step.status),
+    ["failed", "failed", ...Array(8).fill("not-run")],
+  );
+  await s.assertNothingChanged();
 });
 
 Deno.test("903: a container without nesting=1 fails with exit 8 before any change", async () => {

@@ -120,6 +120,79 @@ Deno.test("950: the Hugging Face token reaches the service through a root-only f
     assert.ok(!seen.includes(other), "a token from a file is masked too");
   });
 
+  await t.step("no token given: the container's token stays and nothing restarts", async () => {
+    await s.fake.clearCalls();
+    const run = await s.run(["950"]);
+    assertExit(run, 0);
+    await s.assertNothingChanged();
+    const lines = await s.callLines();
+    assert.ok(!lines.some((line) => line.includes("systemctl restart")), lines.join("\n"));
+    assert.equal(lines.length, 2, "pct status and one batch of checks");
+    const file = (await s.fake.state()).containers["950"].files[ENV_FILE];
+    assert.match(file.content, new RegExp(`^HF_TOKEN=${other}$`, "m"));
+    const said = run.stdout.split("\n").filter((line) => line.includes(ENV_FILE));
+    assert.equal(said.length, 2, said.join("\n"));
+    assert.match(
+      said[0],
+      /\[INFO\] .*: \/etc\/vllm\/vllm\.env in container 950 is left as it is: no HF_TOKEN or HF_TOKEN_FILE was given, so the Hugging Face token it holds stays and vllm\.service is not restarted \(PHOENIX_HF_REMOVE=true removes the token\)$/,
+    );
+    assert.match(said[1], /Step 5\/7 .*: check: already done, skipping$/);
+  });
+
+  await t.step(
+    "PHOENIX_HF_REMOVE=true: the token goes, vLLM restarts, the log says so",
+    async () => {
+      await s.fake.clearCalls();
+      const run = await s.run(["950"], { env: { PHOENIX_HF_REMOVE: "true" } });
+      assertExit(run, 0);
+      const file = (await s.fake.state()).containers["950"].files[ENV_FILE];
+      assert.equal(
+        file.content,
+        "# No Hugging Face token was given (HF_TOKEN or HF_TOKEN_FILE of the setup run).\n",
+      );
+      assert.equal(file.mode, "0600");
+      assert.match(
+        run.stdout,
+        /\[INFO\] .*: Removed the Hugging Face token from \/etc\/vllm\/vllm\.env in container 950, as PHOENIX_HF_REMOVE asks\n/,
+      );
+      assert.ok((await s.callLines()).includes("pct exec 950 -- systemctl restart vllm.service"));
+    },
+  );
+
+  await t.step("PHOENIX_HF_REMOVE=true again, or no token: nothing changes", async () => {
+    for (const env of [{ PHOENIX_HF_REMOVE: "yes" }, {}] as Record<string, string>[]) {
+      await s.fake.clearCalls();
+      const run = await s.run(["950"], { env });
+      assertExit(run, 0);
+      await s.assertNothingChanged();
+      assert.doesNotMatch(run.stdout, /left as it is|Removed the Hugging Face token/);
+    }
+  });
+
+  await t.step(
+    "PHOENIX_HF_REMOVE with HF_TOKEN, or not yes/no: exit 2 before any pct call",
+    async () => {
+      for (
+        const [env, message] of [
+          [
+            { PHOENIX_HF_REMOVE: "1", HF_TOKEN: token },
+            /PHOENIX_HF_REMOVE asks to remove the Hugging Face token, but HF_TOKEN or HF_TOKEN_FILE gives one: set only one of them/,
+          ],
+          [
+            { PHOENIX_HF_REMOVE: "please" },
+            /Cannot tell whether to remove the Hugging Face token from the container, as PHOENIX_HF_REMOVE="please" is not a yes\/no value/,
+          ],
+        ] as const
+      ) {
+        await s.fake.clearCalls();
+        const run = await s.run(["950"], { env });
+        assertExit(run, 2);
+        assert.match(run.stderr, message);
+        assert.deepEqual(await s.calls(), []);
+      }
+    },
+  );
+
   await t.step("HF_TOKEN and HF_TOKEN_FILE together: exit 2 before anything changes", async () => {
     await s.fake.clearCalls();
     const run = await s.run(["950"], { env: { HF_TOKEN: token, HF_TOKEN_FILE: tokenFile } });

@@ -11,11 +11,12 @@ import { join } from "node:path";
 import { assertExit, ContainerScenario } from "../containers/_harness.ts";
 import { GPU_HOST_ENVIRONMENT as GPU_HOST } from "../support/gpu_host.ts";
 import { isAlive } from "../support/processes.ts";
+import { randomToken } from "../support/random_token.ts";
 
 /** A GPU host's environment, and a token the host's shell holds. */
 const GPU_HOST_ENVIRONMENT = {
   ...GPU_HOST,
-  HF_TOKEN: "hf_HostTokenNeverForPct0123456789",
+  HF_TOKEN: randomToken(),
 };
 
 /** What reaches `pct`: the chosen environment, plus what the fake's wrapper and sh add. */

@@ -12,6 +12,7 @@ import { assertExit, ContainerScenario } from "../containers/_harness.ts";
 import type { ExecRule } from "../fake_pct/fake_pct.ts";
 import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import { eventually } from "../support/assertions.ts";
+import { randomToken } from "../support/random_token.ts";
 import { isAlive } from "../support/processes.ts";
 
 const VENV = "^python3 -m venv /opt/vllm$";
@@ -336,7 +337,8 @@ async function filesHolding(dir: string, secret: string): Promise<string[]> {
 }
 
 Deno.test("950 with HF_TOKEN, run whole or SIGKILLed at several points: the token is in no host file, no pct argv, no log", async (t) => {
-  const token = "hf_NeverOnTheHostDisk0123456789abcd";
+  // Made up for this run: a copy of the project or another run's files cannot hold it.
+  const token = randomToken();
   const ENV_WRITE = "^bash -c .* /etc/vllm /etc/vllm/vllm.env 0600$";
   const points: [string, ExecRule[], (argv: readonly string[]) => boolean][] = [
     [
@@ -370,14 +372,13 @@ Deno.test("950 with HF_TOKEN, run whole or SIGKILLed at several points: the toke
           exec,
           simulation: { servedModels: ["Qwen/Qwen2.5-Coder-7B-Instruct-AWQ"] },
         });
-        const before = topLevel("/tmp");
         const child = await s.spawn(["950"], { env: { HF_TOKEN: token, TMPDIR: tmpdir } });
         const pct = await s.waitForPct(wanted);
         child.kill("SIGKILL");
         await outputOf(child);
         // The pct it left behind would go on for a minute; it may have ended already.
         if (await isAlive(pct.pid)) Deno.kill(pct.pid, "SIGKILL");
-        await assertTokenNowhere(s, token, tmpdir, before);
+        await assertTokenNowhere(s, token, tmpdir);
       });
     }
     await t.step("a whole run", async () => {
@@ -385,7 +386,6 @@ Deno.test("950 with HF_TOKEN, run whole or SIGKILLed at several points: the toke
         ctid: "950",
         simulation: { servedModels: ["Qwen/Qwen2.5-Coder-7B-Instruct-AWQ"] },
       });
-      const before = topLevel("/tmp");
       const run = await s.run(["950"], {
         env: { HF_TOKEN: token, TMPDIR: tmpdir, PHOENIX_DEBUG: "true" },
       });
@@ -398,38 +398,25 @@ Deno.test("950 with HF_TOKEN, run whole or SIGKILLed at several points: the toke
         "it did reach the container",
       );
       assert.equal(file.mode, "0600");
-      await assertTokenNowhere(s, token, tmpdir, before);
+      await assertTokenNowhere(s, token, tmpdir);
     });
   } finally {
     await Deno.remove(tmpdir, { recursive: true });
   }
 });
 
-/** The names in directory `dir`. */
-function topLevel(dir: string): Set<string> {
-  return new Set([...Deno.readDirSync(dir)].map((entry) => entry.name));
-}
-
 /**
- * The token is in no pct call's argv, no log line, and no host file: none in TMPDIR, and none
- * in what appeared in /tmp since `before` (the fake's `state.json`, the simulated container's
- * own disk, is older).
+ * The token is in no pct call's argv, no log line, and no host file of this test's own
+ * directories: the run's TMPDIR, the scenario's (config, log, lock directory) and the fake
+ * pct's, whose `state.json` alone must hold it: the simulated container's own disk. Only these:
+ * the rest of /tmp belongs to other runs and other checkouts.
  */
-async function assertTokenNowhere(
-  s: ContainerScenario,
-  token: string,
-  tmpdir: string,
-  before: Set<string>,
-) {
+async function assertTokenNowhere(s: ContainerScenario, token: string, tmpdir: string) {
   assert.ok(!JSON.stringify(await s.calls()).includes(token), "the token is in a pct argv");
   assert.ok(!(await s.logLines()).join("\n").includes(token), "the token is in the log");
   assert.deepEqual(await filesHolding(tmpdir, token), [], "a file in TMPDIR holds the token");
-  for (const name of topLevel("/tmp")) {
-    // A fake pct's directory is its simulated containers' disk: another suite's fake (a second
-    // test run on the same machine) holds its own copy of this test's token there.
-    if (before.has(name) || name.startsWith("fake_pct_")) continue;
-    assert.deepEqual(await filesHolding(join("/tmp", name), token), [], `/tmp/${name}`);
-  }
+  assert.deepEqual(await filesHolding(s.dir, token), [], "a file of the scenario holds it");
+  const state = join(s.fake.dir, "state.json");
   // The token did reach the simulated container, which keeps its disk in the fake's state.
-  assert.ok(Deno.readTextFileSync(join(s.fake.dir, "state.json")).includes(token));
+  assert.deepEqual(await filesHolding(s.fake.dir, token), [state]);
 }

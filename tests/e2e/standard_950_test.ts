@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { callSummary } from "../fake_pct/calls.ts";
 import { literally } from "../fake_pct/fake_pct.ts";
 import { ContainerScenario } from "../containers/_harness.ts";
@@ -99,8 +100,8 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
       "test -x /opt/vllm/bin/python",
       "/opt/vllm/bin/pip show vllm",
       "readlink /usr/bin/vllm",
+      // Given no token, the token file is kept whatever it holds: only whether it exists counts.
       "sha256sum /etc/vllm/vllm.env",
-      "stat -c %a /etc/vllm/vllm.env",
       "sha256sum /etc/systemd/system/vllm.service",
       "stat -c %a /etc/systemd/system/vllm.service",
       "systemctl show --property=NeedDaemonReload --value vllm.service",
@@ -126,8 +127,8 @@ Deno.test("950: readiness is polled with backoff until /health answers 200", asy
   assert.equal(run.code, 0, run.stderr);
   // Three attempts: the first answered by the batch of the last step's check after its action
   // (the first batch did not run it: its checks failed), then one call each (503, 200).
-  assert.match(run.stdout, /attempt 1 answered connection refused/);
-  assert.match(run.stdout, /attempt 2 answered HTTP 503/);
+  assert.match(run.stdout, /attempt 1: connection refused/);
+  assert.match(run.stdout, /attempt 2: HTTP 503/);
   assert.match(run.stdout, /answered in container 950 \(attempt 3\)/);
   const own = callSummary(await s.calls()).filter((line) =>
     line.startsWith("exec curl -s --max-time 10")
@@ -137,16 +138,75 @@ Deno.test("950: readiness is polled with backoff until /health answers 200", asy
   assert.ok(Date.now() - started >= 3000);
 });
 
-Deno.test("950: /v1/models without the configured model fails verification, exit 4", async () => {
+Deno.test("950: /v1/models without the configured model fails verification, exit 4, and claims nothing", async () => {
   await using s = await server({
     exec: [{ match: MODELS, stdout: '{"data":[{"id":"other/model"}]}' }],
   });
-  const run = await s.run();
+  const report = join(s.dir, "report.json");
+  const run = await s.run(["--report", report, "950"]);
   assert.equal(run.code, 4);
   assert.match(
     run.stderr,
     /\/v1\/models lists \["other\/model"\], not "Qwen\/Qwen2\.5-Coder-7B-Instruct-AWQ"/,
   );
+  // A failed run does not say what a finished one provides, on the console or in the report.
+  assert.doesNotMatch(run.stdout + run.stderr, /vLLM serves/);
+  const r = JSON.parse(await Deno.readTextFile(report));
+  assert.equal(r.outcome, "failed");
+  assert.equal(r.produced, undefined);
+});
+
+Deno.test("950: a report file that cannot be written is exit 1, in plain words, before any pct call", async () => {
+  await using s = await server();
+  const report = join(s.dir, "missing", "report.json");
+  const run = await s.run(["--report", report, "950"]);
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stderr,
+    /\[ERROR\] .*: Cannot write the run report to ".*\/missing\/report\.json" \(--report\): its directory does not exist\. Give a file in a directory this user can write, or leave --report out\n/,
+  );
+  assert.match(run.stderr, /failed during checking the report file\. Exit code 1\.\n$/);
+  assert.deepEqual(await s.calls(), []);
+  const viaEnv = await s.run(["950"], { env: { PHOENIX_REPORT_FILE: s.dir } });
+  assert.equal(viaEnv.code, 1);
+  assert.match(viaEnv.stderr, /\(PHOENIX_REPORT_FILE\): it is a directory, not a file\./);
+  assert.deepEqual(await s.calls(), []);
+});
+
+Deno.test("950: a batch of checks is one INFO line, its script at DEBUG only; a batch with no usable answer is said", async () => {
+  await using s = await server();
+  const first = await s.run();
+  assert.equal(first.code, 0, first.stderr);
+  // Neither the batch's script nor the file-writing one reaches the console at INFO.
+  assert.doesNotMatch(first.stdout, /bash -c|mktemp|umask/);
+  assert.match(
+    first.stdout,
+    /\[INFO\] .*: Writing \/etc\/vllm\/vllm\.env \(mode 0600\) in container 950 \(exit 0, /,
+  );
+  await s.fake.clearCalls();
+  const rerun = await s.run();
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.match(
+    rerun.stdout,
+    /\[INFO\] .*: 10 checks in one call in container 950, then 3 of the verification's if all pass \(exit 0, [\d.]+ m?s\)\n/,
+  );
+  assert.equal((await s.calls()).length, 2);
+
+  // The container answers the batch with an error (no bash, say): said once, with why, and
+  // every check and verification command then runs on its own.
+  await s.fake.clearCalls();
+  await s.fake.update((state) => {
+    state.failures = [{ command: "exec", times: 1, exit: 127, stderr: 'Failed to exec "bash"' }];
+  });
+  const fallback = await s.run();
+  assert.equal(fallback.code, 0, fallback.stderr);
+  const warnings = fallback.stderr.split("\n").filter((line) => line.includes("[WARN]"));
+  assert.deepEqual(warnings.map((line) => line.replace(/^.*\[WARN\] \S+ /, "")), [
+    "Step 1/7: The batch of 10 checks in container 950 gave no usable answer (exit code 127: " +
+    'Failed to exec "bash"); from now on each check runs on its own, one pct call each',
+  ]);
+  // pct status, the batch, then 10 checks and 3 verification commands one call each.
+  assert.equal((await s.calls()).length, 15);
 });
 
 Deno.test("950: a null model is a config error naming file, CTID and field, before any pct call", async () => {

@@ -6,7 +6,7 @@
  */
 
 import type { CommandRunner } from "../../lib/core/command_text.ts";
-import { logBatchAnswer, loggingRunner } from "../../lib/report/logging_runner.ts";
+import { logBatches, loggingRunner } from "../../lib/report/logging_runner.ts";
 import type { SetupContext } from "../../lib/module/container_module.ts";
 import { InContainer } from "../../lib/host/in_container.ts";
 import { Pct } from "../../lib/host/pct.ts";
@@ -39,7 +39,7 @@ export function testContext<S = undefined>(
   const record = new RunRecord();
   const pct = new Pct(
     options.logCommands ? loggingRunner(run, log, { record }) : run,
-    options.logCommands ? logBatchAnswer(log, record) : undefined,
+    options.logCommands ? logBatches(log, record) : undefined,
   );
   return {
     ctid,

@@ -2,8 +2,10 @@
  * The vLLM server application: vLLM's OpenAI-compatible server for the entry's model, as the
  * enabled systemd service `vllm.service`, with a Hugging Face token (`HF_TOKEN`, or the file
  * named by `HF_TOKEN_FILE`) in a root-only environment file; ready when `GET /health` answers 200
- * and `/v1/models` lists the model. Chosen for every entry that names a model
- * (`vllm_engine_config` or `vllm_model`) and is not a template layer.
+ * and `/v1/models` lists the model. A run given no token keeps the one the container has (the
+ * orchestrator's next pass may not pass it on); `PHOENIX_HF_REMOVE=true` removes it. Chosen for
+ * every entry that names a model (`vllm_engine_config` or `vllm_model`) and is not a template
+ * layer.
  *
  * The server gets exactly the options the entry asks for: every field of `vllm_engine_config` it
  * knows becomes one option of `vllm serve`, and a field it does not know is refused (exit 2)
@@ -21,6 +23,7 @@ import {
   vllmSettingsOf,
 } from "../../config/read_config.ts";
 import { ConfigError } from "../../core/errors.ts";
+import { readBoolean, REMOVE_HF_TOKEN } from "../../config/environment.ts";
 import { definePart } from "../features/feature.ts";
 import { VLLM_BIN } from "../features/vllm.ts";
 import { describeIoError } from "../../core/io_errors.ts";
@@ -33,10 +36,19 @@ import {
   systemdUnit,
 } from "../../steps/mod.ts";
 
+/**
+ * What the run does with the Hugging Face token: write the one it was given, remove the one the
+ * container has, or, given none, keep the container's.
+ */
+export type TokenChange =
+  | { readonly kind: "set"; readonly token: string }
+  | { readonly kind: "remove" }
+  | { readonly kind: "keep" };
+
 /** What the server's steps need, derived from the entry before any pct call. */
 export interface VllmServerSettings {
-  /** The content of the root-only environment file (holds the token, if any). */
-  readonly environmentFile: string;
+  /** What the run does with the token in the root-only environment file. */
+  readonly token: TokenChange;
   /** The text of `vllm.service`. */
   readonly unit: string;
   /** `/health` as seen from inside the container. */
@@ -143,7 +155,7 @@ function serverPort(config: ContainerConfig, vllm: VllmSettings): number {
 /** Everything the server needs from the entry, checked. */
 export function vllmServerSettingsOf(
   config: ContainerConfig,
-): Omit<VllmServerSettings, "environmentFile"> & { readonly argv: readonly string[] } {
+): Omit<VllmServerSettings, "token"> & { readonly argv: readonly string[] } {
   refuseUnknownEngineFields(config);
   const vllm = vllmSettingsOf(config);
   const modelField = config.entry.vllm_engine_config?.ModelConfig?.model !== undefined
@@ -229,9 +241,30 @@ function unitFile(model: string, argv: readonly string[]): string {
 }
 
 /**
- * The Hugging Face token from `HF_TOKEN`, or from the host file named by `HF_TOKEN_FILE`; never
- * quoted in a message. A token read from a file is registered so that every log line masks it.
+ * What to do with the token: write the one from `HF_TOKEN`, or from the host file named by
+ * `HF_TOKEN_FILE` (never quoted in a message; one read from a file is registered so that every
+ * log line masks it); remove it (`PHOENIX_HF_REMOVE`); else keep the container's.
  */
+function tokenChange(env: Readonly<Record<string, string | undefined>>): TokenChange {
+  const token = huggingFaceToken(env);
+  const remove = readBoolean(env, REMOVE_HF_TOKEN);
+  if (remove.problem) {
+    throw new ConfigError(
+      "Cannot tell whether to remove the Hugging Face token from the container, as " +
+        remove.problem,
+    );
+  }
+  if (remove.value && token !== undefined) {
+    throw new ConfigError(
+      `${REMOVE_HF_TOKEN} asks to remove the Hugging Face token, but HF_TOKEN or HF_TOKEN_FILE ` +
+        "gives one: set only one of them",
+    );
+  }
+  if (token !== undefined) return { kind: "set", token };
+  return { kind: remove.value ? "remove" : "keep" };
+}
+
+/** The Hugging Face token from `HF_TOKEN`, or from the host file named by `HF_TOKEN_FILE`. */
 function huggingFaceToken(env: Readonly<Record<string, string | undefined>>): string | undefined {
   const direct = env.HF_TOKEN?.trim() || undefined;
   const file = env.HF_TOKEN_FILE?.trim() || undefined;
@@ -266,10 +299,10 @@ function huggingFaceToken(env: Readonly<Record<string, string | undefined>>): st
 }
 
 /** The environment file's content: the token, or a note that there is none. */
-function environmentFile(token: string | undefined): string {
-  return token === undefined
-    ? "# No Hugging Face token was given (HF_TOKEN or HF_TOKEN_FILE of the setup run).\n"
-    : `# The Hugging Face token vLLM downloads gated models with.\nHF_TOKEN=${token}\n`;
+function environmentFile(token: TokenChange): string {
+  return token.kind === "set"
+    ? `# The Hugging Face token vLLM downloads gated models with.\nHF_TOKEN=${token.token}\n`
+    : "# No Hugging Face token was given (HF_TOKEN or HF_TOKEN_FILE of the setup run).\n";
 }
 
 /** The vLLM server application. */
@@ -287,15 +320,28 @@ export const vllmServer = definePart<VllmServerSettings>({
   ],
   settings: (config, env) => {
     const { argv: _argv, ...checked } = vllmServerSettingsOf(config);
-    return { ...checked, environmentFile: environmentFile(huggingFaceToken(env)) };
+    return { ...checked, token: tokenChange(env) };
   },
   steps: [
     fileInContainer<VllmServerSettings>({
       name: `Give vLLM the Hugging Face token (${VLLM_ENV_FILE}, root only)`,
       path: VLLM_ENV_FILE,
-      content: (ctx) => ctx.settings.environmentFile,
+      content: (ctx) => environmentFile(ctx.settings.token),
       secret: true,
-      onChange: (ctx) => restartIfActive(ctx, VLLM_UNIT),
+      keep: (ctx) =>
+        ctx.settings.token.kind === "keep"
+          ? `no HF_TOKEN or HF_TOKEN_FILE was given, so the Hugging Face token it holds stays ` +
+            `and ${VLLM_UNIT} is not restarted (${REMOVE_HF_TOKEN}=true removes the token)`
+          : undefined,
+      onChange: async (ctx) => {
+        if (ctx.settings.token.kind === "remove") {
+          ctx.log.info(
+            `Removed the Hugging Face token from ${VLLM_ENV_FILE} in container ${ctx.ctid}, ` +
+              `as ${REMOVE_HF_TOKEN} asks`,
+          );
+        }
+        await restartIfActive(ctx, VLLM_UNIT);
+      },
     }),
     systemdUnit<VllmServerSettings>({ name: VLLM_UNIT, content: (ctx) => ctx.settings.unit }),
     serviceEnabledAndRunning(VLLM_UNIT),

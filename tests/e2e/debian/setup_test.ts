@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { configText } from "../../containers/_harness.ts";
 import { compiledExecutable, runBuild } from "../../support/executables.ts";
+import { randomToken } from "../../support/random_token.ts";
 import { type LxcLab, withLab } from "../lxc/harness.ts";
 import {
   assertExit,
@@ -285,7 +286,7 @@ debianTest(
     await runningContainer(lab, image, "950");
     await asClonedFrom920(lab);
     await bench.writeConfig(config950(MODEL));
-    const token = "hf_realDebianTierToken0123456789";
+    const token = randomToken();
 
     const run = await runSetup(bench, "950", { HF_TOKEN: token });
     assertExit(run, 0);

@@ -71,13 +71,21 @@ Deno.test("composeContainer runs every requirement first, then each part's steps
     false,
     false,
   ]);
-  // The first step has to act, so the requirements are checked first: one is not met.
+  // The first step has to act, so the requirements are checked first: neither is met, and
+  // both are said.
   await assert.rejects(runSteps(module.steps, ctx, { dryRun: false }), (error) => {
     assert.ok(error instanceof SetupError);
-    assert.match(error.message, /^Step 1\/4 "first requirement": the requirement is not met$/);
+    assert.equal(
+      error.message,
+      'Step 2/4 "second requirement": the requirement is not met (1 more requirement is not ' +
+        "met: see above)",
+    );
     assert.equal(error.exitCode, ExitCode.HostPrerequisite);
     return true;
   });
+  assert.deepEqual(ctx.log.messages("error"), [
+    'Step 1/4 "first requirement": the requirement is not met',
+  ]);
   assert.deepEqual(seen.length, 4, "no action ran");
 });
 

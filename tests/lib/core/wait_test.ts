@@ -166,6 +166,6 @@ Deno.test("waitFor tells onRetry each answer, the time spent of the deadline and
   ]);
   assert.equal(
     describeWait("vLLM", progress[1]),
-    "Waiting for vLLM: attempt 2 answered not yet (2); 450 ms of 1 min; next try in 500 ms",
+    "Waiting for vLLM: attempt 2: not yet (2); 450 ms of 1 min; next try in 500 ms",
   );
 });

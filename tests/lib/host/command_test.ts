@@ -316,6 +316,25 @@ Deno.test("loggingRunner logs a check's commands at DEBUG and keeps its answer",
   assert.deepEqual(record.commands, [{ argv, exitCode: 1, durationMs: 1500, check: true }]);
 });
 
+Deno.test("loggingRunner shows a labelled command by its label, at INFO even in a check", async () => {
+  const log = new RecordingLog();
+  const record = new RunRecord();
+  const inner = scriptedRunner(() => ({ exitCode: 0, stdout: "0 aGk= \n", durationMs: 240 }));
+  const argv = ["pct", "exec", "950", "--", "bash", "-c", "long script", "bash", "1", "true"];
+  await record.during(
+    { label: "Step 1/7", checking: true },
+    () =>
+      loggingRunner(inner.run, log, { record })(argv, {
+        label: "1 check in one call in container 950",
+        hideOutput: true,
+      }),
+  );
+  assert.deepEqual(withoutOutput(log), [
+    ["debug", 'Running: pct exec 950 -- bash -c "long script" bash 1 true'],
+    ["info", "1 check in one call in container 950 (exit 0, 240 ms)"],
+  ]);
+});
+
 const HOSTILE_HOST_ENV = {
   PATH: "/usr/bin:/bin",
   HOME: "/root",

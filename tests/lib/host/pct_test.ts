@@ -419,11 +419,39 @@ Deno.test("Pct.prefetch: the verification's commands answer only when every chec
   assert.equal(fake.argvs().length, 3);
 });
 
-Deno.test("Pct.prefetch: a batch that fails as a whole is forgotten", async () => {
+Deno.test("Pct.prefetch: a batch that fails as a whole is forgotten, and the observer told why", async () => {
   const fake = new InMemoryPct({ containers: { "950": { status: "stopped" } } });
-  const pct = new Pct(fake.run);
+  const unusable: string[] = [];
+  const pct = new Pct(fake.run, {
+    answered: () => {},
+    unusable: (ctid, commands, why) => unusable.push(`${ctid}: ${commands}: ${why}`),
+  });
   pct.prefetch("950", { checks: [["true"], ["false"]], verifications: [] });
   await pct.exec("950", ["true"]);
   assert.equal(pct.waiting("950", ["false"]), 0);
   assert.equal(fake.argvs().length, 2, "the batch, then the command itself");
+  assert.equal(unusable.length, 1);
+  assert.match(unusable[0], /^950: 2: exit code \d+: .+/);
+  // No batch is tried there again: it would most likely fail the same way.
+  pct.prefetch("950", { checks: [["true"], ["false"]], verifications: [] });
+  await pct.exec("950", ["true"]);
+  assert.equal(fake.argvs().length, 3, "the command alone");
+  assert.equal(unusable.length, 1);
+});
+
+Deno.test("Pct.prefetch: a batch whose output cannot be read is forgotten, and the observer told why", async () => {
+  const runner = scriptedRunner(() => ({ stdout: "not base64 at all\n" }));
+  const unusable: string[] = [];
+  const pct = new Pct(runner.run, {
+    answered: () => {},
+    unusable: (_ctid, commands, why) => unusable.push(`${commands}: ${why}`),
+  });
+  pct.prefetch("950", { checks: [["true"], ["false"]], verifications: [["vllm", "--version"]] });
+  await pct.exec("950", ["true"]);
+  assert.deepEqual(unusable, ["2: Expected 2 or 3 probe results, got 1"]);
+  // The batch's own call says what it asks, in words; its script is for DEBUG.
+  assert.equal(
+    runner.calls[0].options?.label,
+    "2 checks in one call in container 950, then 1 of the verification's if all pass",
+  );
 });

@@ -73,6 +73,16 @@ Deno.test("summaryLine counts steps by outcome, verifications, pct calls and the
   );
   assert.equal(
     summaryLine({
+      steps: [{ status: "failed" }, { status: "not-run" }, { status: "not-run" }],
+      verifications: [],
+      pctCalls: 4,
+      durationMs: 959,
+    }),
+    "Summary: 3 steps (0 run, 0 already done, 1 failed, 2 not run); no verification run; " +
+      "4 pct calls; 959 ms in total.",
+  );
+  assert.equal(
+    summaryLine({
       steps: [{ status: "would-run" }],
       verifications: [{ status: "passed" }, { status: "failed" }],
       pctCalls: 2,

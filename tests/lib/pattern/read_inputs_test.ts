@@ -81,12 +81,65 @@ Deno.test("readInputs prints the version line for --version and exits 0", async 
 });
 
 Deno.test("readInputs returns the arguments of a setup of its own container", async () => {
-  const args = await readInputs(FACTS, {
-    args: ["--dry-run", "--report", "/tmp/r.json", "920"],
-    env: {},
-    invocation: { argv0: EXECUTABLE, execPath: EXECUTABLE },
-  });
-  assert.deepEqual(args, { action: "setup", ctid: "920", dryRun: true, reportFile: "/tmp/r.json" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const report = join(dir, "r.json");
+    const args = await readInputs(FACTS, {
+      args: ["--dry-run", "--report", report, "920"],
+      env: {},
+      invocation: { argv0: EXECUTABLE, execPath: EXECUTABLE },
+    });
+    assert.deepEqual(args, { action: "setup", ctid: "920", dryRun: true, reportFile: report });
+    // Checked by creating it, and not left behind: the run writes it at its end.
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+    // An existing report is checked without being changed.
+    await Deno.writeTextFile(report, "{}\n");
+    await readInputs(FACTS, {
+      args: ["920"],
+      env: { PHOENIX_REPORT_FILE: report },
+      invocation: { argv0: EXECUTABLE, execPath: EXECUTABLE },
+    });
+    assert.equal(await Deno.readTextFile(report), "{}\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readInputs refuses a report file it cannot write, in plain words, with exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [
+        ["--report", join(dir, "missing", "r.json"), "920"],
+        {},
+        /Cannot write the run report to ".*\/missing\/r\.json" \(--report\): its directory does not exist\. Give a file in a directory this user can write, or leave --report out$/,
+      ],
+      [
+        ["920"],
+        { PHOENIX_REPORT_FILE: dir },
+        /Cannot write the run report to ".*" \(PHOENIX_REPORT_FILE\): it is a directory, not a file\. .* or leave PHOENIX_REPORT_FILE out$/,
+      ],
+    ];
+    for (const [args, env, message] of cases) {
+      const log = join(dir, "log");
+      const run = await answer(args, { ...env, MAIN_LOG_FILE: log });
+      assert.equal(run.code, 1);
+      assert.ok(!run.stderr.some((line) => line.includes("Usage:")), run.stderr.join("\n"));
+      const lines = await logLines(log);
+      assert.match(lines[0], /^\[ERROR\] /);
+      assert.match(lines[0], message);
+      assert.match(lines.at(-1)!, /failed during checking the report file\. Exit code 1\.$/);
+      assert.ok(
+        !lines.some((line) =>
+          line.includes("Cannot write the run report") && line.includes("WARN")
+        ),
+      );
+      await Deno.remove(log);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("readInputs ends a command line it cannot parse as a failed run: usage, log, report, exit 1", async () => {

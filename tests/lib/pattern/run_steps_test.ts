@@ -590,7 +590,73 @@ Deno.test("runSteps: a requirement not met fails the run with exit 8 before any 
   assert.equal(error.exitCode, ExitCode.HostPrerequisite);
   assert.equal(error.message, 'Step 1/2 "nesting=1": the requirement is not met');
   assert.deepEqual(trace, ["check A", "check nesting=1"]);
-  assert.equal(ctx.record.steps[0].status, "failed");
+  // The step whose check asked for the requirement never ran: only the requirement failed.
+  assert.deepEqual(ctx.record.steps.map(({ status }) => status), ["failed", "not-run"]);
+});
+
+Deno.test("runSteps: every requirement not met is reported in the same run; steps not reached are not run", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const driver: Step<undefined> = {
+    ...requirement("driver", trace),
+    check: () => Promise.reject(new SetupError("no NVIDIA driver", ExitCode.HostPrerequisite)),
+  };
+  const error = await setupError(runSteps(
+    [
+      driver,
+      requirement("nesting=1", trace, false),
+      requirement("keyctl=1", trace),
+      fakeStep("A", trace, () => false),
+      fakeStep("B", trace, () => false),
+    ],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.equal(
+    error.message,
+    'Step 2/5 "nesting=1": the requirement is not met (1 more requirement is not met: see above)',
+  );
+  assert.equal(error.phase, 'step "driver", step "nesting=1"');
+  assert.deepEqual(ctx.log.messages("error"), [
+    'Step 1/5 "driver": its check failed: no NVIDIA driver',
+  ]);
+  assert.deepEqual(trace, ["check A", "check nesting=1", "check keyctl=1"]);
+  assert.deepEqual(ctx.record.steps.map(({ name, status }) => [name, status]), [
+    ["driver", "failed"],
+    ["nesting=1", "failed"],
+    ["keyctl=1", "already-done"],
+    ["A", "not-run"],
+    ["B", "not-run"],
+  ]);
+});
+
+Deno.test("runSteps: a pct failure while checking a requirement stops the checks, after saying those not met", async () => {
+  const { ctx } = setup();
+  const trace: string[] = [];
+  const broken: Step<undefined> = {
+    ...requirement("features", trace),
+    check: () => Promise.reject(new Error("pct config 920 failed with exit code 255")),
+  };
+  const error = await setupError(runSteps(
+    [
+      requirement("nesting=1", trace, false),
+      broken,
+      requirement("driver", trace, false),
+      fakeStep("A", trace, () => false),
+    ],
+    ctx,
+    { dryRun: false },
+  ));
+  assert.equal(error.exitCode, ExitCode.Step);
+  assert.match(error.message, /^Step 2\/4 "features": its check failed: pct config 920 failed/);
+  assert.deepEqual(ctx.log.messages("error"), ['Step 1/4 "nesting=1": the requirement is not met']);
+  assert.deepEqual(ctx.record.steps.map(({ status }) => status), [
+    "failed",
+    "failed",
+    "not-needed",
+    "not-run",
+  ]);
 });
 
 Deno.test("runSteps: a failed check is explained by a requirement not met", async () => {

@@ -1,3 +1,4 @@
+import { randomToken } from "../../support/random_token.ts";
 import assert from "node:assert/strict";
 import { runSteps } from "../../../lib/pattern/run_steps.ts";
 import { join } from "node:path";
@@ -113,10 +114,24 @@ Deno.test("a failed write says what the container said, never the content", asyn
 });
 
 Deno.test("a secret file's content is in no argv, no log line and no host file", async () => {
-  const token = "hf_abcdefghijklmnopqrstuvwxyz0123";
+  const token = randomToken();
   const secret = `HF_TOKEN=${token}\n`;
-  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-  const before = new Set([...Deno.readDirSync(tmp)].map((entry) => entry.name));
+  // Its own TMPDIR, empty: the shared one changes under other processes.
+  const tmp = await Deno.makeTempDir();
+  const tmpBefore = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", tmp);
+  try {
+    await writeSecretFile(token, secret);
+    assert.deepEqual([...Deno.readDirSync(tmp)], [], "nothing was created on the host");
+  } finally {
+    if (tmpBefore === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", tmpBefore);
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+/** Writes `secret` with a secret file's step and checks it reached only the container's stdin. */
+async function writeSecretFile(token: string, secret: string) {
   const pct = stepPct();
   const ctx = stepContext(pct, { settings: { token: secret } });
   const step = fileInContainer<{ token: string }>({
@@ -130,9 +145,7 @@ Deno.test("a secret file's content is in no argv, no log line and no host file",
   for (const argv of pct.argvs()) assert.ok(!argv.join(" ").includes(token), argv.join(" "));
   for (const [, message] of ctx.log.entries) assert.ok(!message.includes(token), message);
   assert.deepEqual(writes(pct).map((write) => write.input), [secret], "only on stdin");
-  const created = [...Deno.readDirSync(tmp)].filter((entry) => !before.has(entry.name));
-  assert.deepEqual(created, [], "nothing was created on the host");
-});
+}
 
 Deno.test("WRITE_FILE_SCRIPT run by a real bash: the file whole with its mode, a private temporary, nothing left on failure", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "phoenix_write_script_" });

@@ -36,8 +36,8 @@ Deno.test("httpReady polls inside the container with backoff until the expected 
   // The wait narrates itself: each answer, where it stands against the deadline, the next try.
   const what = "http://localhost:8000/health to answer 200 in container 950";
   assert.deepEqual(ctx.log.messages("info").filter((m) => m.startsWith("Waiting for")), [
-    `Waiting for ${what}: attempt 1 answered connection refused; 0 ms of 1 min; next try in 1.0 s`,
-    `Waiting for ${what}: attempt 2 answered HTTP 503; 1.0 s of 1 min; next try in 2.0 s`,
+    `Waiting for ${what}: attempt 1: connection refused; 0 ms of 1 min; next try in 1.0 s`,
+    `Waiting for ${what}: attempt 2: HTTP 503; 1.0 s of 1 min; next try in 2.0 s`,
   ]);
 });
 
