@@ -44,6 +44,16 @@ export class Scenario implements AsyncDisposable {
     return join(this.dir, "phoenix_hypervisor.log");
   }
 
+  /** `PHOENIX_LOCK_DIR`. */
+  get lockDir(): string {
+    return join(this.dir, "lock");
+  }
+
+  /** The lock file a run for this CTID takes (in {@linkcode lockDir}). */
+  get lockFile(): string {
+    return join(this.lockDir, `phoenix_hypervisor_setup_${this.ctid}.lock`);
+  }
+
   /** The environment the orchestrator would give, pointed at this scenario. */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
@@ -52,7 +62,7 @@ export class Scenario implements AsyncDisposable {
       HYPERVISOR_CONFIG_FILE: join(this.dir, "phoenix_hypervisor_config.json"),
       MAIN_LOG_FILE: this.logFile,
       PHOENIX_DEBUG: "false",
-      PHOENIX_LOCK_DIR: join(this.dir, "lock"),
+      PHOENIX_LOCK_DIR: this.lockDir,
       LANG: "en_US.UTF-8",
       LC_ALL: "en_US.UTF-8",
       ...this.extraEnv,

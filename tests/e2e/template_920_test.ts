@@ -490,7 +490,7 @@ Deno.test("920: SIGTERM after the shutdown starts the template again and exits 1
   assert.equal(await isAlive(snapshot.pid), false, "the pct snapshot outlived the run");
   assert.deepEqual((await s.calls()).at(-1), ["start", "920"]);
   assert.equal((await s.fake.state()).containers["920"].status, "running");
-  await assert.rejects(Deno.stat(join(s.dir, "lock", "phoenix_hypervisor_setup_920.lock")));
+  await assert.rejects(Deno.stat(s.lockFile));
 });
 
 Deno.test("920: secrets from the environment never reach the console or the log file", async () => {
