@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mutatingCalls } from "../fake_pct/calls.ts";
 import { FakePct, type FakePctStateInput, type PctProcess } from "../fake_pct/fake_pct.ts";
+import { eventually } from "../support/assertions.ts";
 import { compiledExecutable, type Run, runExecutable } from "../support/executables.ts";
 
 /** The orchestrator's log line format. */
@@ -108,16 +109,16 @@ export class Scenario implements AsyncDisposable {
   /**
    * Waits until a `pct` process matching `wanted` has started (at most 30 s), and returns it.
    *
-   * @throws {Error} When none started in time.
+   * @throws {AssertionError} When none started in time.
    */
   async waitForPct(wanted: (argv: readonly string[]) => boolean): Promise<PctProcess> {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const found = (await this.fake.processes()).find((p) => wanted(p.argv));
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error("The awaited pct call never came");
+    let found: PctProcess | undefined;
+    await eventually(
+      async () => (found = (await this.fake.processes()).find((p) => wanted(p.argv))) !== undefined,
+      "The awaited pct call never came",
+      30_000,
+    );
+    return found!;
   }
 
   /** The pct calls so far, as argv without `pct`. */

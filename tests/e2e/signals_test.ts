@@ -152,10 +152,10 @@ Deno.test("SIGKILL during pip install: the next run refuses while that pip still
   const group = Number(/process group (\d+)/.exec(refused.stderr)![1]);
 
   Deno.kill(-group, "SIGTERM");
-  const deadline = Date.now() + 10_000;
-  while (await isAlive(pip.pid) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(
+    async () => !await isAlive(pip.pid),
+    "the pip install never ended after its process group got SIGTERM",
+  );
   await s.fake.clearCalls();
   const rerun = await s.run();
   assertExit(rerun, 0);
@@ -218,10 +218,10 @@ Deno.test("a SIGKILL at any point: once what it left running has ended, a re-run
       const slow = await s.waitForPct(point.slow);
       child.kill("SIGKILL");
       await child.output();
-      const deadline = Date.now() + 10_000;
-      while (await isAlive(slow.pid) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(
+        async () => !await isAlive(slow.pid),
+        `the slow pct (${point.name}) never ended after the run was killed`,
+      );
       const rerun = await s.run();
       assertExit(rerun, 0);
       const container = (await s.fake.state()).containers["920"];

@@ -11,6 +11,7 @@ import { callSummary } from "../fake_pct/calls.ts";
 import container920 from "../../containers/920.ts";
 import { helpText } from "../../lib/pattern/help.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
+import { eventually } from "../support/assertions.ts";
 import { isAlive } from "../support/processes.ts";
 import { ContainerScenario, finishedFlags } from "../containers/_harness.ts";
 import { LOG_LINE, Scenario } from "./_scenario.ts";
@@ -463,10 +464,10 @@ Deno.test("920: a second run while the first holds the lock exits 7 at once", as
     exec: [{ match: "^python3 -m venv /opt/vllm$", set: ["venv"], delayMs: 2500 }],
   });
   const first = s.run();
-  const deadline = Date.now() + 10_000;
-  while (!(await s.calls()).some((c) => c.includes("venv")) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(
+    async () => (await s.calls()).some((c) => c.includes("venv")),
+    "the first run never reached its venv step",
+  );
   const second = await s.run();
   assert.equal(second.code, 7);
   assert.match(second.stderr, /Another setup run for container 920 is in progress \(pid \d+/);
