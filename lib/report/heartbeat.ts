@@ -45,10 +45,33 @@ export interface Heartbeat {
 }
 
 /**
+ * Time as a heartbeat sees it: the current time and a repeating timer. Injectable so that tests
+ * move time instead of sleeping.
+ */
+export interface HeartbeatClock {
+  /** The current time in milliseconds. */
+  now(): number;
+  /** Calls `tick` every `intervalMs` until the returned function is called. */
+  every(intervalMs: number, tick: () => void): () => void;
+}
+
+/** The real clock: `Date.now` and an interval timer that never holds the process open. */
+export const systemHeartbeatClock: HeartbeatClock = {
+  now: () => Date.now(),
+  every: (intervalMs, tick) => {
+    const timer = setInterval(tick, intervalMs);
+    // The run never waits for a heartbeat: a forgotten one must not hold the process open either.
+    Deno.unrefTimer(timer);
+    return () => clearInterval(timer);
+  },
+};
+
+/**
  * Starts beating every `intervalMs` for the command `what`: the first beat comes one interval
  * after the start, so a quick command never beats.
  *
  * @param beat Receives each beat's text (the caller logs it, which masks secrets).
+ * @param clock The time and the timer; default {@linkcode systemHeartbeatClock}.
  *
  * @example
  * ```ts
@@ -62,22 +85,20 @@ export function startHeartbeat(
   what: string,
   intervalMs: number,
   beat: (text: string) => void,
-  now: () => number = Date.now,
+  clock: HeartbeatClock = systemHeartbeatClock,
 ): Heartbeat {
-  const started = now();
+  const started = clock.now();
   let lastOutput: string | undefined;
   let stopped = false;
-  const timer = setInterval(() => {
+  const cancel = clock.every(intervalMs, () => {
     // A beat already due when the command ended must not claim it is still running.
-    if (!stopped) beat(heartbeatText(what, now() - started, lastOutput));
-  }, intervalMs);
-  // The run never waits for a heartbeat: a forgotten one must not hold the process open either.
-  Deno.unrefTimer(timer);
+    if (!stopped) beat(heartbeatText(what, clock.now() - started, lastOutput));
+  });
   return {
     output: (line) => lastOutput = line,
     stop: () => {
       stopped = true;
-      clearInterval(timer);
+      cancel();
     },
   };
 }

@@ -4,14 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  assertExit,
-  configText,
-  ContainerScenario,
-  containerTests,
-  thenFails,
-} from "./_harness.ts";
+import { configText, ContainerScenario, containerTests, thenFails } from "./_harness.ts";
 import { literally } from "../fake_pct/fake_pct.ts";
+import { assertExit } from "../support/assertions.ts";
 
 const TOOLS = ["curl", "wget", "vim", "htop", "jq", "git", "rsync", "gpg"];
 

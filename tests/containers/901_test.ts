@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { REAL_HOSTS_AVAILABLE, realHostTree } from "../support/host_tree.ts";
 import {
-  assertExit,
   configText,
   ContainerScenario,
   containerTests,
@@ -18,6 +17,7 @@ import {
 } from "./_harness.ts";
 import { literally } from "../fake_pct/fake_pct.ts";
 import { GPU_DEVICES } from "./_simulated_container.ts";
+import { assertExit } from "../support/assertions.ts";
 
 const DRIVER_QUERY = literally("nvidia-smi --query-gpu=driver_version --format=csv,noheader");
 const GPU_QUERY = literally(

@@ -5,8 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { assertExit, ContainerScenario, containerTests } from "./_harness.ts";
+import { ContainerScenario, containerTests } from "./_harness.ts";
 import { literally } from "../fake_pct/fake_pct.ts";
+import { assertExit } from "../support/assertions.ts";
 
 const NESTING = { container: { config: { features: "nesting=1" } } };
 

@@ -5,16 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  assertExit,
-  configText,
-  ContainerScenario,
-  containerTests,
-  HOSTS,
-  thenFails,
-} from "./_harness.ts";
+import { configText, ContainerScenario, containerTests, HOSTS, thenFails } from "./_harness.ts";
 import { literally } from "../fake_pct/fake_pct.ts";
 import { GPU_DEVICES } from "./_simulated_container.ts";
+import { assertExit } from "../support/assertions.ts";
 
 const SOURCE = "/etc/apt/sources.list.d/nvidia-container-toolkit.list";
 

@@ -5,14 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  assertExit,
-  configText,
-  ContainerScenario,
-  containerTests,
-  HIERARCHY,
-  portainer,
-} from "./_harness.ts";
+import { configText, ContainerScenario, containerTests, HIERARCHY, portainer } from "./_harness.ts";
+import { assertExit } from "../support/assertions.ts";
 
 const SIMULATION = { simulation: { dockerContainers: [portainer()] } };
 

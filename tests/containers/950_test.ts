@@ -7,13 +7,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  assertExit,
   configText,
   ContainerScenario,
   type ContainerScenarioOptions,
   containerTests,
   HIERARCHY,
 } from "./_harness.ts";
+import { assertExit } from "../support/assertions.ts";
 
 const MODEL = "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ";
 const UNIT = "/etc/systemd/system/vllm.service";

@@ -23,6 +23,7 @@ import {
   type TemplateCtid,
   templateState,
 } from "./_simulated_container.ts";
+import { assertExit } from "../support/assertions.ts";
 
 /** The host fixture trees (`PHOENIX_HOST_ROOT`): driver 580.76.05 with GPUs 0 and 1, or none. */
 export const HOSTS = HOST_FIXTURES;
@@ -211,11 +212,6 @@ export function callLines(calls: readonly (readonly string[])[]): string[] {
   return calls.map((argv) =>
     displayCommand(["pct", ...argv]).replace(WRITTEN_SCRIPT, "<write file>")
   );
-}
-
-/** Asserts the exit code, showing the output when it differs. */
-export function assertExit(run: Run, code: number): void {
-  assert.equal(run.code, code, `exit ${run.code}, wanted ${code}\n${run.stdout}\n${run.stderr}`);
 }
 
 /** The flags of a finished template, sorted. */

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { gpuIndicesOf } from "../../lib/config/read_config.ts";
 import type { ContainerEntry } from "../../lib/config/schema.ts";
-import { assertExit, ContainerScenario, type ContainerScenarioOptions, HOSTS } from "./_harness.ts";
+import { ContainerScenario, type ContainerScenarioOptions, HOSTS } from "./_harness.ts";
 import { DRIVER_VERSION } from "./_simulated_container.ts";
 import { hostTree } from "../support/host_tree.ts";
 import {
@@ -24,6 +24,7 @@ import {
   REAL_CONFIGS_AVAILABLE,
   realConfigPath,
 } from "../support/real_configs.ts";
+import { assertExit } from "../support/assertions.ts";
 
 const SHIPPED = ["900", "901", "902", "903", "910", "920", "950"];
 

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mutatingCalls } from "../fake_pct/calls.ts";
 import { FakePct, type FakePctStateInput, type PctProcess } from "../fake_pct/fake_pct.ts";
+import { eventually } from "../support/assertions.ts";
 import { compiledExecutable, type Run, runExecutable } from "../support/executables.ts";
 
 /** The orchestrator's log line format. */
@@ -44,6 +45,16 @@ export class Scenario implements AsyncDisposable {
     return join(this.dir, "phoenix_hypervisor.log");
   }
 
+  /** `PHOENIX_LOCK_DIR`. */
+  get lockDir(): string {
+    return join(this.dir, "lock");
+  }
+
+  /** The lock file a run for this CTID takes (in {@linkcode lockDir}). */
+  get lockFile(): string {
+    return join(this.lockDir, `phoenix_hypervisor_setup_${this.ctid}.lock`);
+  }
+
   /** The environment the orchestrator would give, pointed at this scenario. */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
@@ -52,7 +63,7 @@ export class Scenario implements AsyncDisposable {
       HYPERVISOR_CONFIG_FILE: join(this.dir, "phoenix_hypervisor_config.json"),
       MAIN_LOG_FILE: this.logFile,
       PHOENIX_DEBUG: "false",
-      PHOENIX_LOCK_DIR: join(this.dir, "lock"),
+      PHOENIX_LOCK_DIR: this.lockDir,
       LANG: "en_US.UTF-8",
       LC_ALL: "en_US.UTF-8",
       ...this.extraEnv,
@@ -105,16 +116,16 @@ export class Scenario implements AsyncDisposable {
   /**
    * Waits until a `pct` process matching `wanted` has started (at most 30 s), and returns it.
    *
-   * @throws {Error} When none started in time.
+   * @throws {AssertionError} When none started in time.
    */
   async waitForPct(wanted: (argv: readonly string[]) => boolean): Promise<PctProcess> {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const found = (await this.fake.processes()).find((p) => wanted(p.argv));
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error("The awaited pct call never came");
+    let found: PctProcess | undefined;
+    await eventually(
+      async () => (found = (await this.fake.processes()).find((p) => wanted(p.argv))) !== undefined,
+      "The awaited pct call never came",
+      30_000,
+    );
+    return found!;
   }
 
   /** The pct calls so far, as argv without `pct`. */

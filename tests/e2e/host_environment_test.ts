@@ -8,9 +8,10 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { assertExit, ContainerScenario } from "../containers/_harness.ts";
+import { ContainerScenario } from "../containers/_harness.ts";
 import { GPU_HOST_ENVIRONMENT as GPU_HOST } from "../support/gpu_host.ts";
 import { isAlive } from "../support/processes.ts";
+import { assertExit } from "../support/assertions.ts";
 import { randomToken } from "../support/random_token.ts";
 
 /** A GPU host's environment, and a token the host's shell holds. */
@@ -127,7 +128,7 @@ Deno.test("the watchdog ends a stuck run: exit 9, says what it waited for, resto
   assert.equal(await isAlive(snapshot.pid), false, "the stuck pct snapshot still runs");
   assert.deepEqual((await s.calls()).at(-1), ["start", "920"]);
   assert.equal((await s.fake.state()).containers["920"].status, "running");
-  assert.equal(existsSync(join(s.dir, "lock", "phoenix_hypervisor_setup_920.lock")), false);
+  assert.equal(existsSync(s.lockFile), false);
 });
 
 /** What the real orchestrator exports before it runs a setup executable (phoenix-cli). */

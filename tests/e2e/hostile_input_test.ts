@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { assertExit, ContainerScenario } from "../containers/_harness.ts";
+import { ContainerScenario } from "../containers/_harness.ts";
 import type { ExecRule } from "../fake_pct/fake_pct.ts";
 import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
-import { eventually } from "../support/assertions.ts";
+import { assertExit, eventually } from "../support/assertions.ts";
+import { isAlive, outputOf } from "../support/processes.ts";
 import { randomToken } from "../support/random_token.ts";
-import { isAlive } from "../support/processes.ts";
 
 const VENV = "^python3 -m venv /opt/vllm$";
 /** Deno's own wording of an I/O error, which must never reach a user. */
@@ -21,25 +21,6 @@ const DENO_TEXT = /\(os error \d+\)|readfile '|open '|mkdir '|stat '|RangeError|
 
 function template(options: { exec?: ExecRule[]; config?: string } = {}) {
   return ContainerScenario.of({ ctid: "920", ...options });
-}
-
-function lockFile(s: ContainerScenario): string {
-  return join(s.dir, "lock", "phoenix_hypervisor_setup_920.lock");
-}
-
-async function outputOf(child: Deno.ChildProcess) {
-  const output = await child.output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return {
-    code: output.code,
-    signal: output.signal,
-    stdout: decode(output.stdout),
-    stderr: decode(output.stderr),
-  };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function noDenoText(run: { stdout: string; stderr: string }): void {
@@ -63,8 +44,11 @@ Deno.test("20 runs started at once: exactly one proceeds, the 19 others exit 7 a
     const exited: number[] = [];
     for (const child of children) child.status.then(() => exited.push(child.pid));
     // Twenty executables starting on a busy machine take a while; the losers exit at once then.
-    const deadline = Date.now() + 180_000;
-    while (exited.length < 19 && Date.now() < deadline) await delay(100);
+    await eventually(
+      () => exited.length >= 19,
+      "19 of the 20 runs never exited (all but the one holding the lock)",
+      180_000,
+    );
     const venv = await s.waitForPct((argv) => argv.includes("venv"));
     const winners = children.map((child) => child.pid).filter((pid) => !exited.includes(pid));
     const losers = [...exited];
@@ -84,7 +68,7 @@ Deno.test("20 runs started at once: exactly one proceeds, the 19 others exit 7 a
         run.stderr,
         new RegExp(
           `Another setup run for container 920 is in progress \\(pid ${winner}, lock ` +
-            `${lockFile(s).replaceAll("/", "\\/")}\\); wait for it to finish`,
+            `${s.lockFile.replaceAll("/", "\\/")}\\); wait for it to finish`,
         ),
       );
       assert.match(run.stderr, /failed during locking\. Exit code 7\.$/m);
@@ -96,7 +80,7 @@ Deno.test("20 runs started at once: exactly one proceeds, the 19 others exit 7 a
     byPid.get(winner)!.kill("SIGTERM");
     assertExit(await collect(winner), 143);
     assert.equal(await isAlive(venv.pid), false);
-    assert.equal(existsSync(lockFile(s)), false, "the winner released the lock");
+    assert.equal(existsSync(s.lockFile), false, "the winner released the lock");
   } finally {
     for (const child of children) {
       try {
@@ -115,7 +99,7 @@ Deno.test("a lock left by a SIGKILLed run is taken over by the next run, once, a
   await s.waitForPct((argv) => argv.includes("venv"));
   killed.kill("SIGKILL");
   assert.equal((await outputOf(killed)).signal, "SIGKILL");
-  assert.match(Deno.readTextFileSync(lockFile(s)), new RegExp(`^${killed.pid} \\d+\\n$`));
+  assert.match(Deno.readTextFileSync(s.lockFile), new RegExp(`^${killed.pid} \\d+\\n$`));
   // The venv pct the killed run left behind ends by itself; until then the run would refuse.
   await eventually(
     async () =>
@@ -126,7 +110,7 @@ Deno.test("a lock left by a SIGKILLed run is taken over by the next run, once, a
 
   const run = await s.run();
   assertExit(run, 0);
-  const takeover = `Took over the lock ${lockFile(s)} of an earlier run for container 920 (pid ` +
+  const takeover = `Took over the lock ${s.lockFile} of an earlier run for container 920 (pid ` +
     `${killed.pid}), which ended without releasing it (killed?)`;
   const warned = (text: string) => text.split("\n").filter((line) => line.endsWith(takeover));
   assert.equal(warned(run.stderr).length, 1, run.stderr);
@@ -134,7 +118,7 @@ Deno.test("a lock left by a SIGKILLed run is taken over by the next run, once, a
     warned((await s.logLines()).join("\n"))[0],
     /\[WARN\] phoenix_hypervisor_setup_920\.sh: /,
   );
-  assert.equal(existsSync(lockFile(s)), false);
+  assert.equal(existsSync(s.lockFile), false);
 
   const again = await s.run();
   assertExit(again, 0);
@@ -233,7 +217,7 @@ Deno.test("hostile configuration files are exit 2 naming the file, never a crash
       assert.match(run.stderr, /failed during configuration\. Exit code 2\.$/m);
       noDenoText(run);
       assert.deepEqual(await s.calls(), []);
-      assert.equal(existsSync(lockFile(s)), false, "no lock taken");
+      assert.equal(existsSync(s.lockFile), false, "no lock taken");
     });
   }
 });

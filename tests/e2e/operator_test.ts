@@ -9,9 +9,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { literally } from "../fake_pct/fake_pct.ts";
-import { assertExit, ContainerScenario } from "../containers/_harness.ts";
+import { ContainerScenario } from "../containers/_harness.ts";
 import { compiledExecutable } from "../support/executables.ts";
 import { validReport } from "../support/run_reports.ts";
+import { assertExit } from "../support/assertions.ts";
 
 const PIP_INSTALL = "^/opt/vllm/bin/pip install --no-input vllm$";
 const MODEL = "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ";

@@ -7,13 +7,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  assertExit,
-  configText,
-  ContainerScenario,
-  HIERARCHY,
-  TOP_LEVEL,
-} from "../containers/_harness.ts";
+import { configText, ContainerScenario, HIERARCHY, TOP_LEVEL } from "../containers/_harness.ts";
+import { assertExit } from "../support/assertions.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
 import { MARKER_805 } from "./lxc/modules/805.ts";
 

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import container920 from "../../containers/920.ts";
 import { currentStamp, parseProvenance, stampLine } from "../../lib/pattern/provenance.ts";
 import { callSummary } from "../fake_pct/calls.ts";
-import { assertExit, configText, ContainerScenario, HIERARCHY } from "../containers/_harness.ts";
+import { configText, ContainerScenario, HIERARCHY } from "../containers/_harness.ts";
+import { assertExit } from "../support/assertions.ts";
 import { REAL_HOSTS_AVAILABLE, realHostTree } from "../support/host_tree.ts";
 import { validReport } from "../support/run_reports.ts";
 

@@ -7,11 +7,10 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { ExecRule, FailureRule } from "../fake_pct/fake_pct.ts";
-import { assertExit, ContainerScenario } from "../containers/_harness.ts";
-import { eventually } from "../support/assertions.ts";
-import { isAlive } from "../support/processes.ts";
+import { ContainerScenario } from "../containers/_harness.ts";
+import { assertExit, eventually } from "../support/assertions.ts";
+import { isAlive, outputOf } from "../support/processes.ts";
 
 const PIP_INSTALL = "^/opt/vllm/bin/pip install --no-input vllm$";
 
@@ -19,19 +18,6 @@ function scenario(
   options: { exec?: ExecRule[]; failures?: FailureRule[]; status?: "running" | "stopped" } = {},
 ) {
   return ContainerScenario.of({ ctid: "920", ...options });
-}
-
-function lockFile(s: ContainerScenario): string {
-  return join(s.dir, "lock", "phoenix_hypervisor_setup_920.lock");
-}
-
-async function outputOf(child: Deno.ChildProcess) {
-  const output = await child.output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
 }
 
 Deno.test("SIGTERM/SIGINT during pip install: the pct child is stopped first, then the lock is released", async (t) => {
@@ -58,7 +44,7 @@ Deno.test("SIGTERM/SIGINT during pip install: the pct child is stopped first, th
       assert.deepEqual((await s.calls()).at(-1), pip.argv);
       assert.deepEqual(await s.mutatingCalls(), []);
       assert.equal((await s.fake.state()).containers["920"].status, "running");
-      assert.equal(existsSync(lockFile(s)), false);
+      assert.equal(existsSync(s.lockFile), false);
     });
   }
 });
@@ -84,7 +70,7 @@ Deno.test("SIGTERM during a slow pct shutdown that did stop the container: start
     "920",
   ]]);
   assert.equal((await s.fake.state()).containers["920"].status, "running");
-  assert.equal(existsSync(lockFile(s)), false);
+  assert.equal(existsSync(s.lockFile), false);
 });
 
 Deno.test("SIGTERM during a slow pct shutdown that had not stopped it yet: found running, left so", async () => {
@@ -122,7 +108,7 @@ Deno.test("a second SIGTERM during the cleanup says what the run is still doing,
     /SIGTERM received while stopping; still restoring container 920's power state/,
   );
   assert.equal((await s.fake.state()).containers["920"].status, "running");
-  assert.equal(existsSync(lockFile(s)), false);
+  assert.equal(existsSync(s.lockFile), false);
 });
 
 Deno.test("a template killed between its snapshot and its start: the re-run starts it, and says why", async () => {
@@ -166,10 +152,10 @@ Deno.test("SIGKILL during pip install: the next run refuses while that pip still
   const group = Number(/process group (\d+)/.exec(refused.stderr)![1]);
 
   Deno.kill(-group, "SIGTERM");
-  const deadline = Date.now() + 10_000;
-  while (await isAlive(pip.pid) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(
+    async () => !await isAlive(pip.pid),
+    "the pip install never ended after its process group got SIGTERM",
+  );
   await s.fake.clearCalls();
   const rerun = await s.run();
   assertExit(rerun, 0);
@@ -178,7 +164,7 @@ Deno.test("SIGKILL during pip install: the next run refuses while that pip still
     "snapshot",
     "start",
   ]);
-  assert.equal(existsSync(lockFile(s)), false);
+  assert.equal(existsSync(s.lockFile), false);
 });
 
 /** The points where a SIGKILL can land, each made slow so that the kill lands there. */
@@ -232,16 +218,16 @@ Deno.test("a SIGKILL at any point: once what it left running has ended, a re-run
       const slow = await s.waitForPct(point.slow);
       child.kill("SIGKILL");
       await child.output();
-      const deadline = Date.now() + 10_000;
-      while (await isAlive(slow.pid) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(
+        async () => !await isAlive(slow.pid),
+        `the slow pct (${point.name}) never ended after the run was killed`,
+      );
       const rerun = await s.run();
       assertExit(rerun, 0);
       const container = (await s.fake.state()).containers["920"];
       assert.equal(container.status, "running");
       assert.deepEqual(container.snapshots.map((x) => x.name), ["vllm-base-snapshot"]);
-      assert.deepEqual([...Deno.readDirSync(join(s.dir, "lock"))], [], "no lock or record left");
+      assert.deepEqual([...Deno.readDirSync(s.lockDir)], [], "no lock or record left");
     });
   }
 });

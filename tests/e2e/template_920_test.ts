@@ -13,6 +13,7 @@ import { helpText } from "../../lib/pattern/help.ts";
 import { currentStamp, stampLine } from "../../lib/pattern/provenance.ts";
 import { WRITE_FILE_SCRIPT } from "../../lib/steps/files.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
+import { eventually } from "../support/assertions.ts";
 import { isAlive } from "../support/processes.ts";
 import { ContainerScenario, finishedFlags } from "../containers/_harness.ts";
 import { LOG_LINE, Scenario } from "./_scenario.ts";
@@ -474,10 +475,10 @@ Deno.test("920: a second run while the first holds the lock exits 7 at once", as
     exec: [{ match: "^python3 -m venv /opt/vllm$", set: ["venv"], delayMs: 2500 }],
   });
   const first = s.run();
-  const deadline = Date.now() + 10_000;
-  while (!(await s.calls()).some((c) => c.includes("venv")) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(
+    async () => (await s.calls()).some((c) => c.includes("venv")),
+    "the first run never reached its venv step",
+  );
   const second = await s.run();
   assert.equal(second.code, 7);
   assert.match(second.stderr, /Another setup run for container 920 is in progress \(pid \d+/);
@@ -501,7 +502,7 @@ Deno.test("920: SIGTERM after the shutdown starts the template again and exits 1
   assert.equal(await isAlive(snapshot.pid), false, "the pct snapshot outlived the run");
   assert.deepEqual((await s.calls()).at(-1), ["start", "920"]);
   assert.equal((await s.fake.state()).containers["920"].status, "running");
-  await assert.rejects(Deno.stat(join(s.dir, "lock", "phoenix_hypervisor_setup_920.lock")));
+  await assert.rejects(Deno.stat(s.lockFile));
 });
 
 Deno.test("920: secrets from the environment never reach the console or the log file", async () => {

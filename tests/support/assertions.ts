@@ -1,6 +1,7 @@
 /**
- * Assertions that hand back the error they expected, so that a test can go on to check its
- * exit code, phase or message.
+ * Assertions shared by the tests: the ones that hand back the error they expected (so that a test
+ * can go on to check its exit code, phase or message), a finished command's exit code, and a
+ * bounded poll.
  *
  * @module
  */
@@ -57,6 +58,39 @@ export function throwsWith<E extends Error>(fn: () => unknown, errorClass: Error
     return error;
   }
   assert.fail(`expected a ${errorClass.name}, nothing was thrown`);
+}
+
+/** A finished command as the tests' runners give it back. */
+export interface Exited {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** What ran (e.g. a setup run's command line), for the failure message. */
+  readonly what?: string;
+  /** How long it ran, for the failure message (a run killed at its deadline shows it). */
+  readonly durationMs?: number;
+}
+
+/**
+ * Asserts that `run` exited with `code`; otherwise fails showing what ran and all it printed.
+ *
+ * @param what What ran, where `run` does not say (e.g. `"pct start"`).
+ *
+ * @example
+ * ```ts
+ * import { assertExit } from "./assertions.ts";
+ *
+ * assertExit({ code: 0, stdout: "status: running\n", stderr: "" }, 0, "pct status 920");
+ * ```
+ */
+export function assertExit(run: Exited, code: number, what = run.what ?? "the command"): void {
+  const took = run.durationMs === undefined ? "" : ` after ${Math.round(run.durationMs)} ms`;
+  assert.equal(
+    run.code,
+    code,
+    `${what}: exit ${run.code}${took}, expected ${code}\n` +
+      `--- stdout\n${run.stdout}--- stderr\n${run.stderr}---`,
+  );
 }
 
 /**

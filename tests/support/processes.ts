@@ -1,5 +1,6 @@
 /**
- * Looking at processes a test started indirectly (a `pct` under the executable under test).
+ * Looking at processes a test started: the output of a child it spawned, and whether a process
+ * it started indirectly (a `pct` under the executable under test) still runs.
  *
  * @module
  */
@@ -15,4 +16,24 @@ export async function isAlive(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** What a spawned child printed and how it ended; `signal` is the one that killed it, if any. */
+export interface ChildOutput {
+  readonly code: number;
+  readonly signal: Deno.Signal | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Waits for `child` (spawned with piped stdout and stderr) to end, and decodes its output. */
+export async function outputOf(child: Deno.ChildProcess): Promise<ChildOutput> {
+  const output = await child.output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return {
+    code: output.code,
+    signal: output.signal,
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr),
+  };
 }

@@ -20,7 +20,8 @@
  * @module
  */
 
-import { type LxcLab, type LxcSupport, lxcSupport, run } from "../lxc/harness.ts";
+import { mustRun, run } from "../../support/commands.ts";
+import { type LxcLab, type LxcSupport, lxcSupport } from "../lxc/harness.ts";
 import { BUILD_TOOLS, type DebianImage, hostDebianMirror } from "./image.ts";
 
 /** Where the local apt repository appears inside a container (`/etc/apt/sources.list`). */
@@ -105,7 +106,7 @@ export async function createDebianContainer(
     image.rootfsTarball,
     "-C",
     rootfs,
-  ]);
+  ], { timeoutMs: 120_000 });
   const lines = [
     "lxc.include = /usr/share/lxc/config/debian.common.conf",
     "lxc.arch = linux64",
@@ -143,7 +144,9 @@ export async function createDebianContainer(
  * @param ctid The CTID.
  */
 export async function startDebian(lab: LxcLab, ctid: string): Promise<void> {
-  await mustRun(["lxc-start", "-P", lab.lxcPath, "-n", lab.containerName(ctid)]);
+  await mustRun(["lxc-start", "-P", lab.lxcPath, "-n", lab.containerName(ctid)], {
+    timeoutMs: 120_000,
+  });
   await waitForSystemd(lab, ctid);
 }
 
@@ -227,11 +230,4 @@ export async function attachOutput(
     );
   }
   return result.stdout;
-}
-
-async function mustRun(argv: readonly string[]): Promise<void> {
-  const result = await run(argv, { timeoutMs: 120_000 });
-  if (result.code !== 0) {
-    throw new Error(`Cannot run "${argv.join(" ")}": exit ${result.code}\n${result.stderr.trim()}`);
-  }
 }

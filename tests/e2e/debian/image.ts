@@ -13,7 +13,7 @@
  */
 
 import { BASE_PACKAGES as BASE_SETUP_PACKAGES } from "../../../lib/catalog/features/base_setup.ts";
-import { run } from "../lxc/harness.ts";
+import { run } from "../../support/commands.ts";
 
 /** Where cached images live unless `PHOENIX_TEST_CACHE` says otherwise: not under HOME. */
 export const DEFAULT_CACHE_ROOT = "/var/cache/phoenix-setup-tests";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { run } from "../lxc/harness.ts";
+import { run } from "../../support/commands.ts";
 import { ensureImage, hostDebianMirror, recipeKey } from "./image.ts";
 
 /** A build that writes a tiny image with the real layout and checksums, and counts its calls. */

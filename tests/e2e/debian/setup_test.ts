@@ -14,8 +14,8 @@ import { compiledExecutable, runBuild } from "../../support/executables.ts";
 import { randomToken } from "../../support/random_token.ts";
 import { type LxcLab, withLab } from "../lxc/harness.ts";
 import {
-  assertExit,
   assertLogged,
+  containerLevelCalls,
   describe,
   pctCalls,
   SetupBench,
@@ -31,6 +31,7 @@ import {
   unitProperties,
   waitForSystemd,
 } from "./harness.ts";
+import { assertExit } from "../../support/assertions.ts";
 
 const support = await debianSupport();
 if (!support.ok) console.warn(`debian: setup tests ignored: ${support.reason}`);
@@ -82,11 +83,6 @@ async function runningContainer(
 
 function runSetup(bench: SetupBench, ctid: string, env?: Record<string, string>) {
   return bench.run(ctid, { shutdownTimeout: SHUTDOWN_TIMEOUT, killAfterMs: KILL_AFTER_MS, env });
-}
-
-/** The container-level pct calls of a run: neither commands inside it nor file pushes. */
-function lifecycleCalls(run: SetupRun): string[] {
-  return pctCalls(run).filter((call) => !/^pct (exec|push) /.test(call));
 }
 
 /** The template flow's container-level calls for a container found running. */
@@ -170,7 +166,7 @@ debianTest(
       describe(run),
     );
     assertLogged(run, "INFO", 'Step 3/4 "Generate the en_US.UTF-8 locale": done');
-    assert.deepEqual(lifecycleCalls(run), templateCalls("900", "base-snapshot"));
+    assert.deepEqual(containerLevelCalls(run), templateCalls("900", "base-snapshot"));
 
     assert.equal(await lab.status("900"), "running");
     await waitForSystemd(lab, "900");
@@ -215,7 +211,7 @@ debianTest("920: vLLM installed with real pip, `vllm --version` works through pc
   await runningContainer(lab, image, "920");
   const run = await runSetup(bench, "920");
   assertExit(run, 0);
-  assert.deepEqual(lifecycleCalls(run), templateCalls("920", "vllm-base-snapshot"));
+  assert.deepEqual(containerLevelCalls(run), templateCalls("920", "vllm-base-snapshot"));
   assert.equal(await lab.status("920"), "running");
   await waitForSystemd(lab, "920");
 
@@ -291,7 +287,7 @@ debianTest(
     const run = await runSetup(bench, "950", { HF_TOKEN: token });
     assertExit(run, 0);
     assert.match(run.stdout, /Setup for container 950 completed successfully\./);
-    assert.deepEqual(lifecycleCalls(run), ["pct status 950"]);
+    assert.deepEqual(containerLevelCalls(run), ["pct status 950"]);
     assert.ok(!run.stdout.includes(token) && !run.stderr.includes(token), "token never printed");
     assert.ok(!run.log.some((e) => e.message.includes(token)), "token never logged");
 
@@ -352,7 +348,7 @@ debianTest(
       /\[ERROR\] .*Step 1\/4 "Upgrade the installed packages" failed: In container 900: apt-get update failed with exit code 100: E: Failed to fetch file:\/srv\/repo\/.*File not found/,
     );
     assert.doesNotMatch(run.stderr, /retrying/);
-    assert.deepEqual(lifecycleCalls(run), ["pct status 900", "pct listsnapshot 900"]);
+    assert.deepEqual(containerLevelCalls(run), ["pct status 900", "pct listsnapshot 900"]);
     assert.deepEqual(await lab.snapshots("900"), []);
     assert.equal(await lab.status("900"), "running");
     assert.equal(await lab.bootId("900"), boot, "never stopped");
@@ -369,7 +365,7 @@ debianTest("a template found stopped is started, set up, snapshotted and left ru
   const run = await runSetup(bench, "920");
   assertExit(run, 0);
   assertLogged(run, "INFO", "Container 920 is stopped; starting it");
-  assert.deepEqual(lifecycleCalls(run), [
+  assert.deepEqual(containerLevelCalls(run), [
     "pct status 920",
     "pct listsnapshot 920",
     "pct start 920",
@@ -443,7 +439,7 @@ debianTest("902: Docker Engine from the local repository runs in a nesting conta
     "INFO",
     'Step 1/2 "Check that the container has nesting=1 (Docker needs it)": a requirement',
   );
-  assert.deepEqual(lifecycleCalls(second), templateCalls("902", "docker-snapshot"));
+  assert.deepEqual(containerLevelCalls(second), templateCalls("902", "docker-snapshot"));
   assert.equal(await lab.status("902"), "running");
   await waitForSystemd(lab, "902");
   const hello = await attachOutput(lab, "902", ["docker", "run", "--rm", "hello-world"]);
@@ -515,7 +511,7 @@ Deno.test({
         await runningContainer(lab, image, "801");
         const base = await runSetup(bench, "801");
         assertExit(base, 0);
-        assert.deepEqual(lifecycleCalls(base), templateCalls("801", "composed-base-snapshot"));
+        assert.deepEqual(containerLevelCalls(base), templateCalls("801", "composed-base-snapshot"));
         assert.ok(localeListOk(await localeList(lab, "801")), describe(base));
         assert.deepEqual(
           Object.values(await packageStates(lab, "801", ["jq", "locales"])),
@@ -532,7 +528,7 @@ Deno.test({
           server.stdout,
           /Setup for container 812 completed successfully\. vLLM serves "coder" at http:\/\/localhost:8002\/v1/,
         );
-        assert.deepEqual(lifecycleCalls(server), ["pct status 812"]);
+        assert.deepEqual(containerLevelCalls(server), ["pct status 812"]);
         const unit = await unitProperties(lab, "812", "vllm.service", ["ActiveState", "MainPID"]);
         assert.equal(unit.ActiveState, "active");
         const models = await attachOutput(lab, "812", [

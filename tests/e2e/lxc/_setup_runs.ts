@@ -221,20 +221,26 @@ export function pctCalls(run: SetupRun): string[] {
   return run.report.pctCalls.map((call) => displayCommand(call.argv));
 }
 
-/** The `pct` calls other than `pct exec` (the container-level operations). */
-export function lifecycleCalls(run: SetupRun): string[] {
+/**
+ * The `pct` calls other than `pct exec`: the container-level operations, and any `pct push`,
+ * `pct set` or other call a run should not have made, which shows here.
+ */
+export function callsBesidesExec(run: SetupRun): string[] {
   return pctCalls(run).filter((call) => !call.startsWith("pct exec "));
+}
+
+/**
+ * The container-level `pct` calls alone (status, shutdown, snapshot, start, ...): neither the
+ * commands inside the container (`pct exec`) nor the file copies into it (`pct push`).
+ */
+export function containerLevelCalls(run: SetupRun): string[] {
+  return pctCalls(run).filter((call) => !/^pct (exec|push) /.test(call));
 }
 
 /** Everything a run said, for failure messages. */
 export function describe(run: SetupRun): string {
   return `${run.what}: exit ${run.code} after ${Math.round(run.durationMs)} ms\n` +
     `--- stdout\n${run.stdout}--- stderr\n${run.stderr}---`;
-}
-
-/** Asserts the run's exit code, showing its output otherwise. */
-export function assertExit(run: SetupRun, code: number): void {
-  assert.equal(run.code, code, `expected exit ${code}\n${describe(run)}`);
 }
 
 /** Asserts that one of the run's log lines has `level` and includes `text`. */

@@ -8,13 +8,12 @@
  */
 
 import assert from "node:assert/strict";
-import { type LxcLab, lxcSupport, withLab } from "./harness.ts";
+import { type LxcLab, lxcSupport, lxcTest } from "./harness.ts";
 import {
-  assertExit,
   assertLogged,
+  callsBesidesExec,
   describe,
   executableFor,
-  lifecycleCalls,
   NODE,
   pctCalls,
   SetupBench,
@@ -23,6 +22,7 @@ import {
 import { APP_CONF, APP_CONF_CONTENT, SERVICE, SERVICE_CONTENT } from "./modules/801.ts";
 import { PAGE, URL_INSIDE } from "./modules/802.ts";
 import { MARKER } from "./modules/803.ts";
+import { assertExit } from "../../support/assertions.ts";
 
 const support = await lxcSupport();
 if (!support.ok) console.warn(`lxc: setup tests ignored: ${support.reason}`);
@@ -31,13 +31,9 @@ const SNAPSHOT = "test-base-snapshot";
 /** Written by the lab's busybox init on a clean halt only, removed at boot. */
 const CLEAN_SHUTDOWN_MARKER = "/var/log/lab-clean-shutdown";
 
-/** A `Deno.test` with a fresh lab and bench, ignored without LXC support. */
-function lxcTest(name: string, fn: (bench: SetupBench, lab: LxcLab) => Promise<void>): void {
-  Deno.test({
-    name: `lxc: ${name}`,
-    ignore: !support.ok,
-    fn: () => withLab(async (lab) => fn(await SetupBench.create(lab), lab)),
-  });
+/** An `lxc:` test with a fresh lab and a bench of setup runs in it. */
+function setupTest(name: string, fn: (bench: SetupBench, lab: LxcLab) => Promise<void>): void {
+  lxcTest(support, name, async (lab) => fn(await SetupBench.create(lab), lab));
 }
 
 /** Creates container `ctid` in the lab and starts it (booted, like the orchestrator leaves it). */
@@ -99,7 +95,7 @@ if (support.ok) {
   await Promise.all([executableFor("803"), executableFor("804")]);
 }
 
-lxcTest("a first template run sets it up, snapshots it clean and starts it again", async (
+setupTest("a first template run sets it up, snapshots it clean and starts it again", async (
   bench,
   lab,
 ) => {
@@ -114,7 +110,7 @@ lxcTest("a first template run sets it up, snapshots it clean and starts it again
   assertLogged(run, "INFO", 'Step 1/3 "Create user phoenix": done');
   assertLogged(run, "INFO", `Verification "the user, the config file and the service script`);
   assertLogged(run, "INFO", `Snapshot '${SNAPSHOT}' of container 801 created`);
-  assert.deepEqual(lifecycleCalls(run), TEMPLATE_CALLS);
+  assert.deepEqual(callsBesidesExec(run), TEMPLATE_CALLS);
   const calls = pctCalls(run);
   // Every step ran before the shutdown, so the snapshot holds all of them.
   assert.ok(
@@ -128,7 +124,7 @@ lxcTest("a first template run sets it up, snapshots it clean and starts it again
   assert.deepEqual(await lockFiles(bench), []);
 });
 
-lxcTest("a re-run of a finished template changes nothing and never stops it", async (
+setupTest("a re-run of a finished template changes nothing and never stops it", async (
   bench,
   lab,
 ) => {
@@ -150,7 +146,7 @@ lxcTest("a re-run of a finished template changes nothing and never stops it", as
   assert.equal(await lab.bootId("801"), boot, "the same init: never stopped or restarted");
 });
 
-lxcTest("a template found stopped is started, set up, snapshotted and left running", async (
+setupTest("a template found stopped is started, set up, snapshotted and left running", async (
   bench,
   lab,
 ) => {
@@ -158,7 +154,7 @@ lxcTest("a template found stopped is started, set up, snapshotted and left runni
   const run = await bench.run("801");
   assertExit(run, 0);
   assertLogged(run, "INFO", "Container 801 is stopped; starting it");
-  assert.deepEqual(lifecycleCalls(run), [
+  assert.deepEqual(callsBesidesExec(run), [
     "pct status 801",
     "pct listsnapshot 801",
     "pct start 801",
@@ -171,7 +167,7 @@ lxcTest("a template found stopped is started, set up, snapshotted and left runni
   await assertTemplateInPlace(lab);
 });
 
-lxcTest("a missing container is reported with pct's words, and nothing is created", async (
+setupTest("a missing container is reported with pct's words, and nothing is created", async (
   bench,
   lab,
 ) => {
@@ -191,7 +187,7 @@ lxcTest("a missing container is reported with pct's words, and nothing is create
   assert.deepEqual(await lockFiles(bench), []);
 });
 
-lxcTest("a failing step stops the run: exit 3, no snapshot, container still running", async (
+setupTest("a failing step stops the run: exit 3, no snapshot, container still running", async (
   bench,
   lab,
 ) => {
@@ -207,14 +203,14 @@ lxcTest("a failing step stops the run: exit 3, no snapshot, container still runn
     /\[FATAL\] .*Setup for template 803 failed during step "Run a command that fails"\. Exit code 3\.$/m,
   );
   assertLogged(run, "INFO", 'Step 1/2 "Write a marker": done');
-  assert.deepEqual(lifecycleCalls(run), ["pct status 803", "pct listsnapshot 803"]);
+  assert.deepEqual(callsBesidesExec(run), ["pct status 803", "pct listsnapshot 803"]);
   assert.deepEqual(await lab.snapshots("803"), []);
   assert.equal(await lab.status("803"), "running");
   assert.equal(await lab.bootId("803"), boot, "never stopped");
   assert.equal((await lab.attach("803", ["test", "-f", MARKER])).code, 0, "first step's marker");
 });
 
-lxcTest("a failing verification: exit 4, no snapshot, container still running", async (
+setupTest("a failing verification: exit 4, no snapshot, container still running", async (
   bench,
   lab,
 ) => {
@@ -230,13 +226,13 @@ lxcTest("a failing verification: exit 4, no snapshot, container still running", 
     "FATAL",
     'Setup for template 804 failed during verification "a file that no step creates exists". Exit code 4.',
   );
-  assert.deepEqual(lifecycleCalls(run), ["pct status 804", "pct listsnapshot 804"]);
+  assert.deepEqual(callsBesidesExec(run), ["pct status 804", "pct listsnapshot 804"]);
   assert.deepEqual(await lab.snapshots("804"), []);
   assert.equal(await lab.status("804"), "running");
   assert.equal(await lab.bootId("804"), boot, "never stopped");
 });
 
-lxcTest("a shutdown that does not finish in time: exit 5 within bounds, left running", async (
+setupTest("a shutdown that does not finish in time: exit 5 within bounds, left running", async (
   bench,
   lab,
 ) => {
@@ -253,7 +249,7 @@ lxcTest("a shutdown that does not finish in time: exit 5 within bounds, left run
     "FATAL",
     "Setup for template 801 failed during shutdown. Exit code 5.",
   );
-  assert.deepEqual(lifecycleCalls(run), [
+  assert.deepEqual(callsBesidesExec(run), [
     "pct status 801",
     "pct listsnapshot 801",
     "pct shutdown 801 --timeout 2",
@@ -265,7 +261,7 @@ lxcTest("a shutdown that does not finish in time: exit 5 within bounds, left run
   await assertTemplateInPlace(lab);
 });
 
-lxcTest("a timed-out shutdown of a template found stopped leaves it stopped again", async (
+setupTest("a timed-out shutdown of a template found stopped leaves it stopped again", async (
   bench,
   lab,
 ) => {
@@ -278,7 +274,7 @@ lxcTest("a timed-out shutdown of a template found stopped leaves it stopped agai
     "WARN",
     "Shutting container 801 down again, as it was stopped when this run began",
   );
-  assert.deepEqual(lifecycleCalls(run).slice(-2), [
+  assert.deepEqual(callsBesidesExec(run).slice(-2), [
     "pct status 801",
     "pct shutdown 801 --timeout 2 --forceStop 1",
   ]);
@@ -286,7 +282,7 @@ lxcTest("a timed-out shutdown of a template found stopped leaves it stopped agai
   assert.equal(await lab.status("801"), "stopped");
 });
 
-lxcTest("a standard container becomes ready when the probe sees httpd; a re-run keeps it", async (
+setupTest("a standard container becomes ready when the probe sees httpd; a re-run keeps it", async (
   bench,
   lab,
 ) => {
@@ -296,7 +292,7 @@ lxcTest("a standard container becomes ready when the probe sees httpd; a re-run 
   assert.match(run.stdout, /\[INFO\] .*: Setup for container 802 completed successfully\.\n$/);
   assertLogged(run, "INFO", `Verification "GET ${URL_INSIDE} serves the page": passed`);
   assert.ok(pctCalls(run).includes(`pct exec 802 -- wget -q -O - ${URL_INSIDE}`), describe(run));
-  assert.deepEqual(lifecycleCalls(run), ["pct status 802"]);
+  assert.deepEqual(callsBesidesExec(run), ["pct status 802"]);
   const page = await lab.attach("802", ["wget", "-q", "-O", "-", URL_INSIDE]);
   assert.deepEqual([page.code, page.stdout], [0, PAGE]);
   const httpd = (await lab.attach("802", ["pidof", "httpd"])).stdout.trim();
@@ -310,7 +306,7 @@ lxcTest("a standard container becomes ready when the probe sees httpd; a re-run 
   assert.deepEqual(await lab.snapshots("802"), [], "a standard container gets no snapshot");
 });
 
-lxcTest("--dry-run says what it would do and changes nothing", async (bench, lab) => {
+setupTest("--dry-run says what it would do and changes nothing", async (bench, lab) => {
   const boot = await runningContainer(lab, "801");
   const run = await bench.run("801", { args: ["--dry-run", "801"] });
   assertExit(run, 0);
@@ -328,7 +324,7 @@ lxcTest("--dry-run says what it would do and changes nothing", async (bench, lab
   ) {
     assert.ok(run.stdout.includes(text), `${JSON.stringify(text)} missing\n${describe(run)}`);
   }
-  assert.deepEqual(lifecycleCalls(run), ["pct status 801", "pct listsnapshot 801"]);
+  assert.deepEqual(callsBesidesExec(run), ["pct status 801", "pct listsnapshot 801"]);
   const inside = pctCalls(run).filter((c) => c.startsWith("pct exec ")).map((c) => c.slice(16));
   // Only the first step's check: the steps after one that would run depend on it.
   assert.deepEqual(inside, ["id phoenix"], "checks only");
@@ -340,7 +336,7 @@ lxcTest("--dry-run says what it would do and changes nothing", async (bench, lab
   assert.deepEqual(await lockFiles(bench), [], "a dry run takes no lock");
 });
 
-lxcTest("two runs at the same time: one sets up, the other exits 7 and touches nothing", async (
+setupTest("two runs at the same time: one sets up, the other exits 7 and touches nothing", async (
   bench,
   lab,
 ) => {

@@ -6,17 +6,9 @@ import {
   RACY_MS,
   sha256File,
 } from "../../../lib/build/file_hashes.ts";
+import { withTempDir } from "../../support/temp_dir.ts";
 
 const SHA256_A = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "phoenix_file_hashes_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /**
  * Options whose hasher records what it reads and whose clock is far enough ahead that every file

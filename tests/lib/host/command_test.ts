@@ -11,6 +11,7 @@ import { CommandStartError, createCommandRunner, zxRunner } from "../../../lib/h
 import { commandEnvironment } from "../../../lib/host/command_environment.ts";
 import { ExitCode } from "../../../lib/core/exit_codes.ts";
 import { RunStopped, RunSupervisor } from "../../../lib/host/run_supervisor.ts";
+import { eventually } from "../../support/assertions.ts";
 import { isAlive } from "../../support/processes.ts";
 import { RunRecord } from "../../../lib/report/run_record.ts";
 import { redact } from "../../../lib/core/secrets.ts";
@@ -289,6 +290,7 @@ Deno.test("loggingRunner logs output lines with the step, and a long command's h
   );
   // The log formatter masks every line, heartbeats included.
   assert.doesNotMatch(redact(beats.at(-1)!), /hf_abcdefghijkl/);
+  // The heartbeat stopped with the command: in the 2.5 intervals after its end, not one more beat.
   const count = beats.length;
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(log.messages("info").filter((m) => m.includes("Still running")).length, count);
@@ -398,10 +400,11 @@ Deno.test("every command runs in a process group of its own, which the superviso
   // A grandchild that ignores nothing: killing only the direct child would leave it behind.
   const pidFile = await Deno.makeTempFile();
   const running = run(["sh", "-c", `sleep 30 & echo $! > ${pidFile}; wait`], { timeoutMs: 60_000 });
-  const deadline = Date.now() + 5000;
-  while ((await Deno.readTextFile(pidFile)).trim() === "" && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(
+    async () => (await Deno.readTextFile(pidFile)).trim() !== "",
+    "the command never wrote its grandchild's pid",
+    5000,
+  );
   const grandchild = Number((await Deno.readTextFile(pidFile)).trim());
   assert.equal(supervisor.runningCount, 1);
   assert.match(supervisor.describe(), /^sh -c .* \(running for \d+ ms\)$/);
@@ -411,8 +414,8 @@ Deno.test("every command runs in a process group of its own, which the superviso
   assert.equal(ran.exitCode, 143);
   assert.equal(supervisor.runningCount, 0);
   assert.match(supervisor.describe(), /^no command \(the last one, sh -c .*, ended \d+ ms ago\)$/);
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(await isAlive(grandchild), false, "the grandchild outlived the signal");
+  // The group's signal reaches the grandchild at once; it ends (and init reaps it) a moment later.
+  await eventually(async () => !await isAlive(grandchild), "the grandchild outlived the signal");
   await Deno.remove(pidFile);
 });
 

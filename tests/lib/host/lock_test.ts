@@ -6,15 +6,7 @@ import { acquireLock, lockFile } from "../../../lib/host/lock.ts";
 import { processStartTime } from "../../../lib/host/leftover_commands.ts";
 import { throwsWith } from "../../support/assertions.ts";
 import { RecordingLog } from "../../support/recording_log.ts";
-
-async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "phoenix_lock_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../../support/temp_dir.ts";
 
 function failure(fn: () => unknown, code: ExitCode): SetupError {
   const error = throwsWith(fn, SetupError);

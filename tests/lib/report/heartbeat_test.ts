@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { heartbeatText, startHeartbeat } from "../../../lib/report/heartbeat.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 
 Deno.test("heartbeatText says the command, the time in words and the last output", () => {
   assert.equal(
@@ -12,20 +13,20 @@ Deno.test("heartbeatText says the command, the time in words and the last output
   assert.match(long, /y…"\)$/);
 });
 
-Deno.test("startHeartbeat beats at its interval with the latest output, and stops for good", async () => {
-  let time = 0;
+Deno.test("startHeartbeat beats at its interval with the latest output, and stops for good", () => {
+  const clock = new FakeClock(1_000);
   const beats: string[] = [];
-  const heartbeat = startHeartbeat("sleep", 40, (text) => beats.push(text), () => time);
-  time = 5_000;
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  const heartbeat = startHeartbeat("sleep", 5_000, (text) => beats.push(text), clock);
+  clock.advance(4_999);
+  assert.deepEqual(beats, [], "no beat before one interval has passed");
+  clock.advance(1);
   heartbeat.output("first");
-  time = 12_000;
-  await new Promise((resolve) => setTimeout(resolve, 40));
+  clock.advance(7_000);
   heartbeat.stop();
-  const count = beats.length;
-  await new Promise((resolve) => setTimeout(resolve, 120));
-  assert.equal(beats.length, count, "no beat after stop");
-  assert.ok(count >= 2, `${count} beats`);
-  assert.equal(beats[0], "Still running: sleep (5.0 s; no output yet)");
-  assert.equal(beats.at(-1), 'Still running: sleep (12.0 s; last output: "first")');
+  assert.equal(clock.timerCount, 0, "stop clears the timer");
+  clock.advance(60_000);
+  assert.deepEqual(beats, [
+    "Still running: sleep (5.0 s; no output yet)",
+    'Still running: sleep (10.0 s; last output: "first")',
+  ]);
 });

@@ -7,30 +7,19 @@
  */
 
 import assert from "node:assert/strict";
-import { type CommandResult, type LxcLab, lxcSupport, withLab } from "./harness.ts";
+import { lxcSupport, lxcTest } from "./harness.ts";
+import type { CommandResult } from "../../support/commands.ts";
+import { assertExit } from "../../support/assertions.ts";
 
 const support = await lxcSupport();
 if (!support.ok) console.warn(`lxc: tests ignored: ${support.reason}`);
-
-/** A `Deno.test` that runs with a fresh lab, and is ignored without LXC support. */
-function lxcTest(name: string, fn: (lab: LxcLab) => Promise<void>): void {
-  Deno.test({ name: `lxc: ${name}`, ignore: !support.ok, fn: () => withLab(fn) });
-}
-
-function assertExit(result: CommandResult, code: number, what: string): void {
-  assert.equal(
-    result.code,
-    code,
-    `${what}: expected exit ${code}, got ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
-  );
-}
 
 function assertFailed(result: CommandResult, stderr: RegExp, what: string): void {
   assert.notEqual(result.code, 0, `${what}: expected failure\nstdout: ${result.stdout}`);
   assert.match(result.stderr, stderr, what);
 }
 
-lxcTest("status, start, exec and a clean shutdown behave like pct", async (lab) => {
+lxcTest(support, "status, start, exec and a clean shutdown behave like pct", async (lab) => {
   await lab.createContainer("950");
   const stopped = await lab.pct(["status", "950"]);
   assert.deepEqual([stopped.code, stopped.stdout, stopped.stderr], [0, "status: stopped\n", ""]);
@@ -105,44 +94,53 @@ lxcTest("status, start, exec and a clean shutdown behave like pct", async (lab) 
   assert.equal(await lab.shutDownCleanly("950"), false, "pct stop kills");
 });
 
-lxcTest("push copies into a running CT and exits 0 even when the copy failed", async (lab) => {
-  await lab.createContainer("950");
-  const file = `${lab.root}/payload.txt`;
-  await Deno.writeTextFile(file, "payload\n");
-  await Deno.chmod(file, 0o640);
-  assertFailed(
-    await lab.pct(["push", "950", file, "/root/payload.txt"]),
-    /^can only push files to a running CT$/m,
-    "push to a stopped CT",
-  );
+lxcTest(
+  support,
+  "push copies into a running CT and exits 0 even when the copy failed",
+  async (lab) => {
+    await lab.createContainer("950");
+    const file = `${lab.root}/payload.txt`;
+    await Deno.writeTextFile(file, "payload\n");
+    await Deno.chmod(file, 0o640);
+    assertFailed(
+      await lab.pct(["push", "950", file, "/root/payload.txt"]),
+      /^can only push files to a running CT$/m,
+      "push to a stopped CT",
+    );
 
-  await lab.start("950");
-  const pushed = await lab.pct(["push", "950", file, "/root/payload.txt"]);
-  assert.deepEqual([pushed.code, pushed.stdout, pushed.stderr], [0, "", ""]);
-  assertExit(await lab.pct(["push", "950", file, "/root/run.sh", "--perms", "0755"]), 0, "push");
-  const listing = await lab.attach("950", [
-    "stat",
-    "-c",
-    "%a %U %n",
-    "/root/payload.txt",
-    "/root/run.sh",
-  ]);
-  assert.equal(listing.stdout, "640 root /root/payload.txt\n755 root /root/run.sh\n");
-  assert.equal(await lab.readFile("950", "/root/payload.txt"), "payload\n");
+    await lab.start("950");
+    const pushed = await lab.pct(["push", "950", file, "/root/payload.txt"]);
+    assert.deepEqual([pushed.code, pushed.stdout, pushed.stderr], [0, "", ""]);
+    assertExit(await lab.pct(["push", "950", file, "/root/run.sh", "--perms", "0755"]), 0, "push");
+    const listing = await lab.attach("950", [
+      "stat",
+      "-c",
+      "%a %U %n",
+      "/root/payload.txt",
+      "/root/run.sh",
+    ]);
+    assert.equal(listing.stdout, "640 root /root/payload.txt\n755 root /root/run.sh\n");
+    assert.equal(await lab.readFile("950", "/root/payload.txt"), "payload\n");
 
-  const failed = await lab.pct(["push", "950", file, "/no/such/dir/payload.txt"]);
-  assertExit(failed, 0, "push into a missing directory");
-  assert.notEqual(failed.stderr, "", "the failure is still reported on stderr");
-  assertExit(await lab.attach("950", ["test", "-e", "/no/such/dir/payload.txt"]), 1, "no file");
+    const failed = await lab.pct(["push", "950", file, "/no/such/dir/payload.txt"]);
+    assertExit(failed, 0, "push into a missing directory");
+    assert.notEqual(failed.stderr, "", "the failure is still reported on stderr");
+    assertExit(await lab.attach("950", ["test", "-e", "/no/such/dir/payload.txt"]), 1, "no file");
 
-  const pulled = `${lab.root}/pulled.txt`;
-  assertExit(await lab.pct(["pull", "950", "/root/payload.txt", pulled]), 0, "pull");
-  assert.equal(await Deno.readTextFile(pulled), "payload\n");
-  assertExit(await lab.pct(["pull", "950", "/no/such/file", `${lab.root}/none`]), 0, "pull fails");
-  await assert.rejects(Deno.stat(`${lab.root}/none`), Deno.errors.NotFound);
-});
+    const pulled = `${lab.root}/pulled.txt`;
+    assertExit(await lab.pct(["pull", "950", "/root/payload.txt", pulled]), 0, "pull");
+    assert.equal(await Deno.readTextFile(pulled), "payload\n");
+    assertExit(
+      await lab.pct(["pull", "950", "/no/such/file", `${lab.root}/none`]),
+      0,
+      "pull fails",
+    );
+    await assert.rejects(Deno.stat(`${lab.root}/none`), Deno.errors.NotFound);
+  },
+);
 
 lxcTest(
+  support,
   "snapshots hold the files written before them; listsnapshot prints pct's tree",
   async (lab) => {
     await lab.createContainer("950");
@@ -241,7 +239,7 @@ lxcTest(
   },
 );
 
-lxcTest("shutdown times out when init ignores it, and forceStop kills", async (lab) => {
+lxcTest(support, "shutdown times out when init ignores it, and forceStop kills", async (lab) => {
   await lab.createContainer("951", { initIgnoresShutdown: true });
   await lab.start("951");
   const timedOut = await lab.pct(["shutdown", "951", "--timeout", "1"]);
@@ -255,7 +253,7 @@ lxcTest("shutdown times out when init ignores it, and forceStop kills", async (l
   assert.equal(await lab.shutDownCleanly("951"), false);
 });
 
-lxcTest("missing containers, parameter errors and unknown commands", async (lab) => {
+lxcTest(support, "missing containers, parameter errors and unknown commands", async (lab) => {
   const node = { env: { PCT_NODE: "pve2" } };
   const missing = /^Configuration file 'nodes\/pve2\/lxc\/999\.conf' does not exist$/m;
   for (const args of [["status", "999"], ["exec", "999", "--", "true"], ["start", "999"]]) {
@@ -276,7 +274,7 @@ lxcTest("missing containers, parameter errors and unknown commands", async (lab)
   assert.match(unknown.stderr, /^ERROR: unknown command 'pct foo'$/m);
 });
 
-lxcTest("list, set, config and locks", async (lab) => {
+lxcTest(support, "list, set, config and locks", async (lab) => {
   const empty = await lab.pct(["list"]);
   assert.deepEqual([empty.code, empty.stdout], [0, ""], "nothing at all without containers");
 

@@ -101,6 +101,8 @@ Deno.test("fake pct: a process killed while it holds the lock does not block lat
   const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
   assert.equal((await reader.read()).value?.trim(), "locked");
   const blocked = pct.run(["start", "950"]);
+  // While the holder lives the call waits: no answer in 300 ms (unlocked, it answers in a few), so
+  // what lets it through below is the holder's death, not a lock that was never taken.
   let timer = 0;
   const early = await Promise.race([
     blocked,
