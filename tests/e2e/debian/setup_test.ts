@@ -556,3 +556,66 @@ Deno.test({
 function localeListOk(locales: string[]): boolean {
   return locales.includes("en_US.utf8");
 }
+
+debianTest(
+  "900: the snapshot says what made it and holds the record; --check 0, then 12 once drifted; " +
+    "--refresh rebuilds it for real",
+  async (bench, lab, image) => {
+    await runningContainer(lab, image, "900");
+    assertExit(await runSetup(bench, "900"), 0);
+    const [made] = await lab.snapshots("900");
+    assert.match(
+      made.description,
+      /^phoenix-setup \S+ plan=[0-9a-f]{12} entry=[0-9a-f]{12} parts=base_setup$/,
+    );
+    const recorded = (text: string) => JSON.parse(text).stamp;
+    assert.equal(
+      recorded(
+        await lab.readSnapshotFile("900", "base-snapshot", "/etc/phoenix-setup/provenance.json"),
+      ),
+      made.description,
+      "the snapshot holds the record",
+    );
+    assert.equal(
+      recorded(await lab.readFile("900", "/etc/phoenix-setup/provenance.json")),
+      made.description,
+      "so does the running template, and every clone of it",
+    );
+
+    await waitForSystemd(lab, "900");
+    const inSync = await bench.run("900", { args: ["--check", "900"], killAfterMs: KILL_AFTER_MS });
+    assertExit(inSync, 0);
+    assert.deepEqual(containerLevelCalls(inSync).slice(0, 2).map((c) => c.split(" ")[1]), [
+      "status",
+      "listsnapshot",
+    ]);
+
+    // An older phoenix-setup made it: the stamp's version differs. The lab writes the
+    // description as pct would have stored it.
+    await lab.setSnapshotDescription(
+      "900",
+      "base-snapshot",
+      made.description.replace(/^phoenix-setup \S+/, "phoenix-setup 0.0.1"),
+    );
+    const drifted = await bench.run("900", {
+      args: ["--check", "900"],
+      killAfterMs: KILL_AFTER_MS,
+    });
+    assertExit(drifted, 12);
+    assert.match(drifted.stderr, /Check: snapshot 'base-snapshot': made by phoenix-setup 0\.0\.1/);
+
+    const boot = await lab.bootId("900");
+    const refreshed = await bench.run("900", {
+      args: ["--refresh", "900"],
+      shutdownTimeout: SHUTDOWN_TIMEOUT,
+      killAfterMs: KILL_AFTER_MS,
+    });
+    assertExit(refreshed, 0);
+    assert.match(refreshed.stdout, /Snapshot 'base-snapshot' replaced\./);
+    const [now] = await lab.snapshots("900");
+    assert.equal(now.description, made.description, "stamped by this version again");
+    assert.notEqual(await lab.bootId("900"), boot, "it was shut down for the new snapshot");
+    assert.equal(await lab.status("900"), "running");
+    await assertIdleRerun(bench, lab, "900");
+  },
+);

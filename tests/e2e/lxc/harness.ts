@@ -509,6 +509,21 @@ export class LxcLab {
   }
 
   /**
+   * Replaces a snapshot's description, where the pct stand-in keeps it (its `comment` file), as
+   * an older or another maker of the snapshot would have left it.
+   *
+   * @param ctid The CTID.
+   * @param snapshot The pct name of the snapshot.
+   * @param description The new description.
+   */
+  async setSnapshotDescription(ctid: string, snapshot: string, description: string) {
+    const found = (await this.snapshots(ctid)).find((s) => s.name === snapshot);
+    if (!found) throw new Error(`Container ${ctid} has no snapshot "${snapshot}"`);
+    const dir = `${this.lxcPath}/${this.containerName(ctid)}/snaps/${found.lxcName}`;
+    await Deno.writeTextFile(`${dir}/comment`, `${description}\n`);
+  }
+
+  /**
    * Reads a file from the container's current root file system on the host side (the container
    * need not run).
    *
