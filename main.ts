@@ -17,12 +17,7 @@ import { logBatches, loggingRunner } from "./lib/report/logging_runner.ts";
 import { createCommandRunner } from "./lib/host/command.ts";
 import { commandEnvironment } from "./lib/host/command_environment.ts";
 import { checkContainerExists } from "./lib/host/container_exists.ts";
-import {
-  confirmLocalContainer,
-  detectLocalContainer,
-  localConfigFile,
-  localPct,
-} from "./lib/host/local_container.ts";
+import { confirmLocalContainer, localPct, placementOf } from "./lib/host/local_container.ts";
 import { checkOrchestratorArguments } from "./lib/config/orchestrator_arguments.ts";
 import { performInsideContainer } from "./lib/pattern/inside_container.ts";
 import type { ContainerModule, SetupContext } from "./lib/module/container_module.ts";
@@ -32,7 +27,11 @@ import { readLogSettings, readReportFile, readSettings } from "./lib/config/envi
 import { ExitCode } from "./lib/core/exit_codes.ts";
 import type { Ending, Subject } from "./lib/pattern/exit_script.ts";
 import { describeFailure, finishRun } from "./lib/pattern/finish_run.ts";
-import { performContainerSpecificSetup, restorePowerState } from "./lib/pattern/flow.ts";
+import {
+  exitCodeOf,
+  performContainerSpecificSetup,
+  restorePowerState,
+} from "./lib/pattern/flow.ts";
 import { listenForInterruptions } from "./lib/pattern/interruption.ts";
 import { InContainer } from "./lib/host/in_container.ts";
 import { guardAgainstLeftovers } from "./lib/host/leftover_commands.ts";
@@ -105,16 +104,14 @@ export async function main<S>(
     interruption.startWatchdog(settings.runTimeoutSeconds);
     const ctid = module.ctid;
     log.info(openingLine(mode, module));
-    // Inside the container itself (the newest orchestrator), with no pct: see local_container.ts.
-    const inside = await detectLocalContainer(env, settings.hostRoot);
-    const configFile = inside
-      ? await localConfigFile(settings.configFile, options.invocation?.execPath ?? Deno.execPath())
-      : { file: settings.configFile };
-    if (configFile.note) log.info(configFile.note);
-    const config = await loadModuleConfig(module, configFile.file, env);
+    // On the host, or inside the container itself (the newest orchestrator), with no pct.
+    const place = await placementOf(env, settings, options.invocation?.execPath ?? Deno.execPath());
+    const inside = place.inside;
+    if (place.note) log.info(place.note);
+    const config = await loadModuleConfig(module, place.configFile, env);
     if (parsed.orchestrator) checkOrchestratorArguments(parsed.orchestrator, config.source);
     log.info(
-      `Configuration: ${configFile.file}, entry "${ctid}" (${config.hostname ?? "no name"})`,
+      `Configuration: ${place.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
     );
     if (inside) await confirmLocalContainer(ctid, config.hostname, settings.hostRoot);
     if (!dryRun) {
@@ -154,9 +151,7 @@ export async function main<S>(
         shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,
       });
     interruption.setupEnded();
-    const differs = outcome.kind === "checked" && outcome.differences.length > 0;
-    return await (interruption.stopping ??
-      finish(differs ? ExitCode.Differs : ExitCode.Success, { outcome }));
+    return await (interruption.stopping ?? finish(exitCodeOf(outcome), { outcome }));
   } catch (error) {
     interruption.setupEnded();
     // While a signal or the watchdog stops the run, the failure is its consequence.

@@ -150,3 +150,29 @@ export function localPct(run: CommandRunner, ctid: string): CommandRunner {
     };
   };
 }
+
+/** Where a run happens: on the host as documented, or inside the container itself. */
+export interface Placement {
+  /** Why this is a run inside the container (see {@linkcode detectLocalContainer}); else unset. */
+  readonly inside?: string;
+  /** The config file to read (see {@linkcode localConfigFile}). */
+  readonly configFile: string;
+  /** A sentence for the log when the config file is not the configured one. */
+  readonly note?: string;
+}
+
+/**
+ * Where this run happens, and the config file it reads there: the configured one on the host;
+ * inside the container (the newest orchestrator), the one there or the copy pushed beside the
+ * executable.
+ */
+export async function placementOf(
+  env: Readonly<Record<string, string | undefined>>,
+  settings: { readonly configFile: string; readonly hostRoot: string },
+  execPath: string,
+): Promise<Placement> {
+  const inside = await detectLocalContainer(env, settings.hostRoot);
+  if (!inside) return { configFile: settings.configFile };
+  const local = await localConfigFile(settings.configFile, execPath);
+  return { inside, configFile: local.file, ...(local.note && { note: local.note }) };
+}

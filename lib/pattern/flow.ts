@@ -54,8 +54,15 @@ export type Outcome =
     readonly differences: readonly string[];
   };
 
-/** What a run was asked to do beyond the setup itself. */
-export type RunMode = "setup" | "dry-run" | "check";
+/**
+ * The exit code of a run that ended with `outcome`: 0, or {@linkcode ExitCode.Differs} for a
+ * `--check` that found differences.
+ */
+export function exitCodeOf(outcome: Outcome): ExitCode {
+  return outcome.kind === "checked" && outcome.differences.length > 0
+    ? ExitCode.Differs
+    : ExitCode.Success;
+}
 
 /** Everything the flows need. */
 export interface SetupRun<S> {

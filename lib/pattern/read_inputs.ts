@@ -19,7 +19,7 @@ import type { ContainerKind, ContainerModule } from "../module/container_module.
 import { executableNameFor, lxcScriptNameFor } from "../core/ctid.ts";
 import { readLogSettings, readPaths, readReportFile } from "../config/environment.ts";
 import { applicationScriptOf } from "../config/application_script.ts";
-import { detectLocalContainer, localConfigFile } from "../host/local_container.ts";
+import { placementOf } from "../host/local_container.ts";
 import { ExitCode } from "../core/exit_codes.ts";
 import { describeFailure, finishRun } from "./finish_run.ts";
 import { checkReportFile } from "../report/run_report.ts";
@@ -132,10 +132,7 @@ async function readApplicationScript(
   env: Readonly<Record<string, string | undefined>>,
   execPath: string,
 ): Promise<{ name?: string; note?: string }> {
-  const { configFile, hostRoot } = readPaths(env);
-  const file = await detectLocalContainer(env, hostRoot)
-    ? (await localConfigFile(configFile, execPath)).file
-    : configFile;
+  const file = (await placementOf(env, readPaths(env), execPath)).configFile;
   const found = await applicationScriptOf(file, ctid);
   if ("problem" in found) return { note: found.problem };
   return found.name ? { name: found.name } : { note: `${file} names none for ${ctid}` };
