@@ -211,11 +211,16 @@ export async function main<S>(
       power: untouchedPowerState(),
       record,
     };
-    const status = await checkContainerExists(pct, ctid);
+    const found = await checkContainerExists(
+      pct,
+      ctid,
+      settings.hostRoot,
+      displayCommand([name, ...options.args ?? Deno.args]),
+    );
     const outcome = await performContainerSpecificSetup({
       module,
       ctx,
-      status,
+      ...found,
       snapshotName: config.snapshotName,
       dryRun: dryRunBy !== undefined,
       shutdownTimeoutSeconds: settings.shutdownTimeoutSeconds,

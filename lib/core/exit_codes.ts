@@ -30,6 +30,16 @@ export const ExitCode = {
   Watchdog: 9,
   /** The lock directory (`PHOENIX_LOCK_DIR`) cannot be created, written or locked in. */
   LockDirUnusable: 10,
+  /**
+   * A Proxmox operation holds the container (`lock: backup`, `migrate`, a snapshot in progress,
+   * ...) or its configuration file: nothing was changed; run again once it has finished.
+   */
+  ContainerBusy: 11,
+  /**
+   * The container cannot be set up from here as it is: a Proxmox template, owned by another
+   * cluster node, or a half-made snapshot that needs a person to look at it.
+   */
+  ContainerUnusable: 12,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */
@@ -82,6 +92,17 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
     meaning: "the watchdog stopped a run that took longer than `PHOENIX_RUN_TIMEOUT`",
   },
   { code: "10", meaning: "the lock directory cannot be used (`PHOENIX_LOCK_DIR`)" },
+  {
+    code: "11",
+    meaning: "a Proxmox operation holds the container (`lock:` backup, migrate, snapshot, ...) " +
+      "or its configuration lock: nothing changed; run again when it has finished",
+  },
+  {
+    code: "12",
+    meaning: "the container cannot be set up as it is: a Proxmox template (`template: 1`), on " +
+      "another cluster node (the message names it), or a half-made snapshot that is not safe " +
+      "to repair (the message gives the commands)",
+  },
   { code: "70", meaning: "an unexpected error (a bug: please report it with the log)" },
   { code: "130 / 143", meaning: "interrupted by SIGINT / SIGTERM" },
 ];

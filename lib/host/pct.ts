@@ -29,6 +29,19 @@ function execKey(ctid: string, argv: readonly string[]): string {
 /** Whether a container runs, as `pct status` reports it. */
 export type ContainerStatus = "running" | "stopped";
 
+/**
+ * What `pct status <ctid> --verbose` tells besides whether the container runs (pve-container's
+ * `vmstatus`: sorted `key: value` lines; `lock` empty or absent when none is held, `template`
+ * only for a Proxmox template).
+ */
+export interface ContainerState {
+  readonly status: ContainerStatus;
+  /** The Proxmox lock held on the container (`backup`, `snapshot`, ...); absent when none. */
+  readonly lock?: string;
+  /** The container was converted to a Proxmox template (`pct template`, `template: 1`). */
+  readonly proxmoxTemplate: boolean;
+}
+
 /** Options of `pct shutdown`. */
 export interface ShutdownOptions {
   /** Seconds pct waits for a clean shutdown before it gives up (or force-stops). */
@@ -209,6 +222,24 @@ export class Pct {
     });
   }
 
+  /**
+   * `pct status --verbose`: whether the container runs, its Proxmox lock and whether it is a
+   * Proxmox template, in the one call that also proves it exists. Throws when it does not.
+   */
+  async state(ctid: string): Promise<ContainerState> {
+    const result = await this.#must(["status", ctid, "--verbose"]);
+    const fields = parseConfig(result.stdout);
+    const status = fields.get("status")?.[0];
+    if (status !== "running" && status !== "stopped") {
+      throw new CommandError(`pct status ${ctid} --verbose`, {
+        ...result,
+        stderr: `unexpected answer ${JSON.stringify(result.stdout.trim())}`,
+      });
+    }
+    const lock = fields.get("lock")?.[0]?.trim();
+    return { status, ...(lock && { lock }), proxmoxTemplate: fields.get("template")?.[0] === "1" };
+  }
+
   /** `pct start`. */
   async start(ctid: string): Promise<void> {
     await this.#must(["start", ctid]);
@@ -267,5 +298,28 @@ export class Pct {
       // Whatever pct did before failing may have changed the configuration too.
       this.#configs.delete(ctid);
     }
+  }
+
+  /**
+   * `pct config <ctid> --snapshot <name>`: one snapshot's section, the only place `snapstate`
+   * (`prepare` or `delete` while half-made) and `snaptime` show.
+   */
+  async snapshotConfig(ctid: string, name: string): Promise<Map<string, string[]>> {
+    return parseConfig((await this.#must(["config", ctid, "--snapshot", name])).stdout);
+  }
+
+  /** `pct unlock <ctid>`: clears the container's Proxmox lock, as Proxmox's tools do. */
+  async unlock(ctid: string): Promise<void> {
+    this.#configs.delete(ctid);
+    await this.#must(["unlock", ctid]);
+  }
+
+  /**
+   * `pct delsnapshot <ctid> <name> --force`: removes a snapshot from the configuration even when
+   * its storage part is missing (a half-made one).
+   */
+  async deleteSnapshotForce(ctid: string, name: string): Promise<void> {
+    this.#configs.delete(ctid);
+    await this.#must(["delsnapshot", ctid, name, "--force", "1"]);
   }
 }

@@ -29,7 +29,13 @@ import {
   unknownCommand,
 } from "./_cli.ts";
 import { type Outcome, readsStdin, runInContainer } from "./_exec.ts";
-import { formatLocalTime, keyValueLines, listTable, snapshotTree } from "./_format.ts";
+import {
+  formatLocalTime,
+  keyValueLines,
+  listTable,
+  parseLocalTime,
+  snapshotTree,
+} from "./_format.ts";
 import type { FailureRule, FakeContainer, FakePctState } from "./state.ts";
 
 export type { Outcome } from "./_exec.ts";
@@ -243,6 +249,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     // Any stable, plausible pid will do: nothing may depend on its value.
     if (container.status === "running") entries.pid = String(100_000 + Number(vmid) % 100_000);
     if (container.lock) entries.lock = container.lock;
+    // vmstatus' `template` is only defined for a Proxmox template.
+    if (isTemplate(container)) entries.template = "1";
     return done(keyValueLines(entries));
   },
 
@@ -399,7 +407,11 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const snapshotName = call.parsed.options.snapshot;
     if (snapshotName !== undefined) {
       const snapshot = container.snapshots[findSnapshot(container, snapshotName)];
-      return done(keyValueLines(snapshot.config ?? {}));
+      const entries: Record<string, string> = { ...snapshot.config };
+      const snaptime = snapshot.time === undefined ? undefined : parseLocalTime(snapshot.time);
+      if (snaptime !== undefined) entries.snaptime = String(snaptime);
+      if (snapshot.snapstate) entries.snapstate = snapshot.snapstate;
+      return done(keyValueLines(entries));
     }
     const entries = { ...container.config };
     const name = displayName(container);
@@ -409,6 +421,12 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const parent = container.snapshots.at(-1);
     if (parent) entries.parent = parent.name;
     return done(keyValueLines(entries));
+  },
+
+  unlock(call) {
+    // `pct unlock` clears any lock, whoever holds it: the operator's tool for a stale one.
+    delete containerOf(call, "direct").lock;
+    return done();
   },
 
   list(call) {

@@ -53,6 +53,13 @@ export interface FakeSnapshot {
   files?: Record<string, FakeFile>;
   /** The container's `flags` when the snapshot was taken. */
   flags?: string[];
+  /**
+   * Set while the snapshot is half-made: `prepare` (a `pct snapshot` ended between its prepare
+   * and commit phases) or `delete` (a `pct delsnapshot` ended half-way). `pct listsnapshot`
+   * lists it like any other; only `pct config <ctid> --snapshot <name>` shows it. Such a
+   * container also holds `lock: snapshot` (or `snapshot-delete`), which the test declares.
+   */
+  snapstate?: "prepare" | "delete";
 }
 
 /** One container, keyed by its CTID in {@linkcode FakePctState.containers}. */

@@ -189,6 +189,8 @@ Deno.test("ExitCode values are the documented, stable ones", () => {
     HostPrerequisite: 8,
     Watchdog: 9,
     LockDirUnusable: 10,
+    ContainerBusy: 11,
+    ContainerUnusable: 12,
     Internal: 70,
     Interrupted: 130,
     Terminated: 143,
