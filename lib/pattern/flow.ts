@@ -66,8 +66,9 @@ export interface SetupRun<S> {
 export const START_CONFIRM_SECONDS = 60;
 
 /**
- * How much longer a container whose `pct shutdown --timeout N` timed out is given to go down:
- * pct never withdraws the clean shutdown it asked for, so it may still happen.
+ * How much longer a container whose `pct shutdown --timeout N` timed out is given to go down
+ * (N seconds again, at most this): pct never withdraws the clean shutdown it asked for, so it may
+ * still happen.
  */
 export const SHUTDOWN_GRACE_SECONDS = 30;
 
@@ -359,14 +360,16 @@ async function repairSnapshot<S>(
 
 /**
  * Shuts the template down for its snapshot and confirms it stopped. A shutdown that pct reports
- * timed out is looked at again for {@linkcode SHUTDOWN_GRACE_SECONDS}: the clean shutdown it
- * asked for is never withdrawn, and a container that went down after all is as good as one that
- * went down in time. Anything else puts the power state back as found and throws.
+ * timed out is looked at again for as long again (at most {@linkcode SHUTDOWN_GRACE_SECONDS}):
+ * the clean shutdown it asked for is never withdrawn, and a container that went down after all
+ * is as good as one that went down in time. Anything else puts the power state back as found and
+ * throws.
  */
 async function shutDownForSnapshot<S>(run: SetupRun<S>): Promise<void> {
   const { ctx } = run;
   const ctid = ctx.ctid;
   const timeout = run.shutdownTimeoutSeconds;
+  const grace = Math.min(timeout, SHUTDOWN_GRACE_SECONDS);
   ctx.log.info(`Shutting down container ${ctid} for a clean snapshot`);
   const before: PowerState = { ...ctx.power };
   // A shutdown counts from the moment it is sent: a signal or a failure in the middle must find
@@ -388,9 +391,9 @@ async function shutDownForSnapshot<S>(run: SetupRun<S>): Promise<void> {
   } else if (failure !== undefined) {
     ctx.log.warn(
       `pct shutdown of container ${ctid} gave up after ${timeout} s; the clean shutdown it asked ` +
-        `for still stands, so looking again for up to ${SHUTDOWN_GRACE_SECONDS} s before deciding`,
+        `for still stands, so looking again for up to ${grace} s before deciding`,
     );
-    seen = await awaitStatus(ctx, "stopped", SHUTDOWN_GRACE_SECONDS, run.clock, " after all");
+    seen = await awaitStatus(ctx, "stopped", grace, run.clock, " after all");
     if (seen === "stopped") {
       ctx.log.info(`Container ${ctid} went down after its shutdown timed out; going on`);
       return;
@@ -412,7 +415,7 @@ async function shutDownForSnapshot<S>(run: SetupRun<S>): Promise<void> {
       ctid,
       `shut container ${ctid} down`,
       `Container ${ctid} did not shut down within ${timeout} s (it reports ${found} ` +
-        `${SHUTDOWN_GRACE_SECONDS} s later; the clean shutdown pct asked for may still happen: ` +
+        `${grace} s later; the clean shutdown pct asked for may still happen: ` +
         `check 'pct status ${ctid}' before anything else)`,
       "shutdown",
       failure,

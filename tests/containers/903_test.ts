@@ -89,7 +89,7 @@ Deno.test("903: a host without the NVIDIA driver fails with exit 8 before any ch
   const run = await s.run();
   assertExit(run, 8);
   assert.match(run.stderr, /The host has no NVIDIA driver loaded/);
-  assert.deepEqual(await s.callLines(), ["pct status 903", "pct listsnapshot 903"]);
+  assert.deepEqual(await s.callLines(), ["pct status 903 --verbose", "pct listsnapshot 903"]);
 });
 
 Deno.test("903: a container without nesting=1 fails with exit 8 before any change", async () => {

@@ -93,7 +93,7 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
   );
   // Two pct calls: the status, then every check and verification in one batch.
   assert.deepEqual(callSummary(await s.calls()), [
-    "status 950",
+    "status 950 --verbose",
     "batch: " + [
       "dpkg-query -W -f=${Status}\\n python3-venv python3-pip",
       "test -x /opt/vllm/bin/python",

@@ -77,7 +77,7 @@ Deno.test("920: a first run installs vLLM, shuts down, snapshots and starts the 
     /Setup for template 920 completed successfully\. Snapshot 'vllm-base-snapshot' created\./,
   );
   assert.deepEqual(callSummary(await s.calls()), [
-    "status 920",
+    "status 920 --verbose",
     "listsnapshot 920",
     ...CHECKS_AND_ACTIONS,
     "shutdown 920 --timeout 60",
@@ -179,7 +179,7 @@ Deno.test("920: --dry-run runs only checks, prints the plan (the commands) and c
   assert.deepEqual(await s.mutatingCalls(), []);
   // One batch: every step's check (only the first one's answer is used: step 1 would run).
   assert.deepEqual(callSummary(await s.calls()), [
-    "status 920",
+    "status 920 --verbose",
     "listsnapshot 920",
     "batch: dpkg-query -W -f=${Status}\\n python3-venv python3-pip; test -x /opt/vllm/bin/python; " +
     "/opt/vllm/bin/pip show vllm; readlink /usr/bin/vllm",

@@ -91,7 +91,7 @@ function lifecycleCalls(run: SetupRun): string[] {
 /** The template flow's container-level calls for a container found running. */
 function templateCalls(ctid: string, snapshot: string): string[] {
   return [
-    `pct status ${ctid}`,
+    `pct status ${ctid} --verbose`,
     `pct listsnapshot ${ctid}`,
     `pct shutdown ${ctid} --timeout ${SHUTDOWN_TIMEOUT}`,
     `pct status ${ctid}`,
@@ -290,7 +290,7 @@ debianTest(
     const run = await runSetup(bench, "950", { HF_TOKEN: token });
     assertExit(run, 0);
     assert.match(run.stdout, /Setup for container 950 completed successfully\./);
-    assert.deepEqual(lifecycleCalls(run), ["pct status 950"]);
+    assert.deepEqual(lifecycleCalls(run), ["pct status 950 --verbose"]);
     assert.ok(!run.stdout.includes(token) && !run.stderr.includes(token), "token never printed");
     assert.ok(!run.log.some((e) => e.message.includes(token)), "token never logged");
 
@@ -351,7 +351,7 @@ debianTest(
       /\[ERROR\] .*Step 1\/4 "Upgrade the installed packages" failed: In container 900: apt-get update failed with exit code 100: E: Failed to fetch file:\/srv\/repo\/.*File not found/,
     );
     assert.doesNotMatch(run.stderr, /retrying/);
-    assert.deepEqual(lifecycleCalls(run), ["pct status 900", "pct listsnapshot 900"]);
+    assert.deepEqual(lifecycleCalls(run), ["pct status 900 --verbose", "pct listsnapshot 900"]);
     assert.deepEqual(await lab.snapshots("900"), []);
     assert.equal(await lab.status("900"), "running");
     assert.equal(await lab.bootId("900"), boot, "never stopped");
@@ -369,9 +369,10 @@ debianTest("a template found stopped is started, set up, snapshotted and left ru
   assertExit(run, 0);
   assertLogged(run, "INFO", "Container 920 is stopped; starting it");
   assert.deepEqual(lifecycleCalls(run), [
-    "pct status 920",
+    "pct status 920 --verbose",
     "pct listsnapshot 920",
     "pct start 920",
+    "pct status 920",
     ...templateCalls("920", "vllm-base-snapshot").slice(2),
   ]);
   assert.deepEqual((await lab.snapshots("920")).map((s) => s.name), ["vllm-base-snapshot"]);
@@ -521,7 +522,7 @@ Deno.test({
           server.stdout,
           /Setup for container 812 completed successfully\. vLLM serves "coder" at http:\/\/localhost:8002\/v1/,
         );
-        assert.deepEqual(lifecycleCalls(server), ["pct status 812"]);
+        assert.deepEqual(lifecycleCalls(server), ["pct status 812 --verbose"]);
         const unit = await unitProperties(lab, "812", "vllm.service", ["ActiveState", "MainPID"]);
         assert.equal(unit.ActiveState, "active");
         const models = await attachOutput(lab, "812", [
