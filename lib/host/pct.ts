@@ -288,6 +288,14 @@ export class Pct {
     return parseConfig(await text);
   }
 
+  /**
+   * `pct config <ctid> --current 1`: the configuration in effect, without pending values (a
+   * `features` change made while the container ran waits for its next start). Not kept.
+   */
+  async currentConfig(ctid: string): Promise<Map<string, string[]>> {
+    return parseConfig((await this.#must(["config", ctid, "--current", "1"])).stdout);
+  }
+
   /** `pct set <ctid> --key value ...`; `options` must not be empty. */
   async set(ctid: string, options: Readonly<Record<string, string>>): Promise<void> {
     const args = ["set", ctid];

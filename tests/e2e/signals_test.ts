@@ -132,7 +132,12 @@ Deno.test("a template killed between its snapshot and its start: the re-run star
   });
   const run = await s.run();
   assertExit(run, 0);
-  assert.deepEqual(await s.calls(), [["status", "920"], ["listsnapshot", "920"], ["start", "920"]]);
+  assert.deepEqual(await s.calls(), [
+    ["status", "920", "--verbose"],
+    ["listsnapshot", "920"],
+    ["start", "920"],
+    ["status", "920"],
+  ]);
   assert.match(
     run.stderr,
     /Container 920 is stopped; starting it: template runs end with the container running/,

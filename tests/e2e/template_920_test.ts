@@ -129,7 +129,7 @@ Deno.test("920: a re-run of a finished template changes nothing and makes two pc
     run.stdout,
     /Setup for template 920 already complete: snapshot 'vllm-base-snapshot' exists/,
   );
-  assert.deepEqual(await s.calls(), [["status", "920"], ["listsnapshot", "920"]]);
+  assert.deepEqual(await s.calls(), [["status", "920", "--verbose"], ["listsnapshot", "920"]]);
   assert.deepEqual((await s.fake.state()).containers, before.containers);
 });
 
@@ -153,7 +153,7 @@ Deno.test("920: a stopped template is started, set up, snapshotted and left runn
   const run = await s.run();
   assert.equal(run.code, 0, run.stderr);
   const calls = await s.calls();
-  assert.deepEqual(calls.slice(0, 3), [["status", "920"], ["listsnapshot", "920"], [
+  assert.deepEqual(calls.slice(0, 3), [["status", "920", "--verbose"], ["listsnapshot", "920"], [
     "start",
     "920",
   ]]);
@@ -195,7 +195,7 @@ Deno.test("920: --dry-run of a stopped template does not start it", async () => 
   const run = await s.run(["--dry-run", "920"]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /Would start container 920 \(stopped now\)/);
-  assert.deepEqual(await s.calls(), [["status", "920"], ["listsnapshot", "920"]]);
+  assert.deepEqual(await s.calls(), [["status", "920", "--verbose"], ["listsnapshot", "920"]]);
 });
 
 Deno.test("920: a failing step stops the run: no shutdown, no snapshot, exit 3", async () => {
@@ -286,7 +286,7 @@ Deno.test("920: a missing container fails with pct's own words and no other pct 
     run.stderr,
     /Container 920 does not exist .*Configuration file 'nodes\/pve\/lxc\/920\.conf' does not exist/,
   );
-  assert.deepEqual(await s.calls(), [["status", "920"]]);
+  assert.deepEqual(await s.calls(), [["status", "920", "--verbose"]]);
   assert.match(
     (await s.logLines()).at(-1)!,
     /\[FATAL\] .*failed during container check\. Exit code 1\./,

@@ -219,6 +219,9 @@ function runningContainerOf(call: Call): FakeContainer {
   throw new PctError(TASK_EXIT, `CT ${call.parsed.args.vmid} not running`);
 }
 
+/** Configuration keys that a running container takes only at its next start. */
+const NOT_HOTPLUGGABLE = new Set(["features"]);
+
 function checkLock(container: FakeContainer): void {
   if (container.lock) throw new PctError(TASK_EXIT, `CT is locked (${container.lock})`);
 }
@@ -264,6 +267,9 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     }
     if (call.parsed.options.skiplock !== "1") checkLock(container);
     container.status = "running";
+    // What was pending takes effect at the start.
+    Object.assign(container.config, container.pending);
+    delete container.pending;
     return done();
   },
 
@@ -413,7 +419,10 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
       if (snapshot.snapstate) entries.snapstate = snapshot.snapstate;
       return done(keyValueLines(entries));
     }
-    const entries = { ...container.config };
+    // Without --current, pending values are shown merged in.
+    const entries = call.parsed.options.current === "1"
+      ? { ...container.config }
+      : { ...container.config, ...container.pending };
     const name = displayName(container);
     if (name !== undefined) entries.hostname = name;
     if (container.lock) entries.lock ??= container.lock;
@@ -452,7 +461,14 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     for (const key of deleted?.split(/[,;\s]+/).filter(Boolean) ?? []) {
       delete container.config[key.toLowerCase()];
     }
-    Object.assign(container.config, values);
+    // `features` is not hot-pluggable: set on a running container, it waits for the next start.
+    for (const [key, value] of Object.entries(values)) {
+      if (container.status === "running" && NOT_HOTPLUGGABLE.has(key)) {
+        container.pending = { ...container.pending, [key]: value };
+      } else {
+        container.config[key] = value;
+      }
+    }
     return done();
   },
 };

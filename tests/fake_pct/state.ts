@@ -80,6 +80,12 @@ export interface FakeContainer {
    * `pct snapshot` fail with `snapshot feature is not available`, as on real storage.
    */
   config: Record<string, string>;
+  /**
+   * Pending configuration (`[pve:pending]`): values set while the container ran that are not
+   * hot-pluggable (`features`), in effect from its next start. `pct config` shows them merged
+   * in, `pct config --current 1` does not; `pct start` applies them.
+   */
+  pending?: Record<string, string>;
   /** The container's file system, keyed by absolute path. */
   files: Record<string, FakeFile>;
   /** Markers that exec rules set ({@linkcode ExecRule.set}) and test ({@linkcode ExecRule.when}). */
