@@ -244,3 +244,33 @@ Deno.test("the fake models what a real host adds: template and lock in status --
     /^features: keyctl=1,nesting=1$/m,
   );
 });
+
+Deno.test("pct exec finds a command on pct's PATH (/sbin:/bin:/usr/sbin:/usr/bin), not by its base name", async () => {
+  const pct = new InMemoryPct({
+    containers: {
+      "950": {
+        status: "running",
+        files: {
+          "/etc/a": { content: "a\n" },
+          // Installed where pct exec's PATH does not look.
+          "/usr/local/bin/vllm": { content: "", mode: "0755" },
+          "/usr/bin/python3": { content: "", mode: "0755" },
+        },
+      },
+    },
+    exec: [
+      { match: "^vllm --version$", stdout: "0.11.0\n" },
+      { match: "^python3 --version$", stdout: "Python 3.12.3\n" },
+    ],
+  });
+  const exec = async (...argv: string[]) => {
+    const result = await pct.run(["pct", "exec", "950", "--", ...argv]);
+    return [result.exitCode, result.stdout];
+  };
+  assert.deepEqual(await exec("cat", "/etc/a"), [0, "a\n"]);
+  assert.deepEqual(await exec("/bin/cat", "/etc/a"), [0, "a\n"]);
+  assert.deepEqual(await exec("/usr/bin/cat", "/etc/a"), [0, "a\n"]);
+  assert.deepEqual(await exec("/usr/local/bin/cat", "/etc/a"), [127, ""]);
+  assert.deepEqual(await exec("vllm", "--version"), [127, ""]);
+  assert.deepEqual(await exec("python3", "--version"), [0, "Python 3.12.3\n"]);
+});
