@@ -275,13 +275,16 @@ export class Pct {
   }
 
   /**
-   * `pct config`: the container's configuration. Read once per container; the answer is reused
-   * until this client runs `pct set` or `pct snapshot` on it (a failed read is not kept).
+   * `pct config --current 1`: the container's configuration in effect, without pending values
+   * (`pct config` alone merges them in: a `features` change made while the container ran shows
+   * there, though it takes effect only at the next start). Read once per container; the answer
+   * is reused until this client runs `pct set`, `pct snapshot` or `pct unlock` on it (a failed
+   * read is not kept).
    */
   async config(ctid: string): Promise<Map<string, string[]>> {
     let text = this.#configs.get(ctid);
     if (text === undefined) {
-      text = this.#must(["config", ctid]).then((result) => result.stdout);
+      text = this.#must(["config", ctid, "--current", "1"]).then((result) => result.stdout);
       this.#configs.set(ctid, text);
       text.catch(() => this.#configs.delete(ctid));
     }
@@ -289,11 +292,12 @@ export class Pct {
   }
 
   /**
-   * `pct config <ctid> --current 1`: the configuration in effect, without pending values (a
-   * `features` change made while the container ran waits for its next start). Not kept.
+   * `pct config <ctid>` without `--current`: the configuration with its pending values merged
+   * in (a `features` change made while the container ran, which waits for its next start), to
+   * tell a pending value from a missing one. Not kept.
    */
-  async currentConfig(ctid: string): Promise<Map<string, string[]>> {
-    return parseConfig((await this.#must(["config", ctid, "--current", "1"])).stdout);
+  async configWithPending(ctid: string): Promise<Map<string, string[]>> {
+    return parseConfig((await this.#must(["config", ctid])).stdout);
   }
 
   /** `pct set <ctid> --key value ...`; `options` must not be empty. */

@@ -42,10 +42,10 @@ const DOCKER_INFO: readonly string[] = ["docker", "info"];
  * @throws {SetupError} With {@linkcode ExitCode.HostPrerequisite} and what to change.
  */
 export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
-  const current = (await ctx.pct.currentConfig(ctx.ctid)).get("features")?.[0];
+  const current = (await ctx.pct.config(ctx.ctid)).get("features")?.[0];
   if (hasFeature(current, "nesting")) return;
   // Not in effect: pending (shown only merged into `pct config`), or not set at all?
-  const features = (await ctx.pct.config(ctx.ctid)).get("features")?.[0];
+  const features = (await ctx.pct.configWithPending(ctx.ctid)).get("features")?.[0];
   if (hasFeature(features, "nesting")) {
     throw new SetupError(
       `Container ${ctx.ctid} has nesting=1 only as a pending change (its features in effect are ` +

@@ -93,7 +93,7 @@ Deno.test("901: a config asking for another driver than the host's fails with ex
   assert.deepEqual(await s.callLines(), [
     "pct status 901 --verbose",
     "pct listsnapshot 901",
-    "pct config 901",
+    "pct config 901 --current 1",
   ]);
 });
 

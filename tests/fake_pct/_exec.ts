@@ -77,15 +77,18 @@ function builtinName(command: string): string {
 }
 
 /**
- * Whether `command` is a bare name that the container's files hold, but only outside
- * {@linkcode EXEC_PATH}: pct exec cannot find it. A name no file declares is taken as installed
- * where it belongs (the rules decide).
+ * Whether `command` is a bare name that the container's executable files (a mode with an execute
+ * bit) hold, but only outside {@linkcode EXEC_PATH}: pct exec cannot find it. A name no
+ * executable declares is taken as installed where it belongs (the rules decide); a data file of
+ * the same name (`/etc/default/locale`) is no program.
  */
 function onlyOffPath(container: FakeContainer, command: string): boolean {
   if (command.includes("/")) return false;
-  const homes = Object.keys(container.files)
-    .filter((path) => path.endsWith(`/${command}`))
-    .map((path) => path.slice(0, path.length - command.length - 1));
+  const homes = Object.entries(container.files)
+    .filter(([path, file]) =>
+      path.endsWith(`/${command}`) && (parseInt(file.mode ?? "0644", 8) & 0o111) !== 0
+    )
+    .map(([path]) => path.slice(0, path.length - command.length - 1));
   return homes.length > 0 && !homes.some((dir) => EXEC_PATH.includes(dir));
 }
 

@@ -252,6 +252,8 @@ Deno.test("pct exec finds a command on pct's PATH (/sbin:/bin:/usr/sbin:/usr/bin
         status: "running",
         files: {
           "/etc/a": { content: "a\n" },
+          // A data file is no program.
+          "/etc/default/python3": { content: "" },
           // Installed where pct exec's PATH does not look.
           "/usr/local/bin/vllm": { content: "", mode: "0755" },
           "/usr/bin/python3": { content: "", mode: "0755" },
