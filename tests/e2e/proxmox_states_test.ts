@@ -254,8 +254,8 @@ Deno.test("proxmox: a snapshot lock while this run's snapshot is complete refuse
 Deno.test("proxmox: an HA-managed shutdown (a request, exit 0 at once) is waited for, then snapshotted", async () => {
   await using s = await template920({
     failures: [
-      // pct queues the request and exits 0; the HA manager stops it a moment later: the first
-      // two looks still see it running.
+      // pct queues the request and exits 0; the HA manager stops it a moment later: the run's first
+      // look (true then) and the first two looks after the shutdown still see it running.
       {
         command: "shutdown",
         exit: 0,
@@ -264,14 +264,14 @@ Deno.test("proxmox: an HA-managed shutdown (a request, exit 0 at once) is waited
         effect: "apply",
         times: 1,
       },
-      { command: "status", exit: 0, stderr: "", stdout: "status: running\n", times: 2 },
+      { command: "status", exit: 0, stderr: "", stdout: "status: running\n", times: 3 },
     ],
   });
   const run = await s.run();
   assertExit(run, 0);
   assert.match(
     run.stdout,
-    /Waiting for container 920 to report 'stopped': attempt 1 answered 'running'/,
+    /Waiting for container 920 to report 'stopped': attempt 2 answered 'running'/,
   );
   assert.doesNotMatch(run.stderr, /after its shutdown/);
   const after = await container920(s);
@@ -283,7 +283,8 @@ Deno.test("proxmox: a shutdown that timed out but happened anyway is looked at a
   await using s = await template920({
     failures: [
       { command: "shutdown", stderr: "container did not stop", effect: "apply", times: 1 },
-      { command: "status", exit: 0, stderr: "", stdout: "status: running\n", times: 1 },
+      // The run's first look (true then), and the first look after pct gave up: still running.
+      { command: "status", exit: 0, stderr: "", stdout: "status: running\n", times: 2 },
     ],
   });
   const run = await s.run();
@@ -291,6 +292,10 @@ Deno.test("proxmox: a shutdown that timed out but happened anyway is looked at a
   assert.match(
     run.stderr,
     /pct shutdown of container 920 gave up after 60 s; the clean shutdown it asked for still stands, so looking again for up to 30 s before deciding/,
+  );
+  assert.match(
+    run.stdout,
+    /Waiting for container 920 to report 'stopped' after all: attempt 1 answered 'running'/,
   );
   assert.match(run.stdout, /Container 920 went down after its shutdown timed out; going on/);
   assert.deepEqual((await container920(s)).snapshots.map((x) => x.name), [SNAPSHOT]);
@@ -323,4 +328,52 @@ Deno.test("proxmox: a container on another cluster node names that node and the 
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("proxmox: an HA-managed start (a request, exit 0 at once) is waited for before the steps", async () => {
+  await using s = await template920({
+    status: "stopped",
+    failures: [
+      { command: "start", exit: 0, stderr: "", effect: "apply", times: 1 },
+      // The rule answers the run's first look (`status --verbose`: stopped, which is true) and
+      // the first look after the start, before the HA manager has acted.
+      { command: "status", exit: 0, stderr: "", stdout: "status: stopped\n", times: 2 },
+    ],
+  });
+  const run = await s.run();
+  assertExit(run, 0);
+  assert.match(
+    run.stdout,
+    /Waiting for container 920 to report 'running': attempt 1 answered 'stopped'/,
+  );
+  const calls = callSummary(await s.calls());
+  assert.deepEqual(calls.slice(0, 5), [
+    "status 920 --verbose",
+    "listsnapshot 920",
+    "start 920",
+    "status 920",
+    "status 920",
+  ]);
+  assert.equal((await container920(s)).status, "running");
+});
+
+// --- pending configuration -----------------------------------------------------------------------
+
+Deno.test("proxmox: nesting=1 only pending (set while it ran) is not in effect: exit 8, restart needed", async () => {
+  await using s = await ContainerScenario.of({
+    ctid: "902",
+    container: {
+      config: { features: "keyctl=1" },
+      pending: { features: "keyctl=1,nesting=1" },
+    },
+  });
+  const run = await s.run();
+  assertExit(run, 8);
+  assert.match(
+    run.stderr,
+    /Container 902 has nesting=1 only as a pending change \(its features in effect are "keyctl=1"\): it was set while the container ran, and features take effect at the next start\. Docker needs it in effect: restart the container \('pct shutdown 902', then 'pct start 902'\), then run this again/,
+  );
+  const lines = callSummary(await s.calls());
+  assert.deepEqual(lines.slice(-2), ["config 902 --current 1", "config 902"]);
+  assert.deepEqual(await s.mutatingCalls(), []);
 });
