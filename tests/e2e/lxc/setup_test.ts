@@ -150,6 +150,65 @@ lxcTest("a re-run of a finished template changes nothing and never stops it", as
   assert.equal(await lab.bootId("801"), boot, "the same init: never stopped or restarted");
 });
 
+lxcTest("a template that Proxmox holds locked (backup) is refused before the first change", async (
+  bench,
+  lab,
+) => {
+  const boot = await runningContainer(lab, "801");
+  await lab.setLock("801", "backup");
+  const run = await bench.run("801");
+  assertExit(run, 11);
+  assertLogged(
+    run,
+    "ERROR",
+    "Container 801 is locked by Proxmox (lock: backup): a backup (vzdump) of it is running",
+  );
+  assert.deepEqual(pctCalls(run), ["pct status 801 --verbose", "pct listsnapshot 801"]);
+  assert.deepEqual(await lab.snapshots("801"), []);
+  assert.equal(await lab.bootId("801"), boot, "never stopped");
+});
+
+lxcTest("a half-made snapshot (its commit never happened) is repaired and taken anew", async (
+  bench,
+  lab,
+) => {
+  await runningContainer(lab, "801");
+  assertExit(await bench.run("801"), 0);
+  // The template's snapshot as a `pct snapshot` killed between prepare and commit leaves it, an
+  // hour ago; the container stopped, as the run had shut it down for the snapshot.
+  const stop = await lab.pct(["stop", "801"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  const two = (n: number) => String(n).padStart(2, "0");
+  await lab.halfMakeSnapshot(
+    "801",
+    SNAPSHOT,
+    `${hourAgo.getFullYear()}-${two(hourAgo.getMonth() + 1)}-${two(hourAgo.getDate())} ` +
+      `${two(hourAgo.getHours())}:${two(hourAgo.getMinutes())}:${two(hourAgo.getSeconds())}`,
+  );
+  const config = await lab.pct(["config", "801", "--snapshot", SNAPSHOT]);
+  assert.match(config.stdout, /^snapstate: prepare$/m, config.stderr);
+
+  const run = await bench.run("801");
+  assertExit(run, 0);
+  assertLogged(run, "WARN", `Found the snapshot '${SNAPSHOT}' of container 801 is half-made`);
+  assert.deepEqual(lifecycleCalls(run).slice(0, 7), [
+    "pct status 801 --verbose",
+    "pct listsnapshot 801",
+    `pct config 801 --snapshot ${SNAPSHOT}`,
+    "pct unlock 801",
+    `pct delsnapshot 801 ${SNAPSHOT} --force 1`,
+    "pct start 801",
+    "pct status 801",
+  ]);
+  const snapshots = await lab.snapshots("801");
+  assert.deepEqual(snapshots.map((x) => x.name), [SNAPSHOT]);
+  const after = await lab.pct(["config", "801", "--snapshot", SNAPSHOT]);
+  assert.doesNotMatch(after.stdout, /snapstate/);
+  assert.doesNotMatch((await lab.pct(["config", "801"])).stdout, /^lock:/m);
+  assert.equal(await lab.status("801"), "running");
+});
+
 lxcTest("a template found stopped is started, set up, snapshotted and left running", async (
   bench,
   lab,
