@@ -123,7 +123,7 @@ async function assertIdleRerun(bench: SetupBench, lab: LxcLab, ctid: string): Pr
   const again = await runSetup(bench, ctid);
   assertExit(again, 0);
   assert.match(again.stdout, /already complete: snapshot '.*' exists\. Nothing to do\.\n$/);
-  assert.deepEqual(pctCalls(again), [`pct status ${ctid}`, `pct listsnapshot ${ctid}`]);
+  assert.deepEqual(pctCalls(again), [`pct status ${ctid} --verbose`, `pct listsnapshot ${ctid}`]);
   assert.deepEqual(await lab.snapshots(ctid), snapshots, "no new snapshot");
   assert.equal(await lab.bootId(ctid), boot, "never stopped or restarted");
   return again;
