@@ -240,8 +240,9 @@ export class Pct {
     return { status, ...(lock && { lock }), proxmoxTemplate: fields.get("template")?.[0] === "1" };
   }
 
-  /** `pct start`. */
+  /** `pct start`, which also brings pending configuration into effect. */
   async start(ctid: string): Promise<void> {
+    this.#configs.delete(ctid);
     await this.#must(["start", ctid]);
   }
 

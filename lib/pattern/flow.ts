@@ -26,6 +26,7 @@ import {
   type SnapshotFinding,
 } from "../host/proxmox_state.ts";
 import { RunStopped } from "../host/run_supervisor.ts";
+import { NestingPending } from "../steps/docker.ts";
 import { runSteps, runVerification } from "./run_steps.ts";
 
 /** How a successful run ended. */
@@ -220,13 +221,67 @@ export async function restorePowerState<S>(
   }
 }
 
+async function stepsOnce<S>(run: SetupRun<S>): Promise<void> {
+  const steps = await runSteps(run.module.steps, run.ctx, {
+    dryRun: false,
+    verification: run.module.verification,
+  });
+  await runVerification(run.module.verification, run.ctx, steps);
+}
+
+/** Whether a {@linkcode NestingPending} is `error` or among its causes. */
+function nestingPending(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof NestingPending) return true;
+  }
+  return false;
+}
+
+/**
+ * A template whose `nesting=1` is only pending is restarted, so that it takes effect (a template
+ * is shut down for its snapshot anyway, and runs no service yet); each change confirmed.
+ */
+async function restartForPending<S>(run: SetupRun<S>): Promise<void> {
+  const { ctx } = run;
+  const ctid = ctx.ctid;
+  const timeout = run.shutdownTimeoutSeconds;
+  ctx.log.warn(
+    `Container ${ctid} has nesting=1 only as a pending change (set while it ran): restarting ` +
+      "the template so that it takes effect, then checking the steps again",
+  );
+  markStopped(ctx.power);
+  try {
+    await ctx.pct.shutdown(ctid, { timeoutSeconds: timeout });
+    const down = await awaitStatus(ctx, "stopped", timeout, run.clock);
+    if (down !== "stopped") {
+      throw new Error(`it reports '${down ?? "unknown (pct status failed)"}' after its shutdown`);
+    }
+    const up = await startAndConfirm(ctx, run.clock);
+    if (up !== "running") {
+      throw new Error(`it reports '${up ?? "unknown (pct status failed)"}' after its start`);
+    }
+  } catch (error) {
+    if (error instanceof RunStopped) throw error;
+    throw lifecycleError(
+      ctid,
+      `restart container ${ctid}`,
+      `Cannot restart template ${ctid} to bring its pending nesting=1 into effect`,
+      "restart",
+      error,
+    );
+  }
+  markStarted(ctx.power);
+}
+
 async function stepsAndVerification<S>(run: SetupRun<S>): Promise<void> {
   try {
-    const steps = await runSteps(run.module.steps, run.ctx, {
-      dryRun: false,
-      verification: run.module.verification,
-    });
-    await runVerification(run.module.verification, run.ctx, steps);
+    try {
+      await stepsOnce(run);
+    } catch (error) {
+      if (run.module.kind !== "template" || !nestingPending(error)) throw error;
+      await restartForPending(run);
+      await stepsOnce(run);
+    }
   } catch (error) {
     await restorePowerState(run.ctx, run.shutdownTimeoutSeconds, run.clock);
     throw error;

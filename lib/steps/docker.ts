@@ -31,6 +31,19 @@ export function hasFeature(features: string | undefined, feature: string): boole
   });
 }
 
+/**
+ * `nesting=1` is set, but only as a pending change (set while the container ran; `features` takes
+ * effect at the next start). A template's flow restarts the container and checks again; for a
+ * standard container, which runs a service, the run stops and says a restart is needed.
+ */
+export class NestingPending extends SetupError {
+  /** @param message What was found and what to do. */
+  constructor(message: string) {
+    super(message, ExitCode.HostPrerequisite);
+    this.name = "NestingPending";
+  }
+}
+
 /** `docker info`: it answers only when the daemon runs (and so nesting works). */
 const DOCKER_INFO: readonly string[] = ["docker", "info"];
 
@@ -39,7 +52,8 @@ const DOCKER_INFO: readonly string[] = ["docker", "info"];
  * which Docker inside an LXC container needs. Nesting that is only pending (set while the
  * container ran: `features` is not hot-pluggable) is not in effect yet. Read-only.
  *
- * @throws {SetupError} With {@linkcode ExitCode.HostPrerequisite} and what to change.
+ * @throws {SetupError} With {@linkcode ExitCode.HostPrerequisite} and what to change; a
+ *   {@linkcode NestingPending} when nesting waits for a restart.
  */
 export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
   const current = (await ctx.pct.config(ctx.ctid)).get("features")?.[0];
@@ -47,13 +61,12 @@ export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
   // Not in effect: pending (shown only merged into `pct config`), or not set at all?
   const features = (await ctx.pct.configWithPending(ctx.ctid)).get("features")?.[0];
   if (hasFeature(features, "nesting")) {
-    throw new SetupError(
+    throw new NestingPending(
       `Container ${ctx.ctid} has nesting=1 only as a pending change (its features in effect are ` +
         `${current ? `"${current}"` : "not set"}): it was set while the container ran, and ` +
         "features take effect at the next start. Docker needs it in effect: restart the " +
         `container ('pct shutdown ${ctx.ctid}', then 'pct start ${ctx.ctid}'), then run this ` +
         "again",
-      ExitCode.HostPrerequisite,
     );
   }
   throw new SetupError(
