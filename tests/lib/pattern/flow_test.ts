@@ -21,6 +21,7 @@ import {
   InMemoryPct,
   literally,
 } from "../../fake_pct/in_memory.ts";
+import { NestingPending } from "../../../lib/steps/docker.ts";
 import { rejectsWith } from "../../support/assertions.ts";
 import { FakeClock } from "../../support/fake_clock.ts";
 import { type TestContext, testContext } from "../../support/setup_context.ts";
@@ -775,4 +776,65 @@ Deno.test("template found stopped whose snapshot fails: left stopped, as it was 
   assert.equal(container.status, "stopped");
   assert.deepEqual(model.argvs().at(-1), ["snapshot", CTID, SNAPSHOT]);
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+});
+
+// --- pending nesting ---------------------------------------------------------------------------
+
+/** A module whose one step's check finds nesting=1 only pending until the container restarts. */
+function pendingNestingModule(kind: ContainerKind): ContainerModule<undefined> {
+  return defineContainer({
+    ctid: CTID,
+    kind,
+    description: "a Docker container",
+    defaultSnapshotName: kind === "template" ? SNAPSHOT : undefined,
+    settings: () => undefined,
+    steps: [{
+      name: "Check nesting",
+      check: async (ctx) => {
+        const features = (await ctx.pct.config(ctx.ctid)).get("features")?.[0];
+        if (features !== "nesting=1") throw new NestingPending("nesting=1 is pending");
+        return true;
+      },
+      action: () => Promise.resolve(),
+    }],
+    verification: [],
+  });
+}
+
+Deno.test("template with nesting=1 pending: restarted (confirmed), steps checked again, snapshotted", async () => {
+  const { model, ctx, run, container, power } = scenario();
+  container.pending = { features: "nesting=1" };
+  const outcome = await performContainerSpecificSetup({
+    ...run,
+    module: pendingNestingModule("template"),
+  });
+  assert.deepEqual(outcome, { kind: "snapshot-created", snapshot: SNAPSHOT });
+  assert.deepEqual(model.argvs().slice(0, 7), [
+    ["listsnapshot", CTID],
+    ["config", CTID, "--current", "1"],
+    SHUTDOWN,
+    ["status", CTID],
+    ["start", CTID],
+    ["status", CTID],
+    ["config", CTID, "--current", "1"],
+  ]);
+  assert.equal(container.config.features, "nesting=1");
+  assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+  assert.ok(
+    ctx.log.messages("warn")[0].startsWith(
+      `Container ${CTID} has nesting=1 only as a pending change`,
+    ),
+  );
+});
+
+Deno.test("standard container with nesting=1 pending: not restarted, the run says a restart is needed", async () => {
+  const { model, run, container } = scenario({ kind: "standard" });
+  container.pending = { features: "nesting=1" };
+  const error = await setupError(
+    performContainerSpecificSetup({ ...run, module: pendingNestingModule("standard") }),
+  );
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.match(error.message, /nesting=1 is pending/);
+  assert.deepEqual(model.mutatingCalls(), []);
+  assert.equal(container.status, "running");
 });
