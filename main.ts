@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { CommandRunner } from "./lib/core/command_text.ts";
+import { type CommandRunner, displayCommand } from "./lib/core/command_text.ts";
 import { logBatches, loggingRunner } from "./lib/report/logging_runner.ts";
 import { createCommandRunner } from "./lib/host/command.ts";
 import { commandEnvironment } from "./lib/host/command_environment.ts";
@@ -138,13 +138,14 @@ export async function main<S>(
       record,
     };
     interruption.restoreWith(() => restorePowerState(ctx, settings.shutdownTimeoutSeconds));
-    const status = await checkContainerExists(pct, ctid);
+    const commandLine = displayCommand([executable, ...options.args ?? Deno.args]);
+    const found = await checkContainerExists(pct, ctid, settings.hostRoot, commandLine);
     const setup = { module, ctx, snapshotName: config.snapshotName, dryRun };
     const outcome = inside
       ? await performInsideContainer({ ...setup, evidence: inside })
       : await performContainerSpecificSetup({
         ...setup,
-        status,
+        ...found,
         check: mode.check,
         refresh: mode.refresh,
         stamp: await stampOf(module, config.settings, settings.hostRoot),

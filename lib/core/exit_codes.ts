@@ -37,6 +37,16 @@ export const ExitCode = {
   HostSideLeft: 11,
   /** `--check`: the container is not what this executable makes; a run would change it. */
   Differs: 12,
+  /**
+   * A Proxmox operation holds the container (`lock: backup`, `migrate`, a snapshot in progress,
+   * ...) or its configuration file: nothing was changed; run again once it has finished.
+   */
+  ContainerBusy: 13,
+  /**
+   * The container cannot be set up from here as it is: a Proxmox template, owned by another
+   * cluster node, or a half-made snapshot that needs a person to look at it.
+   */
+  ContainerUnusable: 14,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */
@@ -100,6 +110,17 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
     code: "12",
     meaning: "`--check`: the container is not what this executable makes (each difference is " +
       "logged); a run would change it",
+  },
+  {
+    code: "13",
+    meaning: "a Proxmox operation holds the container (`lock:` backup, migrate, snapshot, ...) " +
+      "or its configuration lock: nothing changed; run again when it has finished",
+  },
+  {
+    code: "14",
+    meaning: "the container cannot be set up as it is: a Proxmox template (`template: 1`), on " +
+      "another cluster node (the message names it), or a half-made snapshot that is not safe " +
+      "to repair (the message gives the commands)",
   },
   { code: "70", meaning: "an unexpected error (a bug: please report it with the log)" },
   { code: "130 / 143", meaning: "interrupted by SIGINT / SIGTERM" },

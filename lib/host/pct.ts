@@ -44,6 +44,19 @@ function batchLabel(ctid: string, batch: ProbeBatch): string {
 /** Whether a container runs, as `pct status` reports it. */
 export type ContainerStatus = "running" | "stopped";
 
+/**
+ * What `pct status <ctid> --verbose` tells besides whether the container runs (pve-container's
+ * `vmstatus`: sorted `key: value` lines; `lock` empty or absent when none is held, `template`
+ * only for a Proxmox template).
+ */
+export interface ContainerState {
+  readonly status: ContainerStatus;
+  /** The Proxmox lock held on the container (`backup`, `snapshot`, ...); absent when none. */
+  readonly lock?: string;
+  /** The container was converted to a Proxmox template (`pct template`, `template: 1`). */
+  readonly proxmoxTemplate: boolean;
+}
+
 /** Options of `pct shutdown`. */
 export interface ShutdownOptions {
   /** Seconds pct waits for a clean shutdown before it gives up (or force-stops). */
@@ -262,8 +275,27 @@ export class Pct {
     });
   }
 
-  /** `pct start`. */
+  /**
+   * `pct status --verbose`: whether the container runs, its Proxmox lock and whether it is a
+   * Proxmox template, in the one call that also proves it exists. Throws when it does not.
+   */
+  async state(ctid: string): Promise<ContainerState> {
+    const result = await this.#must(["status", ctid, "--verbose"]);
+    const fields = parseConfig(result.stdout);
+    const status = fields.get("status")?.[0];
+    if (status !== "running" && status !== "stopped") {
+      throw new CommandError(`pct status ${ctid} --verbose`, {
+        ...result,
+        stderr: `unexpected answer ${JSON.stringify(result.stdout.trim())}`,
+      });
+    }
+    const lock = fields.get("lock")?.[0]?.trim();
+    return { status, ...(lock && { lock }), proxmoxTemplate: fields.get("template")?.[0] === "1" };
+  }
+
+  /** `pct start`, which also brings pending configuration into effect. */
   async start(ctid: string): Promise<void> {
+    this.#configs.delete(ctid);
     await this.#must(["start", ctid]);
   }
 
@@ -308,17 +340,29 @@ export class Pct {
   }
 
   /**
-   * `pct config`: the container's configuration. Read once per container; the answer is reused
-   * until this client runs `pct set` or `pct snapshot` on it (a failed read is not kept).
+   * `pct config --current 1`: the container's configuration in effect, without pending values
+   * (`pct config` alone merges them in: a `features` change made while the container ran shows
+   * there, though it takes effect only at the next start). Read once per container; the answer
+   * is reused until this client runs `pct set`, `pct snapshot` or `pct unlock` on it (a failed
+   * read is not kept).
    */
   async config(ctid: string): Promise<Map<string, string[]>> {
     let text = this.#configs.get(ctid);
     if (text === undefined) {
-      text = this.#must(["config", ctid]).then((result) => result.stdout);
+      text = this.#must(["config", ctid, "--current", "1"]).then((result) => result.stdout);
       this.#configs.set(ctid, text);
       text.catch(() => this.#configs.delete(ctid));
     }
     return parseConfig(await text);
+  }
+
+  /**
+   * `pct config <ctid>` without `--current`: the configuration with its pending values merged
+   * in (a `features` change made while the container ran, which waits for its next start), to
+   * tell a pending value from a missing one. Not kept.
+   */
+  async configWithPending(ctid: string): Promise<Map<string, string[]>> {
+    return parseConfig((await this.#must(["config", ctid])).stdout);
   }
 
   /** `pct set <ctid> --key value ...`; `options` must not be empty. */
@@ -331,5 +375,28 @@ export class Pct {
       // Whatever pct did before failing may have changed the configuration too.
       this.#configs.delete(ctid);
     }
+  }
+
+  /**
+   * `pct config <ctid> --snapshot <name>`: one snapshot's section, the only place `snapstate`
+   * (`prepare` or `delete` while half-made) and `snaptime` show.
+   */
+  async snapshotConfig(ctid: string, name: string): Promise<Map<string, string[]>> {
+    return parseConfig((await this.#must(["config", ctid, "--snapshot", name])).stdout);
+  }
+
+  /** `pct unlock <ctid>`: clears the container's Proxmox lock, as Proxmox's tools do. */
+  async unlock(ctid: string): Promise<void> {
+    this.#configs.delete(ctid);
+    await this.#must(["unlock", ctid]);
+  }
+
+  /**
+   * `pct delsnapshot <ctid> <name> --force`: removes a snapshot from the configuration even when
+   * its storage part is missing (a half-made one).
+   */
+  async deleteSnapshotForce(ctid: string, name: string): Promise<void> {
+    this.#configs.delete(ctid);
+    await this.#must(["delsnapshot", ctid, name, "--force", "1"]);
   }
 }

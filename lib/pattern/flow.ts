@@ -8,15 +8,29 @@
  *
  * Standard: make sure it runs, run the steps and the verification; no snapshot.
  *
+ * Every snapshot is stamped with what made it (`provenance.ts`); a re-run of a complete template
+ * compares the stamp with what it would make now and warns of drift, `--refresh` rebuilds the
+ * template and replaces its snapshot, and `--check` only says what a run would change.
+ *
  * @module
  */
 
 import type { ContainerModule, SetupContext } from "../module/container_module.ts";
 import { SetupError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit_codes.ts";
-import type { ContainerStatus } from "../host/pct.ts";
+import { type Clock, describeWait, systemClock, waitFor, WaitTimeoutError } from "../core/wait.ts";
+import type { ContainerStatus, SnapshotEntry } from "../host/pct.ts";
 import { markStarted, markStopped, type PowerState } from "../host/power_state.ts";
+import {
+  busyError,
+  inspectRunSnapshot,
+  lockRefusal,
+  proxmoxTemplateRefusal,
+  SNAPSHOT_LOCKS,
+  type SnapshotFinding,
+} from "../host/proxmox_state.ts";
 import { RunStopped } from "../host/run_supervisor.ts";
+import { NestingPending } from "../steps/docker.ts";
 import { writeFileInContainer } from "../steps/files.ts";
 import {
   driftBetween,
@@ -70,6 +84,10 @@ export interface SetupRun<S> {
   readonly ctx: SetupContext<S>;
   /** The status `checkContainerExists` found. */
   readonly status: ContainerStatus;
+  /** The Proxmox lock it found (`pct status --verbose`); absent when none. */
+  readonly lock?: string;
+  /** It found a Proxmox template (`template: 1`), which cannot be set up. */
+  readonly proxmoxTemplate?: boolean;
   /** The snapshot a template ends in (config's `template_snapshot_name` or the default). */
   readonly snapshotName?: string;
   readonly dryRun: boolean;
@@ -84,33 +102,126 @@ export interface SetupRun<S> {
   readonly stamp?: Stamp;
   /** Seconds `pct shutdown` may take before the run gives up. */
   readonly shutdownTimeoutSeconds: number;
+  /** Time for the waits on a lifecycle change; the system clock when absent (tests inject one). */
+  readonly clock?: Clock;
 }
 
-function lifecycleError(message: string, phase: string, cause: unknown): SetupError {
+/**
+ * How long a started container may take to show as running: an HA-managed container's
+ * `pct start` only queues a request, which the HA manager acts on within seconds.
+ */
+export const START_CONFIRM_SECONDS = 60;
+
+/**
+ * How much longer a container whose `pct shutdown --timeout N` timed out is given to go down
+ * (N seconds again, at most this): pct never withdraws the clean shutdown it asked for, so it may
+ * still happen.
+ */
+export const SHUTDOWN_GRACE_SECONDS = 30;
+
+/**
+ * A failed start or shutdown: in its own words when a Proxmox operation holds the container or
+ * its configuration (exit 13), else a lifecycle failure (exit 5).
+ *
+ * @param doing What the run tried, for the busy wording: `start container 920`.
+ */
+function lifecycleError(
+  ctid: string,
+  doing: string,
+  message: string,
+  phase: string,
+  cause: unknown,
+): SetupError {
+  const busy = busyError(ctid, doing, cause);
+  if (busy) return new SetupError(busy.message, busy.exitCode, { phase, cause });
   const detail = cause instanceof Error ? `: ${cause.message}` : "";
   return new SetupError(`${message}${detail}`, ExitCode.Lifecycle, { phase, cause });
+}
+
+/**
+ * Polls `pct status` until the container reports `wanted`, with backoff, for at most `seconds`;
+ * says what it waits for when the first look is not enough. Returns the last status seen
+ * (`undefined`: pct could not answer).
+ */
+async function awaitStatus<S>(
+  ctx: SetupContext<S>,
+  wanted: ContainerStatus,
+  seconds: number,
+  clock: Clock = systemClock,
+  why = "",
+): Promise<ContainerStatus | undefined> {
+  let last: ContainerStatus | undefined;
+  const what = `container ${ctx.ctid} to report '${wanted}'${why}`;
+  try {
+    await waitFor(what, async () => {
+      last = await statusOrUnknown(ctx);
+      return last === wanted
+        ? { ready: true }
+        : { ready: false, detail: `'${last ?? "unknown (pct status failed)"}'` };
+    }, {
+      timeoutMs: seconds * 1000,
+      clock,
+      onRetry: (progress) => ctx.log.info(describeWait(what, progress)),
+    });
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+  }
+  return last;
+}
+
+/** `pct start`, then wait until pct status says it runs (an HA request takes a while). */
+async function startAndConfirm<S>(
+  ctx: SetupContext<S>,
+  clock: Clock | undefined,
+): Promise<ContainerStatus | undefined> {
+  await ctx.pct.start(ctx.ctid);
+  return await awaitStatus(ctx, "running", START_CONFIRM_SECONDS, clock);
+}
+
+/** The lifecycle failure of a start that pct accepted but `pct status` never confirmed. */
+function notStartedError(ctid: string, seen: ContainerStatus | undefined): SetupError {
+  return new SetupError(
+    `Container ${ctid} reports '${seen ?? "unknown (pct status failed)"}' ` +
+      `${START_CONFIRM_SECONDS} s after its start`,
+    ExitCode.Lifecycle,
+    { phase: "start" },
+  );
 }
 
 /** Starts the container when it is stopped, remembering that this run did. */
 async function ensureRunning<S>(run: SetupRun<S>): Promise<void> {
   if (run.status === "running") return;
-  run.ctx.log.info(`Container ${run.ctx.ctid} is stopped; starting it`);
+  const ctid = run.ctx.ctid;
+  run.ctx.log.info(`Container ${ctid} is stopped; starting it`);
+  let seen;
   try {
-    await run.ctx.pct.start(run.ctx.ctid);
+    seen = await startAndConfirm(run.ctx, run.clock);
   } catch (error) {
-    throw lifecycleError(`Cannot start container ${run.ctx.ctid}`, "start", error);
+    throw lifecycleError(
+      ctid,
+      `start container ${ctid}`,
+      `Cannot start container ${ctid}`,
+      "start",
+      error,
+    );
   }
   markStarted(run.ctx.power);
+  if (seen !== "running") {
+    await restorePowerState(run.ctx, run.shutdownTimeoutSeconds, run.clock);
+    throw notStartedError(ctid, seen);
+  }
 }
 
 /**
  * After a failure: a container this run shut down is started again; one this run started from
- * stopped is shut down again. Problems here are logged, never thrown: the original failure is
- * what the run reports.
+ * stopped is shut down again. Each change is confirmed by `pct status`, and nothing is done where
+ * the state found already is the one wanted. Problems here are logged, never thrown: the original
+ * failure is what the run reports.
  */
 export async function restorePowerState<S>(
   ctx: SetupContext<S>,
   timeoutSeconds: number,
+  clock?: Clock,
 ): Promise<void> {
   const power = ctx.power;
   try {
@@ -123,13 +234,26 @@ export async function restorePowerState<S>(
         // interrupted), and `pct start` fails on a running container: then all is well.
         if (error instanceof RunStopped || await statusOrUnknown(ctx) !== "running") throw error;
         ctx.log.info(`Container ${ctx.ctid} is running: it had not shut down`);
+        power.stoppedByUs = false;
+        return;
       }
+      const seen = await awaitStatus(ctx, "running", START_CONFIRM_SECONDS, clock);
+      if (seen !== "running") throw notStartedError(ctx.ctid, seen);
       power.stoppedByUs = false;
     } else if (power.startedByUs) {
+      if (await statusOrUnknown(ctx) === "stopped") {
+        ctx.log.info(`Container ${ctx.ctid} is stopped, as it was when this run began`);
+        power.startedByUs = false;
+        return;
+      }
       ctx.log.warn(
         `Shutting container ${ctx.ctid} down again, as it was stopped when this run began`,
       );
       await ctx.pct.shutdown(ctx.ctid, { timeoutSeconds, forceStop: true });
+      const seen = await awaitStatus(ctx, "stopped", timeoutSeconds, clock);
+      if (seen !== "stopped") {
+        throw new Error(`it reports '${seen ?? "unknown (pct status failed)"}' after its shutdown`);
+      }
       power.startedByUs = false;
     }
   } catch (error) {
@@ -143,15 +267,69 @@ export async function restorePowerState<S>(
   }
 }
 
+async function stepsOnce<S>(run: SetupRun<S>): Promise<void> {
+  const steps = await runSteps(run.module.steps, run.ctx, {
+    dryRun: false,
+    verification: run.module.verification,
+  });
+  await runVerification(run.module.verification, run.ctx, steps);
+}
+
+/** Whether a {@linkcode NestingPending} is `error` or among its causes. */
+function nestingPending(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof NestingPending) return true;
+  }
+  return false;
+}
+
+/**
+ * A template whose `nesting=1` is only pending is restarted, so that it takes effect (a template
+ * is shut down for its snapshot anyway, and runs no service yet); each change confirmed.
+ */
+async function restartForPending<S>(run: SetupRun<S>): Promise<void> {
+  const { ctx } = run;
+  const ctid = ctx.ctid;
+  const timeout = run.shutdownTimeoutSeconds;
+  ctx.log.warn(
+    `Container ${ctid} has nesting=1 only as a pending change (set while it ran): restarting ` +
+      "the template so that it takes effect, then checking the steps again",
+  );
+  markStopped(ctx.power);
+  try {
+    await ctx.pct.shutdown(ctid, { timeoutSeconds: timeout });
+    const down = await awaitStatus(ctx, "stopped", timeout, run.clock);
+    if (down !== "stopped") {
+      throw new Error(`it reports '${down ?? "unknown (pct status failed)"}' after its shutdown`);
+    }
+    const up = await startAndConfirm(ctx, run.clock);
+    if (up !== "running") {
+      throw new Error(`it reports '${up ?? "unknown (pct status failed)"}' after its start`);
+    }
+  } catch (error) {
+    if (error instanceof RunStopped) throw error;
+    throw lifecycleError(
+      ctid,
+      `restart container ${ctid}`,
+      `Cannot restart template ${ctid} to bring its pending nesting=1 into effect`,
+      "restart",
+      error,
+    );
+  }
+  markStarted(ctx.power);
+}
+
 async function stepsAndVerification<S>(run: SetupRun<S>): Promise<void> {
   try {
-    const steps = await runSteps(run.module.steps, run.ctx, {
-      dryRun: false,
-      verification: run.module.verification,
-    });
-    await runVerification(run.module.verification, run.ctx, steps);
+    try {
+      await stepsOnce(run);
+    } catch (error) {
+      if (run.module.kind !== "template" || !nestingPending(error)) throw error;
+      await restartForPending(run);
+      await stepsOnce(run);
+    }
   } catch (error) {
-    await restorePowerState(run.ctx, run.shutdownTimeoutSeconds);
+    await restorePowerState(run.ctx, run.shutdownTimeoutSeconds, run.clock);
     throw error;
   }
 }
@@ -182,9 +360,15 @@ async function dryRun<S>(
   return { kind: "dry-run" };
 }
 
-/** `pct status`, or `undefined` when pct cannot answer (the caller decides what that means). */
+/**
+ * `pct status`, or `undefined` when pct cannot answer (the caller decides what that means); a
+ * run being stopped is not an answer.
+ */
 function statusOrUnknown<S>(ctx: SetupContext<S>): Promise<ContainerStatus | undefined> {
-  return ctx.pct.status(ctx.ctid).catch(() => undefined);
+  return ctx.pct.status(ctx.ctid).catch((error) => {
+    if (error instanceof RunStopped) throw error;
+    return undefined;
+  });
 }
 
 /**
@@ -204,12 +388,154 @@ async function startCompleteTemplate<S>(
     return { kind: "dry-run" };
   }
   ctx.log.warn(`Container ${ctx.ctid} is stopped; starting it: ${why}`);
+  let seen;
   try {
-    await ctx.pct.start(ctx.ctid);
+    seen = await startAndConfirm(ctx, run.clock);
   } catch (error) {
-    throw lifecycleError(`Cannot start container ${ctx.ctid}`, "start", error);
+    throw lifecycleError(
+      ctx.ctid,
+      `start container ${ctx.ctid}`,
+      `Cannot start container ${ctx.ctid}`,
+      "start",
+      error,
+    );
   }
+  if (seen !== "running") throw notStartedError(ctx.ctid, seen);
   return { ...complete, started: true };
+}
+
+/** Refuses, before the first change, a container that a Proxmox operation holds. */
+function refuseIfLocked<S>(run: SetupRun<S>): void {
+  if (run.lock) throw lockRefusal(run.ctx.ctid, run.lock);
+}
+
+/**
+ * This run's snapshot, listed by pct, while the container holds a snapshot lock: is it finished,
+ * or half-made (`snapstate`)? Only then is `pct config --snapshot` read.
+ */
+async function inspectSnapshot<S>(
+  run: SetupRun<S>,
+  snapshot: string,
+): Promise<SnapshotFinding> {
+  if (!run.lock || !SNAPSHOT_LOCKS.has(run.lock)) return { kind: "complete" };
+  try {
+    return await inspectRunSnapshot(run.ctx.pct, run.ctx.ctid, snapshot, {
+      status: run.status,
+      lock: run.lock,
+    });
+  } catch (error) {
+    if (error instanceof RunStopped) throw error;
+    throw new SetupError(
+      `Cannot read the state of snapshot '${snapshot}' of container ${run.ctx.ctid}: ` +
+        (error as Error).message,
+      ExitCode.Snapshot,
+      { phase: "snapshot check", cause: error },
+    );
+  }
+}
+
+/**
+ * Clears a half-made snapshot the way Proxmox's own tools do: `pct unlock`, then
+ * `pct delsnapshot --force` (its storage part may be missing). A dry run only says so.
+ */
+async function repairSnapshot<S>(
+  run: SetupRun<S>,
+  snapshot: string,
+  description: string,
+): Promise<void> {
+  const { ctx } = run;
+  const ctid = ctx.ctid;
+  const plan = `'pct unlock ${ctid}', 'pct delsnapshot ${ctid} ${snapshot} --force', then the ` +
+    "template setup, which takes the snapshot anew";
+  if (run.dryRun) {
+    ctx.log.info(`[dry-run] Found the ${description}. Would repair it: ${plan}`);
+    return;
+  }
+  ctx.log.warn(`Found the ${description}. Repairing it: ${plan}`);
+  try {
+    await ctx.pct.unlock(ctid);
+    await ctx.pct.deleteSnapshotForce(ctid, snapshot);
+  } catch (error) {
+    if (error instanceof RunStopped) throw error;
+    throw new SetupError(
+      `Cannot repair the ${description}: ${(error as Error).message}. Repair it by hand: ` +
+        `'pct unlock ${ctid}', then 'pct delsnapshot ${ctid} ${snapshot} --force', then run ` +
+        "this again",
+      ExitCode.Snapshot,
+      { phase: "snapshot repair", cause: error },
+    );
+  }
+  ctx.log.info(`Half-made snapshot '${snapshot}' of container ${ctid} deleted; lock cleared`);
+}
+
+/**
+ * Shuts the template down for its snapshot and confirms it stopped. A shutdown that pct reports
+ * timed out is looked at again for as long again (at most {@linkcode SHUTDOWN_GRACE_SECONDS}):
+ * the clean shutdown it asked for is never withdrawn, and a container that went down after all
+ * is as good as one that went down in time. Anything else puts the power state back as found and
+ * throws.
+ */
+async function shutDownForSnapshot<S>(run: SetupRun<S>): Promise<void> {
+  const { ctx } = run;
+  const ctid = ctx.ctid;
+  const timeout = run.shutdownTimeoutSeconds;
+  const grace = Math.min(timeout, SHUTDOWN_GRACE_SECONDS);
+  ctx.log.info(`Shutting down container ${ctid} for a clean snapshot`);
+  const before: PowerState = { ...ctx.power };
+  // A shutdown counts from the moment it is sent: a signal or a failure in the middle must find
+  // the container accounted for, and restoring looks at its real state first.
+  markStopped(ctx.power);
+  let failure: unknown;
+  try {
+    await ctx.pct.shutdown(ctid, { timeoutSeconds: timeout });
+  } catch (error) {
+    if (error instanceof RunStopped) throw error;
+    failure = error;
+  }
+  const busy = failure === undefined
+    ? undefined
+    : busyError(ctid, `shut container ${ctid} down`, failure);
+  let seen: ContainerStatus | undefined;
+  if (busy) {
+    seen = await statusOrUnknown(ctx);
+  } else if (failure !== undefined) {
+    ctx.log.warn(
+      `pct shutdown of container ${ctid} gave up after ${timeout} s; the clean shutdown it asked ` +
+        `for still stands, so looking again for up to ${grace} s before deciding`,
+    );
+    seen = await awaitStatus(ctx, "stopped", grace, run.clock, " after all");
+    if (seen === "stopped") {
+      ctx.log.info(`Container ${ctid} went down after its shutdown timed out; going on`);
+      return;
+    }
+  } else {
+    // HA-managed: `pct shutdown` only queued a request. Otherwise the first look confirms it.
+    seen = await awaitStatus(ctx, "stopped", timeout, run.clock);
+    if (seen === "stopped") return;
+  }
+  // Never snapshot a container that may still be running.
+  if (seen === "running") Object.assign(ctx.power, before);
+  await restorePowerState(ctx, timeout, run.clock);
+  if (busy) {
+    throw new SetupError(busy.message, busy.exitCode, { phase: "shutdown", cause: failure });
+  }
+  const found = `'${seen ?? "unknown (pct status failed)"}'`;
+  if (failure !== undefined) {
+    throw lifecycleError(
+      ctid,
+      `shut container ${ctid} down`,
+      `Container ${ctid} did not shut down within ${timeout} s (it reports ${found} ` +
+        `${grace} s later; the clean shutdown pct asked for may still happen: ` +
+        `check 'pct status ${ctid}' before anything else)`,
+      "shutdown",
+      failure,
+    );
+  }
+  throw new SetupError(
+    `Container ${ctid} reports ${found} ${timeout} s after its shutdown`,
+    ExitCode.Lifecycle,
+    { phase: "shutdown" },
+  );
 }
 
 /**
@@ -324,7 +650,7 @@ async function sayTemplateOrigin<S>(ctx: SetupContext<S>): Promise<void> {
 async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outcome> {
   const { ctx } = run;
   const ctid = ctx.ctid;
-  let existing;
+  let existing: SnapshotEntry[];
   try {
     existing = await ctx.pct.snapshots(ctid);
   } catch (error) {
@@ -335,27 +661,39 @@ async function templateFlow<S>(run: SetupRun<S>, snapshot: string): Promise<Outc
     );
   }
   const found = existing.find((entry) => entry.name === snapshot);
+  let replace = false;
   if (found) {
-    const complete = compareSnapshot(run, snapshot, found.description);
-    if (run.check) {
-      return checkFlow(run, [
-        ...(complete.drift ?? []).map((difference) => `snapshot '${snapshot}': ${difference}`),
-        ...complete.unstamped ? [`snapshot '${snapshot}' was made by something else`] : [],
-      ]);
+    const finding = await inspectSnapshot(run, snapshot);
+    if (finding.kind === "refuse") throw finding.error;
+    if (finding.kind === "complete") {
+      const complete = compareSnapshot(run, snapshot, found.description);
+      if (run.check) {
+        return checkFlow(run, [
+          ...(complete.drift ?? []).map((difference) => `snapshot '${snapshot}': ${difference}`),
+          ...complete.unstamped ? [`snapshot '${snapshot}' was made by something else`] : [],
+        ]);
+      }
+      if (!run.refresh) {
+        if (run.status === "running") return complete;
+        refuseIfLocked(run);
+        return await startCompleteTemplate(run, complete);
+      }
+      refuseIfLocked(run);
+      ctx.log.info(
+        `--refresh: rebuilding template ${ctid} and replacing snapshot '${snapshot}'; until the ` +
+          "old snapshot is removed, a failure leaves it and the container as they are",
+      );
+      replace = true;
+    } else {
+      await repairSnapshot(run, snapshot, finding.description);
+      if (run.check) return checkFlow(run, [`snapshot '${snapshot}' is half-made`]);
     }
-    if (!run.refresh) {
-      return run.status === "running" ? complete : await startCompleteTemplate(run, complete);
-    }
-    ctx.log.info(
-      `--refresh: rebuilding template ${ctid} and replacing snapshot '${snapshot}'; until the ` +
-        "old snapshot is removed, a failure leaves it and the container as they are",
-    );
-    if (run.dryRun) return dryRun(run, snapshot, true);
-    return await buildTemplate(run, snapshot, true);
+  } else {
+    if (run.check) return checkFlow(run, [`snapshot '${snapshot}' does not exist yet`]);
+    refuseIfLocked(run);
   }
-  if (run.check) return checkFlow(run, [`snapshot '${snapshot}' does not exist yet`]);
-  if (run.dryRun) return dryRun(run, snapshot);
-  return await buildTemplate(run, snapshot, false);
+  if (run.dryRun) return dryRun(run, snapshot, replace);
+  return await buildTemplate(run, snapshot, replace);
 }
 
 /**
@@ -384,7 +722,7 @@ async function buildTemplate<S>(
         "0644",
       );
     } catch (error) {
-      await restorePowerState(ctx, run.shutdownTimeoutSeconds);
+      await restorePowerState(ctx, run.shutdownTimeoutSeconds, run.clock);
       throw new SetupError(
         `Cannot record what made the snapshot in container ${ctid}: ${(error as Error).message}`,
         ExitCode.Snapshot,
@@ -394,44 +732,19 @@ async function buildTemplate<S>(
     ctx.log.info(`Recorded ${PROVENANCE_FILE} in container ${ctid}: ${record.stamp}`);
   }
 
-  ctx.log.info(`Shutting down container ${ctid} for a clean snapshot`);
-  const before: PowerState = { ...ctx.power };
-  // A shutdown counts from the moment it is sent: a signal or a failure in the middle must find
-  // the container accounted for, and restoring looks at its real state first.
-  markStopped(ctx.power);
-  try {
-    await ctx.pct.shutdown(ctid, { timeoutSeconds: run.shutdownTimeoutSeconds });
-  } catch (error) {
-    // A timed-out shutdown leaves it running; anything else may not: find out and put it back.
-    if (await statusOrUnknown(ctx) === "running") Object.assign(ctx.power, before);
-    await restorePowerState(ctx, run.shutdownTimeoutSeconds);
-    throw lifecycleError(
-      `Container ${ctid} did not shut down within ${run.shutdownTimeoutSeconds} s`,
-      "shutdown",
-      error,
-    );
-  }
-  const after = await statusOrUnknown(ctx);
-  if (after !== "stopped") {
-    // Never snapshot a container that may still be running.
-    if (after === "running") Object.assign(ctx.power, before);
-    await restorePowerState(ctx, run.shutdownTimeoutSeconds);
-    throw lifecycleError(
-      `Container ${ctid} reports '${after ?? "unknown (pct status failed)"}' after its shutdown`,
-      "shutdown",
-      undefined,
-    );
-  }
+  await shutDownForSnapshot(run);
 
   if (replace) {
     try {
       await ctx.pct.deleteSnapshot(ctid, snapshot);
     } catch (error) {
-      await restorePowerState(ctx, run.shutdownTimeoutSeconds);
+      await restorePowerState(ctx, run.shutdownTimeoutSeconds, run.clock);
+      const busy = busyError(ctid, `remove the old snapshot '${snapshot}' of ${ctid}`, error);
       throw new SetupError(
-        `Cannot remove the old snapshot '${snapshot}' of ${ctid} to replace it: ` +
-          `${(error as Error).message}; it and the container are as they were`,
-        ExitCode.Snapshot,
+        busy?.message ??
+          `Cannot remove the old snapshot '${snapshot}' of ${ctid} to replace it: ` +
+            `${(error as Error).message}; it and the container are as they were`,
+        busy?.exitCode ?? ExitCode.Snapshot,
         { phase: "snapshot", cause: error },
       );
     }
@@ -441,24 +754,29 @@ async function buildTemplate<S>(
   try {
     await ctx.pct.snapshot(ctid, snapshot, record?.stamp);
   } catch (error) {
-    await restorePowerState(ctx, run.shutdownTimeoutSeconds);
+    await restorePowerState(ctx, run.shutdownTimeoutSeconds, run.clock);
+    const busy = busyError(ctid, `take snapshot '${snapshot}' of ${ctid}`, error);
     throw new SetupError(
-      `Cannot take snapshot '${snapshot}' of ${ctid}: ${(error as Error).message}` +
+      (busy?.message ??
+        `Cannot take snapshot '${snapshot}' of ${ctid}: ${(error as Error).message}`) +
         (replace
           ? "; the old snapshot is already removed: the container is set up and verified, " +
             "and the next run takes the snapshot"
           : ""),
-      ExitCode.Snapshot,
+      busy?.exitCode ?? ExitCode.Snapshot,
       { phase: "snapshot", cause: error },
     );
   }
   ctx.log.info(`Snapshot '${snapshot}' of container ${ctid} created`);
 
   // The pattern ends with the template running, whatever state it was found in.
+  let final;
   try {
-    await ctx.pct.start(ctid);
+    final = await startAndConfirm(ctx, run.clock);
   } catch (error) {
     throw lifecycleError(
+      ctid,
+      `start container ${ctid} again after its snapshot`,
       `Snapshot taken, but container ${ctid} did not start again`,
       "start",
       error,
@@ -467,18 +785,12 @@ async function buildTemplate<S>(
   // Running, as the pattern wants it, so nothing is left to undo (not markStarted: a template
   // found stopped must not be shut down again if the final check fails).
   ctx.power.stoppedByUs = false;
-  const final = await statusOrUnknown(ctx);
-  if (final !== "running") {
-    throw lifecycleError(
-      `Container ${ctid} reports '${final ?? "unknown (pct status failed)"}' after its start`,
-      "start",
-      undefined,
-    );
-  }
+  if (final !== "running") throw notStartedError(ctid, final);
   return { kind: "snapshot-created", snapshot, ...replace && { refreshed: true } };
 }
 
 async function standardFlow<S>(run: SetupRun<S>): Promise<Outcome> {
+  refuseIfLocked(run);
   if (run.refresh) {
     run.ctx.log.info(
       `--refresh rebuilds a template's snapshot; container ${run.ctx.ctid} has none, and every ` +
@@ -492,11 +804,15 @@ async function standardFlow<S>(run: SetupRun<S>): Promise<Outcome> {
   return { kind: "completed" };
 }
 
-/** Runs the module's flow: the template flow when it is a template, else the standard flow. */
+/**
+ * Runs the module's flow: the template flow when it is a template, else the standard flow. A
+ * Proxmox template is refused first, and a Proxmox lock before the first change.
+ */
 export function performContainerSpecificSetup<S>(run: SetupRun<S>): Promise<Outcome> {
-  if (run.module.kind === "template") {
-    if (!run.snapshotName) throw new TypeError("A template run needs a snapshot name");
-    return templateFlow(run, run.snapshotName);
+  if (run.module.kind === "template" && !run.snapshotName) {
+    throw new TypeError("A template run needs a snapshot name");
   }
+  if (run.proxmoxTemplate) return Promise.reject(proxmoxTemplateRefusal(run.ctx.ctid));
+  if (run.module.kind === "template") return templateFlow(run, run.snapshotName!);
   return standardFlow(run);
 }

@@ -31,26 +31,51 @@ export function hasFeature(features: string | undefined, feature: string): boole
   });
 }
 
+/**
+ * `nesting=1` is set, but only as a pending change (set while the container ran; `features` takes
+ * effect at the next start). A template's flow restarts the container and checks again; for a
+ * standard container, which runs a service, the run stops and says a restart is needed.
+ */
+export class NestingPending extends SetupError {
+  /** @param message What was found and what to do. */
+  constructor(message: string) {
+    super(message, ExitCode.HostPrerequisite);
+    this.name = "NestingPending";
+  }
+}
+
 /** `docker info`: it answers only when the daemon runs (and so nesting works). */
 const DOCKER_INFO: readonly string[] = ["docker", "info"];
 
 /**
- * Fails unless the container's Proxmox config (`pct config`) has `features: nesting=1`, which
- * Docker inside an LXC container needs. Read-only.
+ * Fails unless the configuration in effect (`pct config --current 1`) has `features: nesting=1`,
+ * which Docker inside an LXC container needs. Nesting that is only pending (set while the
+ * container ran: `features` is not hot-pluggable) is not in effect yet. Read-only.
  *
- * @throws {SetupError} With {@linkcode ExitCode.HostPrerequisite} and what to change.
+ * @throws {SetupError} With {@linkcode ExitCode.HostPrerequisite} and what to change; a
+ *   {@linkcode NestingPending} when nesting waits for a restart.
  */
 export async function requireNesting<S>(ctx: SetupContext<S>): Promise<void> {
-  const features = (await ctx.pct.config(ctx.ctid)).get("features")?.[0];
-  if (!hasFeature(features, "nesting")) {
-    throw new SetupError(
-      `Container ${ctx.ctid} does not have the feature nesting=1 (its features are ` +
-        `${features ? `"${features}"` : "not set"}), which Docker needs: add nesting=1 to ` +
-        `"features" in its config entry, or run "pct set ${ctx.ctid} --features nesting=1" ` +
-        "and restart the container",
-      ExitCode.HostPrerequisite,
+  const current = (await ctx.pct.config(ctx.ctid)).get("features")?.[0];
+  if (hasFeature(current, "nesting")) return;
+  // Not in effect: pending (shown only merged into `pct config`), or not set at all?
+  const features = (await ctx.pct.configWithPending(ctx.ctid)).get("features")?.[0];
+  if (hasFeature(features, "nesting")) {
+    throw new NestingPending(
+      `Container ${ctx.ctid} has nesting=1 only as a pending change (its features in effect are ` +
+        `${current ? `"${current}"` : "not set"}): it was set while the container ran, and ` +
+        "features take effect at the next start. Docker needs it in effect: restart the " +
+        `container ('pct shutdown ${ctx.ctid}', then 'pct start ${ctx.ctid}'), then run this ` +
+        "again",
     );
   }
+  throw new SetupError(
+    `Container ${ctx.ctid} does not have the feature nesting=1 (its features are ` +
+      `${features ? `"${features}"` : "not set"}), which Docker needs: add nesting=1 to ` +
+      `"features" in its config entry, or run "pct set ${ctx.ctid} --features nesting=1" ` +
+      "and restart the container",
+    ExitCode.HostPrerequisite,
+  );
 }
 
 /**

@@ -69,7 +69,7 @@ Deno.test("901: a host without the NVIDIA driver fails with exit 8 before any ch
         run.stderr,
         /The host has no NVIDIA driver loaded \(.*no_nvidia_driver\/proc\/driver\/nvidia\/version missing\): install the NVIDIA driver on the Proxmox host first/,
       );
-      assert.deepEqual(await s.callLines(), ["pct status 901", "pct listsnapshot 901"]);
+      assert.deepEqual(await s.callLines(), ["pct status 901 --verbose", "pct listsnapshot 901"]);
     });
   }
 });
@@ -91,9 +91,9 @@ Deno.test("901: a config asking for another driver than the host's fails with ex
   );
   // The requirement is checked once a step has to act: after the GPU passthrough's check.
   assert.deepEqual(await s.callLines(), [
-    "pct status 901",
+    "pct status 901 --verbose",
     "pct listsnapshot 901",
-    "pct config 901",
+    "pct config 901 --current 1",
   ]);
 });
 
@@ -148,7 +148,7 @@ Deno.test({
       /The host has no NVIDIA driver loaded \(\/proc\/driver\/nvidia\/version missing\): install the NVIDIA driver on the Proxmox host first/,
     );
     assert.doesNotMatch(run.stdout + run.stderr, /Requires|--allow|permission/i);
-    assert.deepEqual(await s.callLines(), ["pct status 901", "pct listsnapshot 901"]);
+    assert.deepEqual(await s.callLines(), ["pct status 901 --verbose", "pct listsnapshot 901"]);
   },
 });
 

@@ -55,8 +55,9 @@ Deno.test("902: a container without nesting=1 fails with exit 8 before any chang
   // The requirement is checked once a step has to act: after the one batch of checks (Docker is
   // not installed), before the first action.
   const lines = await s.callLines();
-  assert.deepEqual(lines.slice(0, 2), ["pct status 902", "pct listsnapshot 902"]);
+  assert.deepEqual(lines.slice(0, 2), ["pct status 902 --verbose", "pct listsnapshot 902"]);
   assert.match(lines[2], /^pct exec 902 -- bash -c .* bash 2 docker info /);
-  assert.deepEqual(lines.slice(3), ["pct config 902"]);
+  // The configuration in effect, then (nesting missing there) the one with pending values.
+  assert.deepEqual(lines.slice(3), ["pct config 902 --current 1", "pct config 902"]);
   await s.assertNothingChanged();
 });

@@ -85,7 +85,7 @@ Deno.test("903: a host without the NVIDIA driver fails with exit 8 before any ch
   assert.match(run.stderr, /The host has no NVIDIA driver loaded/);
   // The other requirement (nesting=1, met) is checked too, so that all are reported at once.
   assert.deepEqual(await s.callLines(), [
-    "pct status 903",
+    "pct status 903 --verbose",
     "pct listsnapshot 903",
     "pct config 903",
   ]);

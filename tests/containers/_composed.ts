@@ -161,7 +161,7 @@ export class InProcessContainer {
       await performContainerSpecificSetup({
         module: this.module,
         ctx,
-        status: await checkContainerExists(pct, ctid),
+        ...await checkContainerExists(pct, ctid, this.hostRoot),
         snapshotName: config.snapshotName,
         dryRun: options.dryRun ?? false,
         shutdownTimeoutSeconds: 60,

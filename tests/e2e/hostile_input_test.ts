@@ -75,7 +75,11 @@ Deno.test("20 runs started at once: exactly one proceeds, the 19 others exit 7 a
     }
     // Only the winner talked to pct.
     const calls = await s.calls();
-    assert.deepEqual(calls.filter((argv) => argv[0] === "status"), [["status", "920"]]);
+    assert.deepEqual(calls.filter((argv) => argv[0] === "status"), [[
+      "status",
+      "920",
+      "--verbose",
+    ]]);
     assert.deepEqual(await s.mutatingCalls(), []);
     byPid.get(winner)!.kill("SIGTERM");
     assertExit(await collect(winner), 143);

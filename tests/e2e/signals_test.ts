@@ -65,10 +65,12 @@ Deno.test("SIGTERM during a slow pct shutdown that did stop the container: start
   assertExit(run, 143);
   assert.equal(await isAlive(shutdown.pid), false);
   assert.match(run.stderr, /Starting container 920 again, as it was running when this run began/);
-  assert.deepEqual((await s.calls()).slice(-2), [["shutdown", "920", "--timeout", "60"], [
-    "start",
-    "920",
-  ]]);
+  // Started again, and the start confirmed by pct status.
+  assert.deepEqual((await s.calls()).slice(-3), [
+    ["shutdown", "920", "--timeout", "60"],
+    ["start", "920"],
+    ["status", "920"],
+  ]);
   assert.equal((await s.fake.state()).containers["920"].status, "running");
   assert.equal(existsSync(s.lockFile), false);
 });
@@ -118,7 +120,12 @@ Deno.test("a template killed between its snapshot and its start: the re-run star
   });
   const run = await s.run();
   assertExit(run, 0);
-  assert.deepEqual(await s.calls(), [["status", "920"], ["listsnapshot", "920"], ["start", "920"]]);
+  assert.deepEqual(await s.calls(), [
+    ["status", "920", "--verbose"],
+    ["listsnapshot", "920"],
+    ["start", "920"],
+    ["status", "920"],
+  ]);
   assert.match(
     run.stderr,
     /Container 920 is stopped; starting it: template runs end with the container running/,

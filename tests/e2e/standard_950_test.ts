@@ -52,7 +52,7 @@ Deno.test("950: a first run writes the unit, enables the service and waits for /
     "a standard container is never stopped or snapshotted; its files go in through pct exec",
   );
   const calls = await s.calls();
-  assert.deepEqual(calls[0], ["status", "950"]);
+  assert.deepEqual(calls[0], ["status", "950", "--verbose"]);
   // The clone of 920 already has the vllm feature: every check runs in one batch, where the
   // token file's is answered "no"; then the token file goes in first, through pct exec's stdin.
   const summary = callSummary(calls);
@@ -94,7 +94,7 @@ Deno.test("950: a re-run changes nothing: only checks and probes", async () => {
   );
   // Two pct calls: the status, then every check and verification in one batch.
   assert.deepEqual(callSummary(await s.calls()), [
-    "status 950",
+    "status 950 --verbose",
     "batch: " + [
       "dpkg-query -W -f=${Status}\\n python3-venv python3-pip",
       "test -x /opt/vllm/bin/python",

@@ -69,6 +69,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   snapshot: { args: ["vmid", "snapname"], options: { description: "string" } },
   start: { args: ["vmid"], options: { debug: "boolean", skiplock: "boolean" } },
   status: { args: ["vmid"], options: { verbose: "boolean" } },
+  unlock: { args: ["vmid"], options: {} },
   stop: {
     args: ["vmid"],
     options: { "overrule-shutdown": "boolean", skiplock: "boolean", timeout: "integer" },

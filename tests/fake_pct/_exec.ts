@@ -66,17 +66,53 @@ export interface ExecContext {
   readonly readStdin: () => Promise<string>;
 }
 
-/** Runs `argv` in the container: the first matching rule, else a builtin, else exit 127. */
+/**
+ * The PATH real `pct exec` gives the command (`pct.md`: pct sets PATH=/sbin:/bin:/usr/sbin:/usr/bin
+ * whatever the caller's is), so the only places a bare command name is looked up.
+ */
+export const EXEC_PATH: readonly string[] = ["/sbin", "/bin", "/usr/sbin", "/usr/bin"];
+
+/**
+ * Runs `argv` in the container: the first matching rule, else a builtin, else exit 127. A bare
+ * command name is looked up on {@linkcode EXEC_PATH} as `pct exec` does: one that the
+ * container's files hold only elsewhere (`/usr/local/bin/vllm`) is not found, whatever rule
+ * matches it. A builtin answers its name, or its path in one of those directories (`/bin/cat`),
+ * not any path that ends in its name (`/usr/local/bin/cat`).
+ */
 export async function runInContainer(
   context: ExecContext,
   argv: readonly string[],
 ): Promise<Outcome> {
   const batch = probeBatchCommands(argv);
   if (batch) return await runProbeBatch(context, batch);
+  if (onlyOffPath(context.container, argv[0])) return notFound(context.ctid, argv);
   const rule = findRule(context, argv);
   if (rule) return await applyRule(context, rule, argv);
-  const builtin = BUILTINS[argv[0].split("/").pop()!];
+  const builtin = BUILTINS[builtinName(argv[0])];
   return (await builtin?.(context, argv.slice(1))) ?? notFound(context.ctid, argv);
+}
+
+/** The builtin a command names: a bare name, or a path in an {@linkcode EXEC_PATH} directory. */
+function builtinName(command: string): string {
+  const slash = command.lastIndexOf("/");
+  if (slash === -1) return command;
+  return EXEC_PATH.includes(command.slice(0, slash)) ? command.slice(slash + 1) : "";
+}
+
+/**
+ * Whether `command` is a bare name that the container's executable files (a mode with an execute
+ * bit) hold, but only outside {@linkcode EXEC_PATH}: pct exec cannot find it. A name no
+ * executable declares is taken as installed where it belongs (the rules decide); a data file of
+ * the same name (`/etc/default/locale`) is no program.
+ */
+function onlyOffPath(container: FakeContainer, command: string): boolean {
+  if (command.includes("/")) return false;
+  const homes = Object.entries(container.files)
+    .filter(([path, file]) =>
+      path.endsWith(`/${command}`) && (parseInt(file.mode ?? "0644", 8) & 0o111) !== 0
+    )
+    .map(([path]) => path.slice(0, path.length - command.length - 1));
+  return homes.length > 0 && !homes.some((dir) => EXEC_PATH.includes(dir));
 }
 
 /**
@@ -121,7 +157,7 @@ export function readsStdin(
 ): boolean {
   const rule = findRule(context, argv);
   if (rule) return rule.stdinToFile !== undefined;
-  const name = argv[0]?.split("/").pop();
+  const name = builtinName(argv[0] ?? "");
   return name === "tee" || (name === "cat" && argv.length === 1) || isFileWrite(argv);
 }
 

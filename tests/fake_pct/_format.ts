@@ -61,3 +61,14 @@ export function formatLocalTime(date: Date): string {
   return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
     `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
 }
+
+/**
+ * The Unix time of a `YYYY-MM-DD HH:MM:SS` local time (as {@linkcode formatLocalTime} writes
+ * it): a snapshot's `snaptime`. `undefined` for any other text.
+ */
+export function parseLocalTime(text: string): number | undefined {
+  const match = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)$/.exec(text);
+  if (!match) return undefined;
+  const [y, mo, d, h, mi, s] = match.slice(1).map(Number);
+  return Math.floor(new Date(y, mo - 1, d, h, mi, s).getTime() / 1000);
+}

@@ -27,6 +27,7 @@ export const MUTATING_COMMANDS: ReadonlySet<string> = new Set([
   "rollback",
   "set",
   "push",
+  "unlock",
 ]);
 
 /** The calls whose subcommand changes a container. */

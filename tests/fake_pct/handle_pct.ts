@@ -29,7 +29,13 @@ import {
   unknownCommand,
 } from "./_cli.ts";
 import { type Outcome, readsStdin, runInContainer } from "./_exec.ts";
-import { formatLocalTime, keyValueLines, listTable, snapshotTree } from "./_format.ts";
+import {
+  formatLocalTime,
+  keyValueLines,
+  listTable,
+  parseLocalTime,
+  snapshotTree,
+} from "./_format.ts";
 import type { FailureRule, FakeContainer, FakePctState } from "./state.ts";
 
 export type { Outcome } from "./_exec.ts";
@@ -215,6 +221,9 @@ function runningContainerOf(call: Call): FakeContainer {
   throw new PctError(TASK_EXIT, `CT ${call.parsed.args.vmid} not running`);
 }
 
+/** Configuration keys that a running container takes only at its next start. */
+const NOT_HOTPLUGGABLE = new Set(["features"]);
+
 function checkLock(container: FakeContainer): void {
   if (container.lock) throw new PctError(TASK_EXIT, `CT is locked (${container.lock})`);
 }
@@ -245,6 +254,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     // Any stable, plausible pid will do: nothing may depend on its value.
     if (container.status === "running") entries.pid = String(100_000 + Number(vmid) % 100_000);
     if (container.lock) entries.lock = container.lock;
+    // vmstatus' `template` is only defined for a Proxmox template.
+    if (isTemplate(container)) entries.template = "1";
     return done(keyValueLines(entries));
   },
 
@@ -258,6 +269,9 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     }
     if (call.parsed.options.skiplock !== "1") checkLock(container);
     container.status = "running";
+    // What was pending takes effect at the start.
+    Object.assign(container.config, container.pending);
+    delete container.pending;
     return done();
   },
 
@@ -401,9 +415,16 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const snapshotName = call.parsed.options.snapshot;
     if (snapshotName !== undefined) {
       const snapshot = container.snapshots[findSnapshot(container, snapshotName)];
-      return done(keyValueLines(snapshot.config ?? {}));
+      const entries: Record<string, string> = { ...snapshot.config };
+      const snaptime = snapshot.time === undefined ? undefined : parseLocalTime(snapshot.time);
+      if (snaptime !== undefined) entries.snaptime = String(snaptime);
+      if (snapshot.snapstate) entries.snapstate = snapshot.snapstate;
+      return done(keyValueLines(entries));
     }
-    const entries = { ...container.config };
+    // Without --current, pending values are shown merged in.
+    const entries = call.parsed.options.current === "1"
+      ? { ...container.config }
+      : { ...container.config, ...container.pending };
     const name = displayName(container);
     if (name !== undefined) entries.hostname = name;
     if (container.lock) entries.lock ??= container.lock;
@@ -411,6 +432,12 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const parent = container.snapshots.at(-1);
     if (parent) entries.parent = parent.name;
     return done(keyValueLines(entries));
+  },
+
+  unlock(call) {
+    // `pct unlock` clears any lock, whoever holds it: the operator's tool for a stale one.
+    delete containerOf(call, "direct").lock;
+    return done();
   },
 
   list(call) {
@@ -436,7 +463,14 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     for (const key of deleted?.split(/[,;\s]+/).filter(Boolean) ?? []) {
       delete container.config[key.toLowerCase()];
     }
-    Object.assign(container.config, values);
+    // `features` is not hot-pluggable: set on a running container, it waits for the next start.
+    for (const [key, value] of Object.entries(values)) {
+      if (container.status === "running" && NOT_HOTPLUGGABLE.has(key)) {
+        container.pending = { ...container.pending, [key]: value };
+      } else {
+        container.config[key] = value;
+      }
+    }
     return done();
   },
 };

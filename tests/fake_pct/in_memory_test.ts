@@ -182,3 +182,97 @@ Deno.test("InMemoryPct.container names a CTID it does not have", () => {
 Deno.test("InMemoryPct rejects an exec rule that is not a regular expression", () => {
   assert.throws(() => new InMemoryPct({ containers: {}, exec: [{ match: "(" }] }), SyntaxError);
 });
+
+Deno.test("the fake models what a real host adds: template and lock in status --verbose, snapstate, unlock, pending features", async () => {
+  const pct = new InMemoryPct({
+    containers: {
+      "920": {
+        status: "stopped",
+        lock: "snapshot",
+        snapshots: [{
+          name: "vllm-base-snapshot",
+          time: "2026-01-02 03:04:05",
+          snapstate: "prepare",
+        }],
+      },
+      "960": { status: "stopped", template: true },
+      "902": { status: "running", config: { features: "keyctl=1" } },
+    },
+  });
+  const call = async (...argv: string[]) => {
+    const result = await pct.run(["pct", ...argv]);
+    return [result.exitCode, result.stdout, result.stderr];
+  };
+  assert.deepEqual(await call("status", "920", "--verbose"), [
+    0,
+    "lock: snapshot\nstatus: stopped\nvmid: 920\n",
+    "",
+  ]);
+  assert.deepEqual(await call("status", "960", "--verbose"), [
+    0,
+    "status: stopped\ntemplate: 1\nvmid: 960\n",
+    "",
+  ]);
+  // listsnapshot shows a half-made snapshot like any other; only config --snapshot tells.
+  assert.match((await call("listsnapshot", "920"))[1] as string, /^`-> vllm-base-snapshot /);
+  const section = await call("config", "920", "--snapshot", "vllm-base-snapshot");
+  assert.match(section[1] as string, /^snapstate: prepare\nsnaptime: \d+\n$/);
+  assert.deepEqual(await call("start", "920"), [255, "", "CT is locked (snapshot)\n"]);
+  assert.deepEqual(await call("delsnapshot", "920", "vllm-base-snapshot", "--force", "1"), [
+    255,
+    "",
+    "CT is locked (snapshot)\n",
+  ]);
+  assert.deepEqual(await call("unlock", "920"), [0, "", ""]);
+  assert.deepEqual(await call("delsnapshot", "920", "vllm-base-snapshot", "--force", "1"), [
+    0,
+    "",
+    "",
+  ]);
+  assert.deepEqual(pct.container("920").snapshots, []);
+  // features set on a running container is pending until its next start.
+  assert.deepEqual(await call("set", "902", "--features", "keyctl=1,nesting=1"), [0, "", ""]);
+  assert.match((await call("config", "902"))[1] as string, /^features: keyctl=1,nesting=1$/m);
+  assert.match(
+    (await call("config", "902", "--current", "1"))[1] as string,
+    /^features: keyctl=1$/m,
+  );
+  await call("shutdown", "902");
+  await call("start", "902");
+  assert.match(
+    (await call("config", "902", "--current", "1"))[1] as string,
+    /^features: keyctl=1,nesting=1$/m,
+  );
+});
+
+Deno.test("pct exec finds a command on pct's PATH (/sbin:/bin:/usr/sbin:/usr/bin), not by its base name", async () => {
+  const pct = new InMemoryPct({
+    containers: {
+      "950": {
+        status: "running",
+        files: {
+          "/etc/a": { content: "a\n" },
+          // A data file is no program.
+          "/etc/default/python3": { content: "" },
+          // Installed where pct exec's PATH does not look.
+          "/usr/local/bin/vllm": { content: "", mode: "0755" },
+          "/usr/bin/python3": { content: "", mode: "0755" },
+        },
+      },
+    },
+    exec: [
+      { match: "^vllm --version$", stdout: "0.11.0\n" },
+      { match: "^python3 --version$", stdout: "Python 3.12.3\n" },
+    ],
+  });
+  const exec = async (...argv: string[]) => {
+    const result = await pct.run(["pct", "exec", "950", "--", ...argv]);
+    return [result.exitCode, result.stdout];
+  };
+  assert.deepEqual(await exec("cat", "/etc/a"), [0, "a\n"]);
+  assert.deepEqual(await exec("/bin/cat", "/etc/a"), [0, "a\n"]);
+  assert.deepEqual(await exec("/usr/bin/cat", "/etc/a"), [0, "a\n"]);
+  assert.deepEqual(await exec("/usr/local/bin/cat", "/etc/a"), [127, ""]);
+  assert.deepEqual(await exec("vllm", "--version"), [127, ""]);
+  assert.deepEqual(await exec("python3", "--version"), [0, "Python 3.12.3\n"]);
+});

@@ -53,6 +53,13 @@ export interface FakeSnapshot {
   files?: Record<string, FakeFile>;
   /** The container's `flags` when the snapshot was taken. */
   flags?: string[];
+  /**
+   * Set while the snapshot is half-made: `prepare` (a `pct snapshot` ended between its prepare
+   * and commit phases) or `delete` (a `pct delsnapshot` ended half-way). `pct listsnapshot`
+   * lists it like any other; only `pct config <ctid> --snapshot <name>` shows it. Such a
+   * container also holds `lock: snapshot` (or `snapshot-delete`), which the test declares.
+   */
+  snapstate?: "prepare" | "delete";
 }
 
 /** One container, keyed by its CTID in {@linkcode FakePctState.containers}. */
@@ -73,6 +80,12 @@ export interface FakeContainer {
    * `pct snapshot` fail with `snapshot feature is not available`, as on real storage.
    */
   config: Record<string, string>;
+  /**
+   * Pending configuration (`[pve:pending]`): values set while the container ran that are not
+   * hot-pluggable (`features`), in effect from its next start. `pct config` shows them merged
+   * in, `pct config --current 1` does not; `pct start` applies them.
+   */
+  pending?: Record<string, string>;
   /** The container's file system, keyed by absolute path. */
   files: Record<string, FakeFile>;
   /** Markers that exec rules set ({@linkcode ExecRule.set}) and test ({@linkcode ExecRule.when}). */

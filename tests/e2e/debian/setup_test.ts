@@ -88,7 +88,7 @@ function runSetup(bench: SetupBench, ctid: string, env?: Record<string, string>)
 /** The template flow's container-level calls for a container found running. */
 function templateCalls(ctid: string, snapshot: string): string[] {
   return [
-    `pct status ${ctid}`,
+    `pct status ${ctid} --verbose`,
     `pct listsnapshot ${ctid}`,
     `pct shutdown ${ctid} --timeout ${SHUTDOWN_TIMEOUT}`,
     `pct status ${ctid}`,
@@ -120,7 +120,7 @@ async function assertIdleRerun(bench: SetupBench, lab: LxcLab, ctid: string): Pr
   const again = await runSetup(bench, ctid);
   assertExit(again, 0);
   assert.match(again.stdout, /already complete: snapshot '.*' exists\. Nothing to do\.\n$/);
-  assert.deepEqual(pctCalls(again), [`pct status ${ctid}`, `pct listsnapshot ${ctid}`]);
+  assert.deepEqual(pctCalls(again), [`pct status ${ctid} --verbose`, `pct listsnapshot ${ctid}`]);
   assert.deepEqual(await lab.snapshots(ctid), snapshots, "no new snapshot");
   assert.equal(await lab.bootId(ctid), boot, "never stopped or restarted");
   return again;
@@ -287,7 +287,7 @@ debianTest(
     const run = await runSetup(bench, "950", { HF_TOKEN: token });
     assertExit(run, 0);
     assert.match(run.stdout, /Setup for container 950 completed successfully\./);
-    assert.deepEqual(containerLevelCalls(run), ["pct status 950"]);
+    assert.deepEqual(containerLevelCalls(run), ["pct status 950 --verbose"]);
     assert.ok(!run.stdout.includes(token) && !run.stderr.includes(token), "token never printed");
     assert.ok(!run.log.some((e) => e.message.includes(token)), "token never logged");
 
@@ -348,7 +348,10 @@ debianTest(
       /\[ERROR\] .*Step 1\/4 "Upgrade the installed packages" failed: In container 900: apt-get update failed with exit code 100: E: Failed to fetch file:\/srv\/repo\/.*File not found/,
     );
     assert.doesNotMatch(run.stderr, /retrying/);
-    assert.deepEqual(containerLevelCalls(run), ["pct status 900", "pct listsnapshot 900"]);
+    assert.deepEqual(containerLevelCalls(run), [
+      "pct status 900 --verbose",
+      "pct listsnapshot 900",
+    ]);
     assert.deepEqual(await lab.snapshots("900"), []);
     assert.equal(await lab.status("900"), "running");
     assert.equal(await lab.bootId("900"), boot, "never stopped");
@@ -366,9 +369,10 @@ debianTest("a template found stopped is started, set up, snapshotted and left ru
   assertExit(run, 0);
   assertLogged(run, "INFO", "Container 920 is stopped; starting it");
   assert.deepEqual(containerLevelCalls(run), [
-    "pct status 920",
+    "pct status 920 --verbose",
     "pct listsnapshot 920",
     "pct start 920",
+    "pct status 920",
     ...templateCalls("920", "vllm-base-snapshot").slice(2),
   ]);
   assert.deepEqual((await lab.snapshots("920")).map((s) => s.name), ["vllm-base-snapshot"]);
@@ -528,7 +532,7 @@ Deno.test({
           server.stdout,
           /Setup for container 812 completed successfully\. vLLM serves "coder" at http:\/\/localhost:8002\/v1/,
         );
-        assert.deepEqual(containerLevelCalls(server), ["pct status 812"]);
+        assert.deepEqual(containerLevelCalls(server), ["pct status 812 --verbose"]);
         const unit = await unitProperties(lab, "812", "vllm.service", ["ActiveState", "MainPID"]);
         assert.equal(unit.ActiveState, "active");
         const models = await attachOutput(lab, "812", [

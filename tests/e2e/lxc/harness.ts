@@ -552,6 +552,24 @@ export class LxcLab {
   }
 
   /**
+   * Makes snapshot `snapshot` half-made, as a `pct snapshot` that died between its prepare and
+   * commit phases leaves it: `snapstate` in its section, `lock: snapshot` on the container, and
+   * its time set to `time` (`YYYY-MM-DD HH:MM:SS`, local), which says how long ago it was begun.
+   *
+   * @param ctid The CTID.
+   * @param snapshot The pct name of the snapshot.
+   */
+  async halfMakeSnapshot(ctid: string, snapshot: string, time: string): Promise<void> {
+    const found = (await this.snapshots(ctid)).find((s) => s.name === snapshot);
+    if (!found) throw new Error(`Container ${ctid} has no snapshot "${snapshot}"`);
+    const dir = `${this.lxcPath}/${this.containerName(ctid)}/snaps/${found.lxcName}`;
+    await Deno.writeTextFile(`${dir}/pct-snapstate`, "prepare\n");
+    // lxc-snapshot keeps the time in `ts` as `YYYY:MM:DD HH:MM:SS`.
+    await Deno.writeTextFile(`${dir}/ts`, time.replace(/^(\d{4})-(\d\d)-(\d\d)/, "$1:$2:$3"));
+    await this.setLock(ctid, "snapshot");
+  }
+
+  /**
    * Makes the container's storage (not) support snapshots; unsupported gives pct's
    * `snapshot feature is not available`, as on dir or NFS storage.
    *

@@ -51,7 +51,11 @@ lxcTest(support, "status, start, exec and a clean shutdown behave like pct", asy
   ]);
   assert.deepEqual(keptVars.filter((v) => /^PCT_(LXC_|NODE=)/.test(v)), [], "stand-in settings");
   const cleared = await lab.pct(["exec", "950", "--keep-env", "0", "--", "env"], callerEnv);
-  assert.equal(cleared.stdout, "PATH=/sbin:/bin:/usr/sbin:/usr/bin\ncontainer=lxc\n");
+  // --keep-env 0: lxc-attach clears it and sets its own PATH (with /usr/local) and container=lxc.
+  assert.equal(
+    cleared.stdout,
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\ncontainer=lxc\n",
+  );
   const stdin = await lab.pct(["exec", "950", "--", "cat"], { stdin: "via stdin\n" });
   assert.equal(stdin.stdout, "via stdin\n");
   assertFailed(

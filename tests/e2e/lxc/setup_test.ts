@@ -80,7 +80,7 @@ async function lockFiles(bench: SetupBench): Promise<string[]> {
 
 /** The template flow's container-level calls when the container was found running. */
 const TEMPLATE_CALLS = [
-  "pct status 801",
+  "pct status 801 --verbose",
   "pct listsnapshot 801",
   `pct shutdown 801 --timeout ${SHUTDOWN_TIMEOUT}`,
   "pct status 801",
@@ -141,9 +141,71 @@ setupTest("a re-run of a finished template changes nothing and never stops it", 
     /Setup for template 801 already complete: snapshot 'test-base-snapshot' exists\. Nothing to do\.\n$/,
   );
   assert.equal(again.stderr, "");
-  assert.deepEqual(pctCalls(again), ["pct status 801", "pct listsnapshot 801"]);
+  assert.deepEqual(pctCalls(again), ["pct status 801 --verbose", "pct listsnapshot 801"]);
   assert.deepEqual(await lab.snapshots("801"), before, "no new snapshot");
   assert.equal(await lab.bootId("801"), boot, "the same init: never stopped or restarted");
+});
+
+setupTest(
+  "a template that Proxmox holds locked (backup) is refused before the first change",
+  async (
+    bench,
+    lab,
+  ) => {
+    const boot = await runningContainer(lab, "801");
+    await lab.setLock("801", "backup");
+    const run = await bench.run("801");
+    assertExit(run, 13);
+    assertLogged(
+      run,
+      "ERROR",
+      "Container 801 is locked by Proxmox (lock: backup): a backup (vzdump) of it is running",
+    );
+    assert.deepEqual(pctCalls(run), ["pct status 801 --verbose", "pct listsnapshot 801"]);
+    assert.deepEqual(await lab.snapshots("801"), []);
+    assert.equal(await lab.bootId("801"), boot, "never stopped");
+  },
+);
+
+setupTest("a half-made snapshot (its commit never happened) is repaired and taken anew", async (
+  bench,
+  lab,
+) => {
+  await runningContainer(lab, "801");
+  assertExit(await bench.run("801"), 0);
+  // The template's snapshot as a `pct snapshot` killed between prepare and commit leaves it, an
+  // hour ago; the container stopped, as the run had shut it down for the snapshot.
+  const stop = await lab.pct(["stop", "801"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  const two = (n: number) => String(n).padStart(2, "0");
+  await lab.halfMakeSnapshot(
+    "801",
+    SNAPSHOT,
+    `${hourAgo.getFullYear()}-${two(hourAgo.getMonth() + 1)}-${two(hourAgo.getDate())} ` +
+      `${two(hourAgo.getHours())}:${two(hourAgo.getMinutes())}:${two(hourAgo.getSeconds())}`,
+  );
+  const config = await lab.pct(["config", "801", "--snapshot", SNAPSHOT]);
+  assert.match(config.stdout, /^snapstate: prepare$/m, config.stderr);
+
+  const run = await bench.run("801");
+  assertExit(run, 0);
+  assertLogged(run, "WARN", `Found the snapshot '${SNAPSHOT}' of container 801 is half-made`);
+  assert.deepEqual(callsBesidesExec(run).slice(0, 7), [
+    "pct status 801 --verbose",
+    "pct listsnapshot 801",
+    `pct config 801 --snapshot ${SNAPSHOT}`,
+    "pct unlock 801",
+    `pct delsnapshot 801 ${SNAPSHOT} --force 1`,
+    "pct start 801",
+    "pct status 801",
+  ]);
+  const snapshots = await lab.snapshots("801");
+  assert.deepEqual(snapshots.map((x) => x.name), [SNAPSHOT]);
+  const after = await lab.pct(["config", "801", "--snapshot", SNAPSHOT]);
+  assert.doesNotMatch(after.stdout, /snapstate/);
+  assert.doesNotMatch((await lab.pct(["config", "801"])).stdout, /^lock:/m);
+  assert.equal(await lab.status("801"), "running");
 });
 
 setupTest("a template found stopped is started, set up, snapshotted and left running", async (
@@ -155,9 +217,10 @@ setupTest("a template found stopped is started, set up, snapshotted and left run
   assertExit(run, 0);
   assertLogged(run, "INFO", "Container 801 is stopped; starting it");
   assert.deepEqual(callsBesidesExec(run), [
-    "pct status 801",
+    "pct status 801 --verbose",
     "pct listsnapshot 801",
     "pct start 801",
+    "pct status 801",
     ...TEMPLATE_CALLS.slice(2),
   ]);
   assert.ok(run.stdout.includes(`Snapshot '${SNAPSHOT}' created.`), describe(run));
@@ -181,7 +244,7 @@ setupTest("a missing container is reported with pct's words, and nothing is crea
     `Container 801 does not exist or pct cannot reach it: pct said: ${said}`,
   );
   assertLogged(run, "FATAL", "Setup for template 801 failed during container check.");
-  assert.deepEqual(pctCalls(run), ["pct status 801"]);
+  assert.deepEqual(pctCalls(run), ["pct status 801 --verbose"]);
   assert.equal((await lab.pct(["list"])).stdout, "", "no container");
   assert.equal(await lab.status("801"), "missing");
   assert.deepEqual(await lockFiles(bench), []);
@@ -203,7 +266,7 @@ setupTest("a failing step stops the run: exit 3, no snapshot, container still ru
     /\[FATAL\] .*Setup for template 803 failed during step "Run a command that fails"\. Exit code 3\.$/m,
   );
   assertLogged(run, "INFO", 'Step 1/2 "Write a marker": done');
-  assert.deepEqual(callsBesidesExec(run), ["pct status 803", "pct listsnapshot 803"]);
+  assert.deepEqual(callsBesidesExec(run), ["pct status 803 --verbose", "pct listsnapshot 803"]);
   assert.deepEqual(await lab.snapshots("803"), []);
   assert.equal(await lab.status("803"), "running");
   assert.equal(await lab.bootId("803"), boot, "never stopped");
@@ -226,7 +289,7 @@ setupTest("a failing verification: exit 4, no snapshot, container still running"
     "FATAL",
     'Setup for template 804 failed during verification "a file that no step creates exists". Exit code 4.',
   );
-  assert.deepEqual(callsBesidesExec(run), ["pct status 804", "pct listsnapshot 804"]);
+  assert.deepEqual(callsBesidesExec(run), ["pct status 804 --verbose", "pct listsnapshot 804"]);
   assert.deepEqual(await lab.snapshots("804"), []);
   assert.equal(await lab.status("804"), "running");
   assert.equal(await lab.bootId("804"), boot, "never stopped");
@@ -242,19 +305,22 @@ setupTest("a shutdown that does not finish in time: exit 5 within bounds, left r
   assert.ok(run.durationMs >= 2_000 && run.durationMs < 30_000, `took ${run.durationMs} ms`);
   assert.match(
     run.stderr,
-    /\[ERROR\] .*Container 801 did not shut down within 2 s: pct shutdown 801 --timeout 2 failed with exit code 255: container did not stop$/m,
+    /\[ERROR\] .*Container 801 did not shut down within 2 s \(it reports 'running' 2 s later; the clean shutdown pct asked for may still happen: check 'pct status 801' before anything else\): pct shutdown 801 --timeout 2 failed with exit code 255: container did not stop$/m,
   );
   assertLogged(
     run,
     "FATAL",
     "Setup for template 801 failed during shutdown. Exit code 5.",
   );
-  assert.deepEqual(callsBesidesExec(run), [
-    "pct status 801",
+  // After pct gave up, pct status until the grace (as long again) ran out.
+  const calls = callsBesidesExec(run);
+  assert.deepEqual(calls.slice(0, 4), [
+    "pct status 801 --verbose",
     "pct listsnapshot 801",
     "pct shutdown 801 --timeout 2",
     "pct status 801",
   ]);
+  assert.ok(calls.slice(3).every((call) => call === "pct status 801"), describe(run));
   assert.deepEqual(await lab.snapshots("801"), []);
   assert.equal(await lab.status("801"), "running");
   assert.equal(await lab.bootId("801"), boot, "not stopped half-way, not restarted");
@@ -274,9 +340,11 @@ setupTest("a timed-out shutdown of a template found stopped leaves it stopped ag
     "WARN",
     "Shutting container 801 down again, as it was stopped when this run began",
   );
-  assert.deepEqual(callsBesidesExec(run).slice(-2), [
+  // Restoring looks first, then confirms the stop.
+  assert.deepEqual(callsBesidesExec(run).slice(-3), [
     "pct status 801",
     "pct shutdown 801 --timeout 2 --forceStop 1",
+    "pct status 801",
   ]);
   assert.deepEqual(await lab.snapshots("801"), []);
   assert.equal(await lab.status("801"), "stopped");
@@ -292,7 +360,7 @@ setupTest("a standard container becomes ready when the probe sees httpd; a re-ru
   assert.match(run.stdout, /\[INFO\] .*: Setup for container 802 completed successfully\.\n$/);
   assertLogged(run, "INFO", `Verification "GET ${URL_INSIDE} serves the page": passed`);
   assert.ok(pctCalls(run).includes(`pct exec 802 -- wget -q -O - ${URL_INSIDE}`), describe(run));
-  assert.deepEqual(callsBesidesExec(run), ["pct status 802"]);
+  assert.deepEqual(callsBesidesExec(run), ["pct status 802 --verbose"]);
   const page = await lab.attach("802", ["wget", "-q", "-O", "-", URL_INSIDE]);
   assert.deepEqual([page.code, page.stdout], [0, PAGE]);
   const httpd = (await lab.attach("802", ["pidof", "httpd"])).stdout.trim();
@@ -324,7 +392,7 @@ setupTest("--dry-run says what it would do and changes nothing", async (bench, l
   ) {
     assert.ok(run.stdout.includes(text), `${JSON.stringify(text)} missing\n${describe(run)}`);
   }
-  assert.deepEqual(callsBesidesExec(run), ["pct status 801", "pct listsnapshot 801"]);
+  assert.deepEqual(callsBesidesExec(run), ["pct status 801 --verbose", "pct listsnapshot 801"]);
   const inside = pctCalls(run).filter((c) => c.startsWith("pct exec ")).map((c) => c.slice(16));
   // Only the first step's check: the steps after one that would run depend on it.
   assert.deepEqual(inside, ["id phoenix"], "checks only");

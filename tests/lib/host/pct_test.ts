@@ -282,10 +282,10 @@ Deno.test("Pct.listSnapshots quotes the error for a missing container", async ()
   assert.match(error.message, /^pct listsnapshot 920 failed with exit code 2: Configuration file/);
 });
 
-Deno.test("Pct.config runs pct config and parses it", async () => {
+Deno.test("Pct.config runs pct config --current 1 (what is in effect) and parses it", async () => {
   const runner = scriptedRunner(() => ({ stdout: CONFIG_920 }));
   const config = await new Pct(runner.run).config("920");
-  assert.deepEqual(runner.argvs(), [["pct", "config", "920"]]);
+  assert.deepEqual(runner.argvs(), [["pct", "config", "920", "--current", "1"]]);
   assert.deepEqual(config.get("cores"), ["8"]);
   assert.deepEqual(config.get("lxc.cgroup2.devices.allow"), ["c 195:* rwm", "c 509:* rwm"]);
 });

@@ -201,6 +201,8 @@ Deno.test("ExitCode values are the documented, stable ones", () => {
     LockDirUnusable: 10,
     HostSideLeft: 11,
     Differs: 12,
+    ContainerBusy: 13,
+    ContainerUnusable: 14,
     Internal: 70,
     Interrupted: 130,
     Terminated: 143,

@@ -12,6 +12,8 @@ import {
   performContainerSpecificSetup,
   restorePowerState,
   type SetupRun,
+  SHUTDOWN_GRACE_SECONDS,
+  START_CONFIRM_SECONDS,
 } from "../../../lib/pattern/flow.ts";
 import {
   type ExecRule,
@@ -19,7 +21,9 @@ import {
   InMemoryPct,
   literally,
 } from "../../fake_pct/in_memory.ts";
+import { NestingPending } from "../../../lib/steps/docker.ts";
 import { rejectsWith } from "../../support/assertions.ts";
+import { FakeClock } from "../../support/fake_clock.ts";
 import { type TestContext, testContext } from "../../support/setup_context.ts";
 
 const CTID = "920";
@@ -75,6 +79,12 @@ function callsAfterSteps(model: InMemoryPct): string[][] {
 }
 const FORCE_SHUTDOWN = [...SHUTDOWN, "--forceStop", "1"];
 
+/**
+ * How often pct status is asked during a timed-out shutdown's grace of 30 s: at once, then after
+ * pauses of 0.25, 0.5, 1, 2, 4, 5, 5, 5, 5 and the last 2.25 s.
+ */
+const GRACE_LOOKS = 11;
+
 interface Scenario {
   readonly kind?: ContainerKind;
   readonly status?: "running" | "stopped";
@@ -110,6 +120,7 @@ function scenario(options: Scenario = {}) {
     snapshotName: kind === "template" ? (options.snapshotName ?? SNAPSHOT) : undefined,
     dryRun: options.dryRun ?? false,
     shutdownTimeoutSeconds: TIMEOUT,
+    clock: new FakeClock(),
   };
   return { model, ctx, power, run, container: model.container(CTID) };
 }
@@ -190,7 +201,8 @@ Deno.test("template already complete but stopped (killed before its start): star
     snapshot: SNAPSHOT,
     started: true,
   });
-  assert.deepEqual(model.argvs(), [["listsnapshot", CTID], ["start", CTID]]);
+  // The start is confirmed by pct status (an HA-managed container's start is only a request).
+  assert.deepEqual(model.argvs(), [["listsnapshot", CTID], ["start", CTID], ["status", CTID]]);
   assert.equal(container.status, "running");
   // Running as every template run ends: nothing for a later failure to undo.
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
@@ -231,6 +243,7 @@ Deno.test("template on a stopped container: started first, snapshotted, left run
   assert.deepEqual(model.argvs(), [
     ["listsnapshot", CTID],
     ["start", CTID],
+    ["status", CTID],
     ...FIRST_RUN_EXECS,
     SHUTDOWN,
     ["status", CTID],
@@ -302,7 +315,7 @@ Deno.test("template with a failing verification: no snapshot, ExitCode.Verificat
   assert.deepEqual(snapshotNames(container), []);
 });
 
-Deno.test("template whose shutdown times out: left running, ExitCode.Lifecycle, no snapshot", async () => {
+Deno.test("template whose shutdown times out: looked at again for the grace, left running, ExitCode.Lifecycle", async () => {
   const { model, ctx, run, container, power } = scenario();
   model.failNext("shutdown", { stderr: "container did not stop\n" });
   const error = await setupError(performContainerSpecificSetup(run));
@@ -310,35 +323,51 @@ Deno.test("template whose shutdown times out: left running, ExitCode.Lifecycle, 
   assert.equal(error.phase, "shutdown");
   assert.equal(
     error.message,
-    `Container ${CTID} did not shut down within ${TIMEOUT} s: pct shutdown ${CTID} --timeout ` +
+    `Container ${CTID} did not shut down within ${TIMEOUT} s (it reports 'running' ` +
+      `${SHUTDOWN_GRACE_SECONDS} s later; the clean shutdown pct asked for may still happen: ` +
+      `check 'pct status ${CTID}' before anything else): pct shutdown ${CTID} --timeout ` +
       `${TIMEOUT} failed with exit code 255: container did not stop`,
   );
   assert.ok(error.cause instanceof CommandError);
-  assert.deepEqual(callsAfterSteps(model), [SHUTDOWN, ["status", CTID]]);
+  const after = callsAfterSteps(model);
+  assert.deepEqual(after, [SHUTDOWN, ...Array(GRACE_LOOKS).fill(["status", CTID])]);
   assert.equal(container.status, "running");
   assert.deepEqual(snapshotNames(container), []);
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
-  assert.deepEqual(ctx.log.messages("warn"), []);
+  assert.match(
+    ctx.log.messages("warn")[0],
+    /gave up after 45 s; the clean shutdown it asked for still stands/,
+  );
+  assert.match(
+    ctx.log.messages("info").join("\n"),
+    /Waiting for container 920 to report 'stopped' after all: attempt 1 answered 'running'/,
+  );
 });
 
-Deno.test("template whose failed shutdown did stop the container: started again", async () => {
+Deno.test("template whose timed-out shutdown goes down during the grace: snapshotted after all", async () => {
   const { model, ctx, run, container, power } = scenario();
-  model.failNext("shutdown", {
-    stderr: "command 'lxc-stop -n 920 --timeout 45' failed: got timeout\n",
-    effect: "apply",
-  });
-  const error = await setupError(performContainerSpecificSetup(run));
-  assert.equal(error.exitCode, ExitCode.Lifecycle);
-  assert.equal(error.phase, "shutdown");
+  // pct gives up, but the clean shutdown it asked for happens: the first look still sees it
+  // running, the second sees it stopped.
+  model.failNext("shutdown", { stderr: "container did not stop\n", effect: "apply" });
+  model.failNext("status", { exit: 0, stderr: "", stdout: "status: running\n" });
+  const outcome = await performContainerSpecificSetup(run);
+  assert.deepEqual(outcome, { kind: "snapshot-created", snapshot: SNAPSHOT });
   assert.deepEqual(callsAfterSteps(model), [
     SHUTDOWN,
     ["status", CTID],
+    ["status", CTID],
+    ["snapshot", CTID, SNAPSHOT],
     ["start", CTID],
+    ["status", CTID],
   ]);
+  assert.deepEqual(snapshotNames(container), [SNAPSHOT]);
   assert.equal(container.status, "running");
-  assert.deepEqual(snapshotNames(container), []);
-  assert.equal(power.stoppedByUs, false);
-  assert.ok(ctx.log.messages("warn").includes(STARTED_AGAIN));
+  assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+  assert.ok(
+    ctx.log.messages("info").includes(
+      `Container ${CTID} went down after its shutdown timed out; going on`,
+    ),
+  );
 });
 
 Deno.test("template whose failed shutdown leaves it running, on a container it started: force-stopped", async () => {
@@ -354,18 +383,15 @@ Deno.test("template whose failed shutdown leaves it running, on a container it s
 Deno.test("template whose status is unknown after a failed shutdown: start tried, running found", async () => {
   const { model, ctx, run } = scenario();
   model.failNext("shutdown", { stderr: "container did not stop\n" });
-  model.failNext("status", { stderr: "got timeout\n" });
-  // Status unknown: the flow assumes it stopped and starts it; pct refuses (it runs), and a
-  // second look says so: nothing to restore, and the shutdown failure is what is reported.
+  // Status unknown all through the grace: the flow assumes it stopped and starts it; pct
+  // refuses (it runs), and a last look says so: nothing to restore, the shutdown failure stands.
+  for (let i = 0; i < GRACE_LOOKS; i++) model.failNext("status", { stderr: "got timeout\n" });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "shutdown");
-  assert.deepEqual(callsAfterSteps(model), [
-    SHUTDOWN,
-    ["status", CTID],
-    ["start", CTID],
-    ["status", CTID],
-  ]);
+  assert.match(error.message, /reports 'unknown \(pct status failed\)' 30 s later/);
+  const after = callsAfterSteps(model).filter((argv) => argv[0] !== "status");
+  assert.deepEqual(after, [SHUTDOWN, ["start", CTID]]);
   assert.deepEqual(ctx.log.messages("error"), []);
   assert.ok(
     ctx.log.messages("info").includes(`Container ${CTID} is running: it had not shut down`),
@@ -375,9 +401,8 @@ Deno.test("template whose status is unknown after a failed shutdown: start tried
 Deno.test("template whose power state cannot be restored still reports the shutdown failure", async () => {
   const { model, ctx, run } = scenario();
   model.failNext("shutdown", { stderr: "container did not stop\n" });
-  model.failNext("status", { stderr: "got timeout\n" });
+  for (let i = 0; i < GRACE_LOOKS + 1; i++) model.failNext("status", { stderr: "got timeout\n" });
   model.failNext("start", { stderr: "CT is locked (snapshot)\n" });
-  model.failNext("status", { stderr: "got timeout\n" });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "shutdown");
@@ -387,15 +412,43 @@ Deno.test("template whose power state cannot be restored still reports the shutd
   ]);
 });
 
-Deno.test("template still running after a successful shutdown: ExitCode.Lifecycle, no snapshot", async () => {
-  const { model, run, container } = scenario();
+Deno.test("template still running after a successful shutdown (an HA request not acted on): ExitCode.Lifecycle, no snapshot", async () => {
+  const { model, ctx, run, container } = scenario();
   model.failNext("shutdown", { exit: 0, stderr: "" });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "shutdown");
-  assert.equal(error.message, `Container ${CTID} reports 'running' after its shutdown`);
+  assert.equal(
+    error.message,
+    `Container ${CTID} reports 'running' ${TIMEOUT} s after its shutdown`,
+  );
   assert.equal(model.subcommands().includes("snapshot"), false);
   assert.deepEqual(snapshotNames(container), []);
+  assert.match(
+    ctx.log.messages("info").join("\n"),
+    /Waiting for container 920 to report 'stopped': attempt 1 answered 'running'/,
+  );
+});
+
+Deno.test("template whose shutdown is only a request (HA): waits for the state, then snapshots", async () => {
+  const { model, ctx, run, container } = scenario();
+  // The HA manager acts a moment later: pct exits 0 at once, the first look still sees it run.
+  model.failNext("shutdown", { exit: 0, stderr: "", effect: "apply" });
+  model.failNext("status", { exit: 0, stderr: "", stdout: "status: running\n" });
+  const outcome = await performContainerSpecificSetup(run);
+  assert.deepEqual(outcome, { kind: "snapshot-created", snapshot: SNAPSHOT });
+  assert.deepEqual(callsAfterSteps(model).slice(0, 4), [
+    SHUTDOWN,
+    ["status", CTID],
+    ["status", CTID],
+    ["snapshot", CTID, SNAPSHOT],
+  ]);
+  assert.deepEqual(snapshotNames(container), [SNAPSHOT]);
+  assert.ok(
+    ctx.log.messages("info").some((line) =>
+      line.startsWith("Waiting for container 920 to report 'stopped'")
+    ),
+  );
 });
 
 Deno.test("template whose snapshot fails: started again, ExitCode.Snapshot", async () => {
@@ -415,6 +468,7 @@ Deno.test("template whose snapshot fails: started again, ExitCode.Snapshot", asy
     ["status", CTID],
     ["snapshot", CTID, SNAPSHOT],
     ["start", CTID],
+    ["status", CTID],
   ]);
   assert.equal(container.status, "running");
   assert.deepEqual(snapshotNames(container), []);
@@ -422,16 +476,30 @@ Deno.test("template whose snapshot fails: started again, ExitCode.Snapshot", asy
   assert.ok(ctx.log.messages("warn").includes(STARTED_AGAIN));
 });
 
+Deno.test("template whose snapshot meets a Proxmox lock: ExitCode.ContainerBusy in its own words, started again", async () => {
+  // The lock appears between the run's first look and its snapshot.
+  const { model, run, container } = scenario();
+  model.failNext("snapshot", { stderr: "CT is locked (backup)\n" });
+  const error = await setupError(performContainerSpecificSetup(run));
+  assert.equal(error.exitCode, ExitCode.ContainerBusy);
+  assert.equal(error.phase, "snapshot");
+  assert.match(
+    error.message,
+    /^Cannot take snapshot 'vllm-base-snapshot' of 920: Container 920 is locked by Proxmox \(lock: backup\): a backup \(vzdump\) of it is running; wait for the backup to finish, then run this again/,
+  );
+  assert.equal(container.status, "running");
+});
+
 Deno.test("template whose start after the snapshot fails: ExitCode.Lifecycle, snapshot kept", async () => {
   const { model, run, container, power } = scenario();
-  model.failNext("start", { stderr: `CT is locked (snapshot)\n` });
+  model.failNext("start", { stderr: `container did not start\n` });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "start");
   assert.equal(
     error.message,
     `Snapshot taken, but container ${CTID} did not start again: pct start ${CTID} failed with ` +
-      "exit code 255: CT is locked (snapshot)",
+      "exit code 255: container did not start",
   );
   assert.deepEqual(snapshotNames(container), [SNAPSHOT]);
   assert.equal(container.status, "stopped");
@@ -445,21 +513,39 @@ Deno.test("template not running after its final start: ExitCode.Lifecycle", asyn
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "start");
-  assert.equal(error.message, `Container ${CTID} reports 'stopped' after its start`);
+  assert.equal(
+    error.message,
+    `Container ${CTID} reports 'stopped' ${START_CONFIRM_SECONDS} s after its start`,
+  );
 });
 
-Deno.test("template on a stopped container that cannot start: ExitCode.Lifecycle, no step runs", async () => {
+Deno.test("template on a stopped container whose start meets a Proxmox lock: ExitCode.ContainerBusy, no step runs", async () => {
   const { model, run, power } = scenario({ status: "stopped" });
   model.failNext("start", { stderr: "CT is locked (backup)\n" });
   const error = await setupError(performContainerSpecificSetup(run));
-  assert.equal(error.exitCode, ExitCode.Lifecycle);
+  assert.equal(error.exitCode, ExitCode.ContainerBusy);
   assert.equal(error.phase, "start");
-  assert.equal(
+  assert.match(
     error.message,
-    `Cannot start container ${CTID}: pct start ${CTID} failed with exit code 255: CT is locked (backup)`,
+    /^Cannot start container 920: Container 920 is locked by Proxmox \(lock: backup\): a backup/,
   );
   assert.deepEqual(model.argvs(), [["listsnapshot", CTID], ["start", CTID]]);
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+});
+
+Deno.test("a start that meets pct's configuration lock timeout says so: ExitCode.ContainerBusy", async () => {
+  const { model, run } = scenario({ status: "stopped" });
+  model.failNext("start", {
+    stderr: "can't lock file '/run/lock/lxc/pve-config-920.lock' - got timeout\n",
+  });
+  const error = await setupError(performContainerSpecificSetup(run));
+  assert.equal(error.exitCode, ExitCode.ContainerBusy);
+  assert.equal(
+    error.message,
+    "Cannot start container 920: another Proxmox operation on container 920 held its " +
+      "configuration lock (/run/lock/lxc/pve-config-920.lock) for over 10 s. Wait for it to " +
+      "finish (see the node's task list), then run this again",
+  );
 });
 
 Deno.test("a template run needs a snapshot name", () => {
@@ -542,7 +628,7 @@ Deno.test("standard flow on a running container: steps and verification only", a
 Deno.test("standard flow on a stopped container: started first and left running", async () => {
   const { model, run, container, power } = scenario({ kind: "standard", status: "stopped" });
   assert.deepEqual(await performContainerSpecificSetup(run), { kind: "completed" });
-  assert.deepEqual(model.argvs(), [["start", CTID], ...FIRST_RUN_EXECS]);
+  assert.deepEqual(model.argvs(), [["start", CTID], ["status", CTID], ...FIRST_RUN_EXECS]);
   assert.equal(container.status, "running");
   assert.equal(power.startedByUs, true);
 });
@@ -573,7 +659,8 @@ Deno.test("restorePowerState starts a container this run shut down", async () =>
   const { model, ctx } = scenario({ status: "stopped" });
   Object.assign(ctx.power, { stoppedByUs: true, startedByUs: false });
   await restorePowerState(ctx, TIMEOUT);
-  assert.deepEqual(model.argvs(), [["start", CTID]]);
+  // The start confirmed by pct status.
+  assert.deepEqual(model.argvs(), [["start", CTID], ["status", CTID]]);
   assert.deepEqual(ctx.power, { stoppedByUs: false, startedByUs: false });
 });
 
@@ -581,7 +668,41 @@ Deno.test("restorePowerState force-stops a container this run started", async ()
   const { model, ctx } = scenario({ status: "running" });
   Object.assign(ctx.power, { stoppedByUs: false, startedByUs: true });
   await restorePowerState(ctx, 10);
-  assert.deepEqual(model.argvs(), [["shutdown", CTID, "--timeout", "10", "--forceStop", "1"]]);
+  // It looks first (running), then shuts it down and confirms that it stopped.
+  assert.deepEqual(model.argvs(), [
+    ["status", CTID],
+    ["shutdown", CTID, "--timeout", "10", "--forceStop", "1"],
+    ["status", CTID],
+  ]);
+  assert.deepEqual(ctx.power, { stoppedByUs: false, startedByUs: false });
+});
+
+Deno.test("restorePowerState goes by the state it finds: a container already stopped is left so", async () => {
+  const { model, ctx } = scenario({ status: "stopped" });
+  Object.assign(ctx.power, { stoppedByUs: false, startedByUs: true });
+  await restorePowerState(ctx, 10);
+  assert.deepEqual(model.argvs(), [["status", CTID]]);
+  assert.deepEqual(ctx.power, { stoppedByUs: false, startedByUs: false });
+  assert.deepEqual(ctx.log.messages("info"), [
+    `Container ${CTID} is stopped, as it was when this run began`,
+  ]);
+});
+
+Deno.test("restorePowerState waits for an HA start request to take effect", async () => {
+  const { model, ctx } = scenario({ status: "stopped" });
+  Object.assign(ctx.power, { stoppedByUs: true, startedByUs: false });
+  // pct start exits 0 at once (a request to the HA manager); the first look still sees it stopped.
+  model.failNext("start", {
+    exit: 0,
+    stderr: "",
+    stdout: "Requesting HA start for CT 920\n",
+    effect: "apply",
+  });
+  model.failNext("status", { exit: 0, stderr: "", stdout: "status: stopped\n" });
+  const clock = new FakeClock();
+  await restorePowerState(ctx, TIMEOUT, clock);
+  assert.deepEqual(model.argvs(), [["start", CTID], ["status", CTID], ["status", CTID]]);
+  assert.deepEqual(clock.sleeps, [250]);
   assert.deepEqual(ctx.power, { stoppedByUs: false, startedByUs: false });
 });
 
@@ -608,15 +729,20 @@ Deno.test("restorePowerState logs, never throws, when pct fails", async () => {
 
 Deno.test("template whose pct status after the shutdown fails: started again, ExitCode.Lifecycle", async () => {
   const { model, run, container, power } = scenario();
-  // The shutdown succeeds (the container is down), then pct cannot answer.
-  model.failNext("status", { stderr: "got timeout\n" });
+  // The shutdown succeeds (the container is down), then pct cannot answer any more.
+  model.state.failures.push({ command: "status", stderr: "got timeout\n" });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "shutdown");
+  assert.equal(
+    error.message,
+    `Container ${CTID} reports 'unknown (pct status failed)' ${TIMEOUT} s after its shutdown`,
+  );
   assert.equal(model.subcommands().includes("snapshot"), false);
-  assert.deepEqual(model.argvs().at(-1), ["start", CTID]);
+  assert.deepEqual(model.argvs().filter((argv) => argv[0] !== "status").at(-1), ["start", CTID]);
   assert.equal(container.status, "running");
-  assert.equal(power.stoppedByUs, false);
+  // Its start could not be confirmed either: a signal's cleanup would still try to start it.
+  assert.equal(power.stoppedByUs, true);
 });
 
 Deno.test("template whose pct listsnapshot fails: a SetupError, nothing changed", async () => {
@@ -631,10 +757,15 @@ Deno.test("template whose pct listsnapshot fails: a SetupError, nothing changed"
 Deno.test("template whose pct status after the final start fails: ExitCode.Lifecycle", async () => {
   const { model, run } = scenario();
   model.failNext("status", { exit: 0, stdout: "status: stopped\n", stderr: "" });
-  model.failNext("status", { stderr: "got timeout\n" });
+  model.state.failures.push({ command: "status", stderr: "got timeout\n" });
   const error = await setupError(performContainerSpecificSetup(run));
   assert.equal(error.exitCode, ExitCode.Lifecycle);
   assert.equal(error.phase, "start");
+  assert.equal(
+    error.message,
+    `Container ${CTID} reports 'unknown (pct status failed)' ${START_CONFIRM_SECONDS} s after ` +
+      "its start",
+  );
 });
 
 Deno.test("template found stopped whose snapshot fails: left stopped, as it was found", async () => {
@@ -645,4 +776,65 @@ Deno.test("template found stopped whose snapshot fails: left stopped, as it was 
   assert.equal(container.status, "stopped");
   assert.deepEqual(model.argvs().at(-1), ["snapshot", CTID, SNAPSHOT]);
   assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+});
+
+// --- pending nesting ---------------------------------------------------------------------------
+
+/** A module whose one step's check finds nesting=1 only pending until the container restarts. */
+function pendingNestingModule(kind: ContainerKind): ContainerModule<undefined> {
+  return defineContainer({
+    ctid: CTID,
+    kind,
+    description: "a Docker container",
+    defaultSnapshotName: kind === "template" ? SNAPSHOT : undefined,
+    settings: () => undefined,
+    steps: [{
+      name: "Check nesting",
+      check: async (ctx) => {
+        const features = (await ctx.pct.config(ctx.ctid)).get("features")?.[0];
+        if (features !== "nesting=1") throw new NestingPending("nesting=1 is pending");
+        return true;
+      },
+      action: () => Promise.resolve(),
+    }],
+    verification: [],
+  });
+}
+
+Deno.test("template with nesting=1 pending: restarted (confirmed), steps checked again, snapshotted", async () => {
+  const { model, ctx, run, container, power } = scenario();
+  container.pending = { features: "nesting=1" };
+  const outcome = await performContainerSpecificSetup({
+    ...run,
+    module: pendingNestingModule("template"),
+  });
+  assert.deepEqual(outcome, { kind: "snapshot-created", snapshot: SNAPSHOT });
+  assert.deepEqual(model.argvs().slice(0, 7), [
+    ["listsnapshot", CTID],
+    ["config", CTID, "--current", "1"],
+    SHUTDOWN,
+    ["status", CTID],
+    ["start", CTID],
+    ["status", CTID],
+    ["config", CTID, "--current", "1"],
+  ]);
+  assert.equal(container.config.features, "nesting=1");
+  assert.deepEqual(power, { stoppedByUs: false, startedByUs: false });
+  assert.ok(
+    ctx.log.messages("warn")[0].startsWith(
+      `Container ${CTID} has nesting=1 only as a pending change`,
+    ),
+  );
+});
+
+Deno.test("standard container with nesting=1 pending: not restarted, the run says a restart is needed", async () => {
+  const { model, run, container } = scenario({ kind: "standard" });
+  container.pending = { features: "nesting=1" };
+  const error = await setupError(
+    performContainerSpecificSetup({ ...run, module: pendingNestingModule("standard") }),
+  );
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.match(error.message, /nesting=1 is pending/);
+  assert.deepEqual(model.mutatingCalls(), []);
+  assert.equal(container.status, "running");
 });

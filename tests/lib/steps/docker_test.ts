@@ -29,7 +29,9 @@ Deno.test("hasFeature reads Proxmox's features value", () => {
 });
 
 /** A container with Docker whose engine answers once `docker.io` is installed. */
-function engineCt(options: { features?: string; installed?: boolean }) {
+function engineCt(
+  options: { features?: string; installed?: boolean; pending?: Record<string, string> },
+) {
   let installed = options.installed ?? false;
   let enabled = installed;
   const config: Record<string, string> = { hostname: "docker", memory: "4096" };
@@ -37,6 +39,7 @@ function engineCt(options: { features?: string; installed?: boolean }) {
   return stepPct({
     ctid: "902",
     config,
+    ...(options.pending && { pending: options.pending }),
     exec: [
       {
         match: literally("docker info"),
@@ -98,11 +101,27 @@ Deno.test("dockerEngine is done when docker info answers and the service is enab
     ),
     { ran: 0, skipped: 2 },
   );
-  // The config once, then the engine's checks in one round trip.
+  // The config in effect once, then the engine's checks in one round trip.
   assert.deepEqual(callSummary(pct.argvs()), [
-    "config 902",
+    "config 902 --current 1",
     "batch: docker info; systemctl is-enabled --quiet docker.service",
   ]);
+});
+
+Deno.test("nestingEnabled: nesting that is only pending is not in effect: restart needed, in its own words", async () => {
+  // `pct set --features nesting=1` while it ran: pct config shows it, --current does not.
+  const pct = engineCt({ features: "keyctl=1", pending: { features: "keyctl=1,nesting=1" } });
+  const error = await rejectsWith(
+    runSteps([nestingEnabled(), dockerEngine()], stepContext(pct), { dryRun: true }),
+    SetupError,
+  );
+  assert.equal(error.exitCode, ExitCode.HostPrerequisite);
+  assert.match(
+    error.message,
+    /Container 902 has nesting=1 only as a pending change \(its features in effect are "keyctl=1"\): it was set while the container ran, and features take effect at the next start\. Docker needs it in effect: restart the container \('pct shutdown 902', then 'pct start 902'\), then run this again/,
+  );
+  assert.deepEqual(callSummary(pct.argvs()), ["config 902 --current 1", "config 902"]);
+  assert.deepEqual(pct.execs(), [], "nothing runs in the container");
 });
 
 Deno.test("nestingEnabled fails with the host-prerequisite code when nesting is off", async () => {

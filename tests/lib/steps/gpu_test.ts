@@ -156,7 +156,13 @@ Deno.test("gpuPassthrough changes nothing when every device has an entry, option
       skipped: 1,
     },
   );
-  assert.deepEqual(pct.calls().map((call) => call.argv), [["pct", "config", "901"]]);
+  assert.deepEqual(pct.calls().map((call) => call.argv), [[
+    "pct",
+    "config",
+    "901",
+    "--current",
+    "1",
+  ]]);
 });
 
 Deno.test("gpuPassthrough adds only what is missing and removes a GPU not assigned", async () => {
