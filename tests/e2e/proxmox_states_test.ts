@@ -272,7 +272,7 @@ Deno.test("proxmox: an HA-managed shutdown (a request, exit 0 at once) is waited
   assertExit(run, 0);
   assert.match(
     run.stdout,
-    /Waiting for container 920 to report 'stopped': attempt 2 answered 'running'/,
+    /Waiting for container 920 to report 'stopped': attempt 2: 'running'/,
   );
   assert.doesNotMatch(run.stderr, /after its shutdown/);
   const after = await container920(s);
@@ -296,7 +296,7 @@ Deno.test("proxmox: a shutdown that timed out but happened anyway is looked at a
   );
   assert.match(
     run.stdout,
-    /Waiting for container 920 to report 'stopped' after all: attempt 1 answered 'running'/,
+    /Waiting for container 920 to report 'stopped' after all: attempt 1: 'running'/,
   );
   assert.match(run.stdout, /Container 920 went down after its shutdown timed out; going on/);
   assert.deepEqual((await container920(s)).snapshots.map((x) => x.name), [SNAPSHOT]);
@@ -345,7 +345,7 @@ Deno.test("proxmox: an HA-managed start (a request, exit 0 at once) is waited fo
   assertExit(run, 0);
   assert.match(
     run.stdout,
-    /Waiting for container 920 to report 'running': attempt 1 answered 'stopped'/,
+    /Waiting for container 920 to report 'running': attempt 1: 'stopped'/,
   );
   const calls = callSummary(await s.calls());
   assert.deepEqual(calls.slice(0, 5), [

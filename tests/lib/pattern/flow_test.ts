@@ -340,7 +340,7 @@ Deno.test("template whose shutdown times out: looked at again for the grace, lef
   );
   assert.match(
     ctx.log.messages("info").join("\n"),
-    /Waiting for container 920 to report 'stopped' after all: attempt 1 answered 'running'/,
+    /Waiting for container 920 to report 'stopped' after all: attempt 1: 'running'/,
   );
 });
 
@@ -426,7 +426,7 @@ Deno.test("template still running after a successful shutdown (an HA request not
   assert.deepEqual(snapshotNames(container), []);
   assert.match(
     ctx.log.messages("info").join("\n"),
-    /Waiting for container 920 to report 'stopped': attempt 1 answered 'running'/,
+    /Waiting for container 920 to report 'stopped': attempt 1: 'running'/,
   );
 });
 
