@@ -12,7 +12,7 @@ const TOOLS = ["curl", "wget", "vim", "htop", "jq", "git", "rsync", "gpg"];
 
 containerTests({
   ctid: "900",
-  pctCalls: { firstRun: 20, rerun: 2, dryRun: 3 },
+  pctCalls: { firstRun: 21, rerun: 2, dryRun: 3 },
   snapshot: "base-snapshot",
   finished: { clonedFrom: "900" },
   verificationFailures: [

@@ -26,7 +26,7 @@ const GPU_QUERY = literally(
 
 containerTests({
   ctid: "901",
-  pctCalls: { firstRun: 18, rerun: 2, dryRun: 3 },
+  pctCalls: { firstRun: 19, rerun: 2, dryRun: 3 },
   snapshot: "gpu-snapshot",
   finished: { clonedFrom: "901" },
   verificationFailures: [

@@ -13,7 +13,7 @@ const NESTING = { container: { config: { features: "nesting=1" } } };
 
 containerTests({
   ctid: "902",
-  pctCalls: { firstRun: 15, rerun: 2, dryRun: 4 },
+  pctCalls: { firstRun: 16, rerun: 2, dryRun: 4 },
   snapshot: "docker-snapshot",
   fresh: NESTING,
   finished: { clonedFrom: "902" },

@@ -14,7 +14,7 @@ const SOURCE = "/etc/apt/sources.list.d/nvidia-container-toolkit.list";
 
 containerTests({
   ctid: "903",
-  pctCalls: { firstRun: 32, rerun: 2, dryRun: 3 },
+  pctCalls: { firstRun: 33, rerun: 2, dryRun: 3 },
   snapshot: "docker-gpu-snapshot",
   finished: { clonedFrom: "903" },
   verificationFailures: [
@@ -87,7 +87,7 @@ Deno.test("903: a host without the NVIDIA driver fails with exit 8 before any ch
   assert.deepEqual(await s.callLines(), [
     "pct status 903 --verbose",
     "pct listsnapshot 903",
-    "pct config 903",
+    "pct config 903 --current 1",
   ]);
   assert.match(run.stdout, /Summary: 10 steps \(0 run, 1 already done, 1 failed, 8 not run\)/);
 });
@@ -110,7 +110,7 @@ Deno.test("903: every requirement not met is reported in the same run, and nothi
   );
   assert.match(
     run.stdout,
-    /\[INFO\] .*: Summary: 10 steps \(0 run, 0 already done, 2 failed, 8 not run\); no verification run; 3 pct calls; /,
+    /\[INFO\] .*: Summary: 10 steps \(0 run, 0 already done, 2 failed, 8 not run\); no verification run; 4 pct calls; /,
   );
   assert.doesNotMatch(run.stdout + run.stderr, /produced|snapshot .* created/i);
   const r = JSON.parse(await Deno.readTextFile(report));

@@ -10,7 +10,7 @@ import { literally } from "../fake_pct/fake_pct.ts";
 
 containerTests({
   ctid: "920",
-  pctCalls: { firstRun: 18, rerun: 2, dryRun: 3 },
+  pctCalls: { firstRun: 19, rerun: 2, dryRun: 3 },
   snapshot: "vllm-base-snapshot",
   finished: { clonedFrom: "920" },
   verificationFailures: [{
