@@ -92,7 +92,7 @@ function templateCalls(ctid: string, snapshot: string): string[] {
     `pct listsnapshot ${ctid}`,
     `pct shutdown ${ctid} --timeout ${SHUTDOWN_TIMEOUT}`,
     `pct status ${ctid}`,
-    `pct snapshot ${ctid} ${snapshot}`,
+    `pct snapshot ${ctid} ${snapshot} --description "<stamp>"`,
     `pct start ${ctid}`,
     `pct status ${ctid}`,
   ];

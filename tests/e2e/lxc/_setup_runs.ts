@@ -214,11 +214,17 @@ export function parseLog(text: string, ctid: string): LogEntry[] {
 
 /**
  * The `pct` commands a run made (`pct status 801`, ...), in order, from its run report (the log
- * has the checks' commands only with PHOENIX_DEBUG=true).
+ * has the checks' commands only with PHOENIX_DEBUG=true). A snapshot's stamp shows as
+ * `"<stamp>"`: what it says is `tests/e2e/provenance_test.ts`'s to check, and the Debian tier's.
  */
 export function pctCalls(run: SetupRun): string[] {
   assert.ok(run.report, `no run report\n${describe(run)}`);
-  return run.report.pctCalls.map((call) => displayCommand(call.argv));
+  return run.report.pctCalls.map((call) =>
+    displayCommand(call.argv).replace(
+      / --description "phoenix-setup [^"]*"$/,
+      ' --description "<stamp>"',
+    )
+  );
 }
 
 /**

@@ -84,7 +84,7 @@ const TEMPLATE_CALLS = [
   "pct listsnapshot 801",
   `pct shutdown 801 --timeout ${SHUTDOWN_TIMEOUT}`,
   "pct status 801",
-  `pct snapshot 801 ${SNAPSHOT}`,
+  `pct snapshot 801 ${SNAPSHOT} --description "<stamp>"`,
   "pct start 801",
   "pct status 801",
 ];
