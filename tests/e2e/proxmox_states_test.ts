@@ -394,3 +394,24 @@ Deno.test("proxmox: a template whose nesting=1 is only pending is restarted so t
   assert.deepEqual(after.snapshots.map((x) => x.name), ["docker-snapshot"]);
   assert.equal(after.status, "running");
 });
+
+Deno.test("proxmox: a standard container whose nesting=1 is only pending is told to restart, and nothing changes", async () => {
+  // 910 runs its Portainer service: it is not restarted behind the user's back.
+  await using s = await ContainerScenario.of({
+    ctid: "910",
+    container: {
+      config: { features: "keyctl=1" },
+      pending: { features: "keyctl=1,nesting=1" },
+    },
+  });
+  const run = await s.run();
+  assertExit(run, 8);
+  assert.match(
+    run.stderr,
+    /Container 910 has nesting=1 only as a pending change \(its features in effect are "keyctl=1"\): .*restart the container \('pct shutdown 910', then 'pct start 910'\), then run this again/,
+  );
+  assert.deepEqual(await s.mutatingCalls(), []);
+  const after = (await s.fake.state()).containers["910"];
+  assert.equal(after.status, "running");
+  assert.equal(after.pending?.features, "keyctl=1,nesting=1", "still pending, as found");
+});
