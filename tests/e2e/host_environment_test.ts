@@ -100,7 +100,7 @@ Deno.test("a host that cannot start commands (no file descriptors left): a promp
     if (run.code === 8) {
       assert.match(
         run.stderr,
-        /Cannot start the command pct \S+ 920: too many open files\. Nothing ran/,
+        /Cannot start the command pct status 920 --verbose: too many open files\. Nothing ran/,
       );
     }
     assert.ok([0, 2, 8].includes(run.code), `--nofile=${limit}: exit ${run.code}\n${run.stderr}`);
@@ -119,14 +119,15 @@ Deno.test("the watchdog ends a stuck run: exit 9, says what it waited for, resto
   assertExit(run, 9);
   assert.match(
     run.stderr,
-    /The run has taken longer than PHOENIX_RUN_TIMEOUT \(20\.0 s\); stopping it; it was waiting for: pct snapshot 920 vllm-base-snapshot \(running for [\d.]+ (ms|s)\)/,
+    /The run has taken longer than PHOENIX_RUN_TIMEOUT \(20\.0 s\); stopping it; it was waiting for: pct snapshot 920 vllm-base-snapshot --description "phoenix-setup [^"]+" \(running for [\d.]+ (ms|s)\)/,
   );
   assert.match(run.stderr, /failed during an interruption \(the watchdog\)\. Exit code 9\./);
   // The stuck pct is gone, the template runs again, the lock is free.
   const snapshot = (await s.fake.processes()).find((p) => p.argv[0] === "snapshot");
   assert.ok(snapshot);
   assert.equal(await isAlive(snapshot.pid), false, "the stuck pct snapshot still runs");
-  assert.deepEqual((await s.calls()).at(-1), ["start", "920"]);
+  // Started again, and the start confirmed by pct status.
+  assert.deepEqual((await s.calls()).slice(-2), [["start", "920"], ["status", "920"]]);
   assert.equal((await s.fake.state()).containers["920"].status, "running");
   assert.equal(existsSync(s.lockFile), false);
 });
