@@ -129,8 +129,9 @@ export async function confirmLocalContainer(
 
 /**
  * A runner for the `pct` client inside container `ctid`: `pct exec <ctid> -- argv` runs `argv`
- * here through `run`; `pct status <ctid>` answers `running` (this runs in it); every other pct
- * call fails, saying that only the host can do it.
+ * here through `run`; `pct status <ctid>` (and `--verbose`, which a host run asks for the lock)
+ * answers `running` with no lock (this runs in it); every other pct call fails, saying that only
+ * the host can do it.
  */
 export function localPct(run: CommandRunner, ctid: string): CommandRunner {
   return async (argv, options) => {
@@ -139,7 +140,8 @@ export function localPct(run: CommandRunner, ctid: string): CommandRunner {
       return await run(command, options);
     }
     const answer = { argv, durationMs: 0, stdout: "", stderr: "", exitCode: 0 };
-    if (subcommand === "status" && target === ctid && argv.length === 3) {
+    const verbose = argv.length === 4 && argv[3] === "--verbose";
+    if (subcommand === "status" && target === ctid && (argv.length === 3 || verbose)) {
       return { ...answer, stdout: "status: running\n" };
     }
     return {

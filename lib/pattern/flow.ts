@@ -720,6 +720,7 @@ async function buildTemplate<S>(
         PROVENANCE_FILE,
         JSON.stringify(record, null, 2) + "\n",
         "0644",
+        "sh",
       );
     } catch (error) {
       await restorePowerState(ctx, run.shutdownTimeoutSeconds, run.clock);

@@ -113,7 +113,8 @@ export async function fileIsCurrent<S>(
  * Writes `content` to `path` in the container with permissions `mode` (owner root), creating
  * its directory: one `pct exec` of {@linkcode WRITE_FILE_SCRIPT} with the content on standard
  * input. The caller proves the result with {@linkcode fileIsCurrent} (the step runner checks
- * again after every action).
+ * again after every action). The script is POSIX: `shell` may be `sh` where a container need not
+ * have bash (the provenance record every template gets, whatever its distribution).
  *
  * @throws {Error} When the write fails, quoting what the container said (never the content).
  */
@@ -122,11 +123,12 @@ export async function writeFileInContainer<S>(
   path: string,
   content: string,
   mode: string,
+  shell: "bash" | "sh" = "bash",
 ): Promise<void> {
   requireAbsolute(path);
   const perms = normalizeMode(mode);
   try {
-    await ctx.container.runScript(WRITE_FILE_SCRIPT, [dirname(path), path, perms], {
+    await ctx.container.run([shell, "-c", WRITE_FILE_SCRIPT, shell, dirname(path), path, perms], {
       input: content,
       // The script is the same for every file: the log says which file, at DEBUG the script.
       label: `Writing ${path} (mode ${perms}) in container ${ctx.ctid}`,

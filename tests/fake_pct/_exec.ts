@@ -295,24 +295,33 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     const target = container.files[args[0]]?.symlink;
     return target === undefined ? fail("") : ok(`${target}\n`);
   },
-  // The step library's file write (see WRITE_FILE_SCRIPT): standard input to $2 with mode $3.
-  bash: async ({ container, readStdin }, args) => {
-    if (!isFileWrite(["bash", ...args])) return undefined;
-    const [, , , , path, mode] = args;
-    if (!/^[0-7]{3,4}$/.test(mode)) return fail(`chmod: invalid mode: '${mode}'\n`);
-    // A new file renamed over the old one (or over a symbolic link): owned by root, this mode.
-    container.files[path] = {
-      content: await readStdin(),
-      mode: parseInt(mode, 8).toString(8).padStart(4, "0"),
-    };
-    return ok();
-  },
+  bash: (context, args) => fileWrite(context, "bash", args),
+  sh: (context, args) => fileWrite(context, "sh", args),
   ln: ({ container }, args) => {
     if (args.length !== 3 || args[0] !== "-sfn") return undefined;
     container.files[args[2]] = { content: "", mode: "0777", symlink: args[1] };
     return ok();
   },
 };
+
+/**
+ * The step library's file write (see WRITE_FILE_SCRIPT), through `shell`: standard input to $2
+ * with mode $3, a new file renamed over the old one (or over a symbolic link): owned by root.
+ */
+async function fileWrite(
+  { container, readStdin }: ExecContext,
+  shell: "bash" | "sh",
+  args: readonly string[],
+): Promise<Outcome | undefined> {
+  if (!isFileWrite([shell, ...args])) return undefined;
+  const [, , , , path, mode] = args;
+  if (!/^[0-7]{3,4}$/.test(mode)) return fail(`chmod: invalid mode: '${mode}'\n`);
+  container.files[path] = {
+    content: await readStdin(),
+    mode: parseInt(mode, 8).toString(8).padStart(4, "0"),
+  };
+  return ok();
+}
 
 /**
  * Follows symbolic links (targets are absolute paths) as the kernel does, up to 40 of them;
@@ -336,8 +345,11 @@ function writeFile(container: FakeContainer, path: string, content: string): voi
   };
 }
 
-/** Whether `argv` is the step library's file write: `bash -c WRITE_FILE_SCRIPT bash DIR PATH MODE`. */
+/**
+ * Whether `argv` is the step library's file write: `bash -c WRITE_FILE_SCRIPT bash DIR PATH MODE`,
+ * or the same through `sh`.
+ */
 function isFileWrite(argv: readonly string[]): boolean {
-  return argv.length === 7 && argv[0] === "bash" && argv[1] === "-c" &&
-    argv[2] === WRITE_FILE_SCRIPT && argv[3] === "bash";
+  return argv.length === 7 && (argv[0] === "bash" || argv[0] === "sh") && argv[1] === "-c" &&
+    argv[2] === WRITE_FILE_SCRIPT && argv[3] === argv[0];
 }

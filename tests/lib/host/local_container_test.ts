@@ -85,7 +85,15 @@ Deno.test("localPct runs pct exec's command here, answers status, refuses host-s
   const pct = localPct(run, "950");
   assert.equal((await pct(["pct", "exec", "950", "--", "cat", "/etc/hostname"])).stdout, "ok\n");
   assert.equal((await pct(["pct", "status", "950"])).stdout, "status: running\n");
-  for (const argv of [["pct", "snapshot", "950", "s"], ["pct", "exec", "951", "--", "true"]]) {
+  // A host run's first look asks --verbose (for the lock): inside, there is none.
+  assert.equal((await pct(["pct", "status", "950", "--verbose"])).stdout, "status: running\n");
+  for (
+    const argv of [
+      ["pct", "snapshot", "950", "s"],
+      ["pct", "exec", "951", "--", "true"],
+      ["pct", "status", "950", "--other"],
+    ]
+  ) {
     const result = await pct(argv);
     assert.equal(result.exitCode, 1);
     assert.match(result.stderr, /is for the Proxmox host: there is no pct inside container 950$/);
