@@ -81,7 +81,7 @@ Deno.test("provenance: an in-sync re-run makes 2 pct calls and warns of nothing"
   await using s = await complete920();
   const run = await s.run();
   assertExit(run, 0);
-  assert.deepEqual(callSummary(await s.calls()), ["status 920", "listsnapshot 920"]);
+  assert.deepEqual(callSummary(await s.calls()), ["status 920 --verbose", "listsnapshot 920"]);
   assert.deepEqual(await warnings(s), []);
   assert.match(
     run.stdout,
@@ -97,7 +97,7 @@ Deno.test("provenance: drift in version and plan is a warning each, exit 0, in t
   const report = join(s.dir, "report.json");
   const run = await s.run(["--report", report, "920"]);
   assertExit(run, 0);
-  assert.deepEqual(callSummary(await s.calls()), ["status 920", "listsnapshot 920"]);
+  assert.deepEqual(callSummary(await s.calls()), ["status 920 --verbose", "listsnapshot 920"]);
   const plan = /plan=([0-9a-f]{12})/.exec(STAMP_920)![1];
   assert.deepEqual(await warnings(s), [
     "Snapshot 'vllm-base-snapshot' is out of date: made by phoenix-setup 0.0.9; this is 0.1.0",
@@ -343,7 +343,7 @@ Deno.test({
       await forgetSoFar(s);
       const rerun = await s.run();
       assertExit(rerun, 0);
-      assert.deepEqual(callSummary(await s.calls()), ["status 901", "listsnapshot 901"]);
+      assert.deepEqual(callSummary(await s.calls()), ["status 901 --verbose", "listsnapshot 901"]);
       assert.ok(
         (await warnings(s)).includes(
           "Snapshot 'gpu-snapshot' is out of date: made for NVIDIA driver 580.159.04; the host " +
@@ -415,7 +415,7 @@ Deno.test({
       assert.match(refreshed[0].description ?? "", / driver=580\.105\.08 parts=nvidia$/);
       await forgetSoFar(s);
       assertExit(await s.run(), 0);
-      assert.deepEqual(callSummary(await s.calls()), ["status 901", "listsnapshot 901"]);
+      assert.deepEqual(callSummary(await s.calls()), ["status 901 --verbose", "listsnapshot 901"]);
       assert.deepEqual(await warnings(s), []);
     } finally {
       await host.cleanup();

@@ -14,8 +14,12 @@ import type { FailureRule, FakeContainerInput } from "../fake_pct/fake_pct.ts";
 import { ContainerScenario, finishedFlags } from "../containers/_harness.ts";
 import { assertExit } from "../support/assertions.ts";
 import { Scenario } from "./_scenario.ts";
+import module920 from "../../containers/920.ts";
+import { currentStamp, stampLine } from "../../lib/pattern/provenance.ts";
 
 const SNAPSHOT = "vllm-base-snapshot";
+/** The stamp 920's snapshot carries (see tests/e2e/provenance_test.ts). */
+const STAMP_920 = stampLine(currentStamp(module920, { vllm: {} }));
 /** A snapshot time long past: whatever left it half-made has ended. */
 const LONG_AGO = "2026-01-02 03:04:05";
 
@@ -175,7 +179,7 @@ Deno.test("proxmox: a half-made snapshot is repaired (unlock, delsnapshot --forc
   assert.deepEqual(calls.slice(-5), [
     "shutdown 920 --timeout 60",
     "status 920",
-    `snapshot 920 ${SNAPSHOT}`,
+    `snapshot 920 ${SNAPSHOT} --description ${STAMP_920}`,
     "start 920",
     "status 920",
   ]);

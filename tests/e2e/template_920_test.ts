@@ -56,7 +56,7 @@ const CHECKS_AND_ACTIONS = [
 const STAMP = stampLine(currentStamp(container920, { vllm: {} }));
 
 /** The pct exec that records the provenance in the container before the shutdown. */
-const PROVENANCE_WRITE = `exec bash -c ${WRITE_FILE_SCRIPT} bash /etc/phoenix-setup ` +
+const PROVENANCE_WRITE = `exec sh -c ${WRITE_FILE_SCRIPT} sh /etc/phoenix-setup ` +
   "/etc/phoenix-setup/provenance.json 0644";
 
 /** A clone of the finished GPU template 901, running unless told otherwise. */
