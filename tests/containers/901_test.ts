@@ -11,8 +11,8 @@ import {
   configText,
   ContainerScenario,
   containerTests,
-  HIERARCHY,
   HOSTS,
+  oneGpuConfig,
   thenFails,
 } from "./_harness.ts";
 import { literally } from "../fake_pct/fake_pct.ts";
@@ -162,11 +162,7 @@ Deno.test({
       await using s = await ContainerScenario.of({
         ctid: "901",
         hostRoot: host.root,
-        config: configText({ "901": { ...HIERARCHY["901"], gpu_assignment: "0" } }, {
-          nvidia_driver_version: "580.159.04",
-          nvidia_runfile_url:
-            "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.159.04/NVIDIA-Linux-x86_64-580.159.04.run",
-        }),
+        config: oneGpuConfig("580.159.04"),
         simulation: { driverVersion: "580.159.04", gpus: 1 },
       });
       const run = await s.run();

@@ -112,6 +112,18 @@ export function configText(
   return JSON.stringify({ ...TOP_LEVEL, ...top, lxc_configs: lxc }, null, 2) + "\n";
 }
 
+/**
+ * The reference config with 901 on GPU 0 and the top level naming NVIDIA driver `version` and its
+ * runfile: what a one-GPU host such as the real H200 capture (`../shared/real-hosts`) runs.
+ */
+export function oneGpuConfig(version: string): string {
+  return configText({ "901": { ...HIERARCHY["901"], gpu_assignment: "0" } }, {
+    nvidia_driver_version: version,
+    nvidia_runfile_url:
+      `https://us.download.nvidia.com/XFree86/Linux-x86_64/${version}/NVIDIA-Linux-x86_64-${version}.run`,
+  });
+}
+
 /** How to set up one container scenario. */
 export interface ContainerScenarioOptions {
   /** The container, e.g. `"901"`. */

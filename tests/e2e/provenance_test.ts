@@ -10,7 +10,7 @@ import { join } from "node:path";
 import container920 from "../../containers/920.ts";
 import { currentStamp, parseProvenance, stampLine } from "../../lib/pattern/provenance.ts";
 import { callSummary } from "../fake_pct/calls.ts";
-import { configText, ContainerScenario, HIERARCHY } from "../containers/_harness.ts";
+import { ContainerScenario, oneGpuConfig } from "../containers/_harness.ts";
 import { assertExit } from "../support/assertions.ts";
 import { REAL_HOSTS_AVAILABLE, realHostTree } from "../support/host_tree.ts";
 import { validReport } from "../support/run_reports.ts";
@@ -302,15 +302,6 @@ Deno.test("provenance: a clone says which template snapshot it came from, and wh
   );
 });
 
-/** The reference config with 901 on GPU 0 and the top level naming NVIDIA driver `version`. */
-function configFor(version: string): string {
-  return configText({ "901": { ...HIERARCHY["901"], gpu_assignment: "0" } }, {
-    nvidia_driver_version: version,
-    nvidia_runfile_url:
-      `https://us.download.nvidia.com/XFree86/Linux-x86_64/${version}/NVIDIA-Linux-x86_64-${version}.run`,
-  });
-}
-
 /** The compiled executable of 950, for runs against a scenario of 920's fake host. */
 async function cloneExecutable(): Promise<string> {
   const { compiledExecutable } = await import("../support/executables.ts");
@@ -328,7 +319,7 @@ Deno.test({
       await using s = await ContainerScenario.of({
         ctid: "901",
         hostRoot: host.root,
-        config: configFor("580.159.04"),
+        config: oneGpuConfig("580.159.04"),
         simulation: { driverVersion: "580.159.04", gpus: 1 },
       });
       assertExit(await s.run(), 0);
@@ -371,7 +362,7 @@ Deno.test({
 
       // The config follows the host. The simulated container learns the new runfile: installing
       // it makes nvidia-smi report 580.105.08.
-      await Deno.writeTextFile(s.configFile, configFor("580.105.08"));
+      await Deno.writeTextFile(s.configFile, oneGpuConfig("580.105.08"));
       await s.fake.update((state) => {
         state.exec.unshift(
           {
