@@ -82,21 +82,6 @@ export interface ExecOptions {
   readonly label?: string;
 }
 
-/**
- * Parses `pct listsnapshot` output into snapshot names, oldest first, without the `current`
- * pseudo-entry. Names are matched exactly: `base-snapshot` is not found in `vllm-base-snapshot`.
- *
- * @example
- * ```ts
- * import { parseSnapshotList } from "./pct.ts";
- * parseSnapshotList("`-> base-snapshot   2026-08-29 14:02:11  no-description\n `-> current   You are here!\n");
- * // ["base-snapshot"]
- * ```
- */
-export function parseSnapshotList(output: string): string[] {
-  return parseSnapshotEntries(output).map((entry) => entry.name);
-}
-
 /** One snapshot as `pct listsnapshot` shows it. */
 export interface SnapshotEntry {
   readonly name: string;
@@ -106,7 +91,8 @@ export interface SnapshotEntry {
 
 /**
  * Parses `pct listsnapshot` output into its snapshots, oldest first, with the first line of each
- * description (the pseudo-entry `current` left out). A line is the name, the time
+ * description (the pseudo-entry `current` left out). Names are matched exactly:
+ * `base-snapshot` is not found in `vllm-base-snapshot`. A line is the name, the time
  * `YYYY-MM-DD HH:MM:SS`, then the description's first line or `no-description`.
  *
  * @example
@@ -323,20 +309,22 @@ export class Pct {
     await this.#must(args);
   }
 
-  /** `pct listsnapshot`: the snapshot names, oldest first. */
-  async listSnapshots(ctid: string): Promise<string[]> {
-    return (await this.snapshots(ctid)).map((entry) => entry.name);
-  }
-
   /** `pct listsnapshot`: the snapshots with their descriptions' first lines, oldest first. */
   async snapshots(ctid: string): Promise<SnapshotEntry[]> {
     return parseSnapshotEntries((await this.#must(["listsnapshot", ctid])).stdout);
   }
 
-  /** `pct delsnapshot <ctid> <name>`. */
-  async deleteSnapshot(ctid: string, name: string): Promise<void> {
+  /**
+   * `pct delsnapshot <ctid> <name>`; with `force`, `--force 1`: removes the snapshot from the
+   * configuration even when its storage part is missing (a half-made one).
+   */
+  async deleteSnapshot(
+    ctid: string,
+    name: string,
+    options: { force?: boolean } = {},
+  ): Promise<void> {
     this.#configs.delete(ctid);
-    await this.#must(["delsnapshot", ctid, name]);
+    await this.#must(["delsnapshot", ctid, name, ...options.force ? ["--force", "1"] : []]);
   }
 
   /**
@@ -389,14 +377,5 @@ export class Pct {
   async unlock(ctid: string): Promise<void> {
     this.#configs.delete(ctid);
     await this.#must(["unlock", ctid]);
-  }
-
-  /**
-   * `pct delsnapshot <ctid> <name> --force`: removes a snapshot from the configuration even when
-   * its storage part is missing (a half-made one).
-   */
-  async deleteSnapshotForce(ctid: string, name: string): Promise<void> {
-    this.#configs.delete(ctid);
-    await this.#must(["delsnapshot", ctid, name, "--force", "1"]);
   }
 }

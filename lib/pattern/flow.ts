@@ -454,7 +454,7 @@ async function repairSnapshot<S>(
   ctx.log.warn(`Found the ${description}. Repairing it: ${plan}`);
   try {
     await ctx.pct.unlock(ctid);
-    await ctx.pct.deleteSnapshotForce(ctid, snapshot);
+    await ctx.pct.deleteSnapshot(ctid, snapshot, { force: true });
   } catch (error) {
     if (error instanceof RunStopped) throw error;
     throw new SetupError(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CommandError } from "../../../lib/core/command_text.ts";
-import { parseConfig, parseSnapshotList, Pct } from "../../../lib/host/pct.ts";
+import { parseConfig, parseSnapshotEntries, Pct } from "../../../lib/host/pct.ts";
 import { InMemoryPct } from "../../fake_pct/in_memory.ts";
 import { rejectsWith } from "../../support/assertions.ts";
 import { scriptedRunner } from "../../support/scripted_runner.ts";
@@ -30,30 +30,38 @@ async function listing(names: readonly string[]): Promise<string> {
   return (await pct.run(["pct", "listsnapshot", "920"])).stdout;
 }
 
-// --- parseSnapshotList -------------------------------------------------------------------------
+// --- parseSnapshotEntries ----------------------------------------------------------------------
 
-Deno.test("parseSnapshotList reads the pct.md example tree, oldest first", () => {
-  assert.deepEqual(parseSnapshotList(PCT_MD_EXAMPLE), ["base-snapshot", "vllm-base-snapshot"]);
+/** The snapshot names of a listing, as the flows match them. */
+function namesOf(output: string): string[] {
+  return parseSnapshotEntries(output).map((entry) => entry.name);
+}
+
+Deno.test("parseSnapshotEntries reads the pct.md example tree, oldest first, with descriptions", () => {
+  assert.deepEqual(parseSnapshotEntries(PCT_MD_EXAMPLE), [
+    { name: "base-snapshot" },
+    { name: "vllm-base-snapshot", description: "vLLM 0.11 ready" },
+  ]);
 });
 
-Deno.test("parseSnapshotList returns nothing for the lone current line", () => {
+Deno.test("parseSnapshotEntries returns nothing for the lone current line", () => {
   const only = "`-> current                                           You are here!\n";
-  assert.deepEqual(parseSnapshotList(only), []);
-  assert.deepEqual(parseSnapshotList(""), []);
+  assert.deepEqual(namesOf(only), []);
+  assert.deepEqual(namesOf(""), []);
 });
 
-Deno.test("parseSnapshotList does not find base-snapshot inside vllm-base-snapshot", async () => {
-  const names = parseSnapshotList(await listing(["vllm-base-snapshot"]));
+Deno.test("parseSnapshotEntries does not find base-snapshot inside vllm-base-snapshot", async () => {
+  const names = namesOf(await listing(["vllm-base-snapshot"]));
   assert.deepEqual(names, ["vllm-base-snapshot"]);
   assert.equal(names.includes("base-snapshot"), false);
   // ...nor the other way round.
   assert.equal(
-    parseSnapshotList(await listing(["base-snapshot"])).includes("vllm-base-snapshot"),
+    namesOf(await listing(["base-snapshot"])).includes("vllm-base-snapshot"),
     false,
   );
 });
 
-Deno.test("parseSnapshotList reads every name of a deep chain", async () => {
+Deno.test("parseSnapshotEntries reads every name of a deep chain", async () => {
   const chain = [
     "base-snapshot",
     "gpu-snapshot",
@@ -61,24 +69,26 @@ Deno.test("parseSnapshotList reads every name of a deep chain", async () => {
     "docker-gpu-snapshot",
     "snap_2",
   ];
-  assert.deepEqual(parseSnapshotList(await listing(chain)), chain);
+  assert.deepEqual(namesOf(await listing(chain)), chain);
 });
 
-Deno.test("parseSnapshotList reads a name as long as the name column", async () => {
+Deno.test("parseSnapshotEntries reads a name as long as the name column", async () => {
   const long = "a".repeat(40);
-  assert.deepEqual(parseSnapshotList(await listing([long])), [long]);
+  assert.deepEqual(namesOf(await listing([long])), [long]);
 });
 
-Deno.test("parseSnapshotList ignores descriptions that look like tree lines", () => {
+Deno.test("parseSnapshotEntries ignores descriptions that look like tree lines", () => {
   const text = "`-> base-snapshot               2026-08-29 14:02:11     `-> not-a-snapshot\n" +
     " `-> current                                           You are here!\n";
-  assert.deepEqual(parseSnapshotList(text), ["base-snapshot"]);
+  assert.deepEqual(parseSnapshotEntries(text), [
+    { name: "base-snapshot", description: "`-> not-a-snapshot" },
+  ]);
 });
 
-Deno.test("parseSnapshotList tolerates CRLF line ends and unrelated lines", () => {
+Deno.test("parseSnapshotEntries tolerates CRLF line ends and unrelated lines", () => {
   const text = "WARN: something odd\r\n`-> base-snapshot   2026-08-29 14:02:11   x\r\n" +
     " `-> current   You are here!\r\n";
-  assert.deepEqual(parseSnapshotList(text), ["base-snapshot"]);
+  assert.deepEqual(namesOf(text), ["base-snapshot"]);
 });
 
 // --- parseConfig -------------------------------------------------------------------------------
@@ -267,18 +277,18 @@ Deno.test("Pct.snapshot quotes 'snapshot feature is not available'", async () =>
   );
 });
 
-Deno.test("Pct.listSnapshots runs pct listsnapshot and parses names exactly", async () => {
+Deno.test("Pct.snapshots runs pct listsnapshot and parses names exactly", async () => {
   const runner = scriptedRunner(() => ({ stdout: PCT_MD_EXAMPLE }));
-  assert.deepEqual(await new Pct(runner.run).listSnapshots("920"), [
+  assert.deepEqual((await new Pct(runner.run).snapshots("920")).map((entry) => entry.name), [
     "base-snapshot",
     "vllm-base-snapshot",
   ]);
   assert.deepEqual(runner.argvs(), [["pct", "listsnapshot", "920"]]);
 });
 
-Deno.test("Pct.listSnapshots quotes the error for a missing container", async () => {
+Deno.test("Pct.snapshots quotes the error for a missing container", async () => {
   const runner = scriptedRunner(() => ({ exitCode: 2, stderr: MISSING }));
-  const error = await commandError(new Pct(runner.run).listSnapshots("920"));
+  const error = await commandError(new Pct(runner.run).snapshots("920"));
   assert.match(error.message, /^pct listsnapshot 920 failed with exit code 2: Configuration file/);
 });
 
@@ -351,9 +361,10 @@ Deno.test("Pct against the in-memory model: snapshot, then find it by exact name
     containers: { "920": { status: "stopped", snapshots: [{ name: "vllm-base-snapshot" }] } },
   });
   const pct = new Pct(model.run);
-  assert.deepEqual(await pct.listSnapshots("920"), ["vllm-base-snapshot"]);
+  const names = async () => (await pct.snapshots("920")).map((entry) => entry.name);
+  assert.deepEqual(await names(), ["vllm-base-snapshot"]);
   await pct.snapshot("920", "base-snapshot");
-  assert.deepEqual(await pct.listSnapshots("920"), ["vllm-base-snapshot", "base-snapshot"]);
+  assert.deepEqual(await names(), ["vllm-base-snapshot", "base-snapshot"]);
   const again = await commandError(pct.snapshot("920", "base-snapshot"));
   assert.match(again.message, /snapshot name 'base-snapshot' already used$/);
 });
