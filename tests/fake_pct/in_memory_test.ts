@@ -4,8 +4,12 @@ import { InMemoryPct, type PushCall } from "./in_memory.ts";
 
 const running: FakePctStateInput = { containers: { "950": { status: "running" } } };
 
-/** A snapshot time, which depends on when the snapshot was taken. */
-const TIME = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g;
+/**
+ * A snapshot time, which depends on when the snapshot was taken: as `listsnapshot` prints it, or
+ * as `config --snapshot` gives it (`snaptime: <epoch seconds>`). The two transports take their
+ * snapshots moments apart, sometimes across a second's boundary.
+ */
+const TIME = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|(?<=snaptime: )\d+/g;
 
 /** The state without the snapshot times. */
 function timeless(state: FakePctState): unknown {
