@@ -23,10 +23,15 @@ import { performInsideContainer } from "./lib/pattern/inside_container.ts";
 import type { ContainerModule, SetupContext } from "./lib/module/container_module.ts";
 import { loadModuleConfig } from "./lib/module/container_config.ts";
 import { executableNameFor } from "./lib/core/ctid.ts";
-import { readLogSettings, readReportFile, readSettings } from "./lib/config/environment.ts";
+import {
+  readLogSettings,
+  readPaths,
+  readReportFile,
+  readSettings,
+} from "./lib/config/environment.ts";
 import { ExitCode } from "./lib/core/exit_codes.ts";
 import type { Ending, Subject } from "./lib/pattern/exit_script.ts";
-import { describeFailure, finishRun } from "./lib/pattern/finish_run.ts";
+import { describeFailure, finishForwardedRun, finishRun } from "./lib/pattern/finish_run.ts";
 import {
   exitCodeOf,
   performContainerSpecificSetup,
@@ -46,6 +51,18 @@ import { registerSecretsFromEnv } from "./lib/core/secrets.ts";
 import type { Invocation } from "./lib/pattern/validate_inputs.ts";
 import { stampOf } from "./lib/pattern/provenance.ts";
 import { openingLine, runModeOf } from "./lib/pattern/run_mode.ts";
+import {
+  type ClusterPlace,
+  clusterPlaceOf,
+  type ForwardedEnding,
+  forwardedEnvironment,
+  forwardRun,
+  movedError,
+  watchForMove,
+} from "./lib/pattern/cluster_run.ts";
+import { FORWARDED_FROM, receiveForwardedRun, sendReport } from "./lib/pattern/forwarded_run.ts";
+import { acquireClusterLock } from "./lib/host/cluster_lock.ts";
+import { ownerOf } from "./lib/host/cluster.ts";
 
 /** What `main` takes from the outside world; each part is injectable for tests. */
 export interface MainOptions {
@@ -70,8 +87,11 @@ export async function main<S>(
   module: ContainerModule<S>,
   options: MainOptions = {},
 ): Promise<never> {
-  const env = options.env ?? Deno.env.toObject();
+  let env = options.env ?? Deno.env.toObject();
   const exit = options.exit ?? Deno.exit;
+  // Forwarded here by another cluster node: its settings arrive on standard input.
+  const received = env[FORWARDED_FROM] ? await receiveForwardedRun(env) : undefined;
+  if (received) env = received.env;
   const executable = executableNameFor(module.ctid);
   const record = new RunRecord();
   let subject: Subject = { ctid: module.ctid, kind: module.kind };
@@ -83,19 +103,51 @@ export async function main<S>(
   });
 
   registerSecretsFromEnv(env);
-  const log = await setupLogging({ source: executable, ...readLogSettings(env) });
+  const log = await setupLogging({
+    source: executable,
+    ...readLogSettings(env),
+    forwarded: received !== undefined,
+  });
   const supervisor = new RunSupervisor();
   const run = options.runner ?? createCommandRunner({ env: commandEnvironment(env), supervisor });
   let lock: HeldLock | undefined;
+  let clusterLock: HeldLock | undefined;
+  let stopWatching: (() => void) | undefined;
+  let forwarded: ForwardedEnding | undefined;
+  let cluster: ClusterPlace = { kind: "single" };
   let dryRun = false;
-  const reportFile = parsed.reportFile || readReportFile(env);
+  const reportFile = received ? undefined : parsed.reportFile || readReportFile(env);
   const finish = (code: ExitCode, ending: Ending) => {
     interruption.end();
+    stopWatching?.();
     lock?.release();
-    return finishRun(code, ending, { subject, executable, record, reportFile, dryRun, log, exit });
+    clusterLock?.release();
+    received?.cleanup();
+    if (forwarded?.report) {
+      return finishForwardedRun(code, forwarded.report, { reportFile, log, exit });
+    }
+    return finishRun(code, ending, {
+      subject,
+      executable,
+      record,
+      reportFile,
+      ...(received && { sendReport }),
+      dryRun,
+      log,
+      exit,
+    });
   };
   // A signal or the watchdog stops the run: the first one wins and owns the cleanup.
   const interruption = listenForInterruptions({ ctid: module.ctid, log, supervisor, finish });
+  received?.lifeline.then(() =>
+    interruption.stopFor(
+      `node '${received.from}' ended the run`,
+      ExitCode.Terminated,
+      `Node '${received.from}', which forwarded this run here, stopped it (a signal or its ` +
+        `watchdog there, or the connection ended); stopping the setup of container ` +
+        `${module.ctid} (exit code ${ExitCode.Terminated})`,
+    )
+  );
 
   try {
     const settings = readSettings(env);
@@ -108,15 +160,68 @@ export async function main<S>(
     const place = await placementOf(env, settings, options.invocation?.execPath ?? Deno.execPath());
     const inside = place.inside;
     if (place.note) log.info(place.note);
+    if (received) log.info(`Forwarded from cluster node '${received.from}'`);
+    if (!inside) {
+      cluster = await clusterPlaceOf({
+        hostRoot: settings.hostRoot,
+        ctid,
+        readOnly: dryRun,
+        forwardedFrom: received?.from,
+      });
+    }
     const config = await loadModuleConfig(module, place.configFile, env);
     if (parsed.orchestrator) checkOrchestratorArguments(parsed.orchestrator, config.source);
     log.info(
-      `Configuration: ${place.configFile}, entry "${ctid}" (${config.hostname ?? "no name"})`,
+      `Configuration: ${received?.origin ?? place.configFile}, entry "${ctid}" ` +
+        `(${config.hostname ?? "no name"})`,
     );
     if (inside) await confirmLocalContainer(ctid, config.hostname, settings.hostRoot);
-    if (!dryRun) {
+    if (!dryRun && cluster.kind !== "elsewhere") {
       lock = acquireLock(settings.lockDir, ctid);
       guardAgainstLeftovers(supervisor, settings.lockDir, ctid);
+    }
+    // One run per CTID in the cluster: the node a run starts on holds the lock for it.
+    if (!dryRun && cluster.kind !== "single" && !received) {
+      clusterLock = acquireClusterLock(settings.hostRoot, ctid, cluster.cluster);
+    }
+    if (cluster.kind === "elsewhere") {
+      forwarded = await forwardRun({
+        ctid,
+        cluster: cluster.cluster,
+        owner: cluster.owner,
+        hostRoot: settings.hostRoot,
+        run,
+        log,
+        executablePath: options.invocation?.execPath ?? Deno.execPath(),
+        executableName: executable,
+        args: [
+          ctid,
+          ...mode.check ? ["--check"] : dryRun ? ["--dry-run"] : [],
+          ...mode.refresh ? ["--refresh"] : [],
+        ],
+        settings: {
+          env: forwardedEnvironment(env),
+          config: {
+            text: config.source.loaded.text,
+            origin: `${cluster.cluster.thisNode}:${place.configFile}`,
+          },
+        },
+        timeoutMs: settings.runTimeoutSeconds * 1000,
+        stopGraceMs: (settings.shutdownTimeoutSeconds + 60) * 1000,
+      });
+      interruption.setupEnded();
+      return await (interruption.stopping ??
+        finish(forwarded.exitCode as ExitCode, { failedDuring: "the run on another node" }));
+    }
+    if (cluster.kind === "here") {
+      const here = cluster.cluster;
+      stopWatching = watchForMove(settings.hostRoot, ctid, here, (node) =>
+        interruption.stopFor(
+          "the container moved",
+          ExitCode.ContainerMoved,
+          movedError(ctid, here, node).message,
+          false,
+        ));
     }
 
     const produced = module.produces?.(config.settings);
@@ -157,6 +262,13 @@ export async function main<S>(
     interruption.setupEnded();
     // While a signal or the watchdog stops the run, the failure is its consequence.
     if (interruption.stopping) return await interruption.stopping;
-    return await finish(...describeFailure(error, log));
+    // pct failing because the container has just left this node: say that, not pct's words.
+    const owner = cluster.kind === "here"
+      ? await ownerOf(readPaths(env).hostRoot, module.ctid)
+      : undefined;
+    const moved = cluster.kind === "here" && owner && owner.node !== cluster.cluster.thisNode
+      ? movedError(module.ctid, cluster.cluster, owner.node)
+      : undefined;
+    return await finish(...describeFailure(moved ?? error, log));
   }
 }

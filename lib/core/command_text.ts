@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { Readable } from "node:stream";
+
 /** What a finished command returned. */
 export interface CommandResult {
   readonly argv: readonly string[];
@@ -41,6 +43,24 @@ export interface RunOptions {
    * check runs, as it stands for many commands.
    */
   readonly label?: string;
+  /**
+   * Standard input that the caller goes on writing while the command runs (a session with a
+   * program at the other end); ending the stream gives the command end-of-file. Wins over
+   * `input`.
+   */
+  readonly stdin?: Readable;
+  /**
+   * How a signal or the watchdog stops this command instead of passing the signal on: `stop` is
+   * called, and the command gets `graceMs` to end by itself before it is killed (a remote run
+   * told to stop cleans up and reports first).
+   */
+  readonly stop?: GracefulStop;
+}
+
+/** How a command is asked to stop, and how long it may take (see `RunOptions.stop`). */
+export interface GracefulStop {
+  stop(): void;
+  readonly graceMs: number;
 }
 
 /**

@@ -47,6 +47,15 @@ export const ExitCode = {
    * cluster node, or a half-made snapshot that needs a person to look at it.
    */
   ContainerUnusable: 14,
+  /**
+   * The cluster node that owns the container cannot be reached: offline in `/etc/pve/.members`,
+   * SSH refused or failed, or the connection was lost during the run there.
+   */
+  OwnerUnreachable: 15,
+  /** This cluster node has no quorum: `/etc/pve` is read-only, so Proxmox can change nothing. */
+  NoQuorum: 16,
+  /** The container moved to another cluster node during the run (HA, or a migration). */
+  ContainerMoved: 17,
   /** A bug: an error nobody anticipated. */
   Internal: 70,
   /** Interrupted by SIGINT. */
@@ -119,8 +128,23 @@ export const EXIT_CODE_TABLE: readonly ExitCodeRow[] = [
   {
     code: "14",
     meaning: "the container cannot be set up as it is: a Proxmox template (`template: 1`), on " +
-      "another cluster node (the message names it), or a half-made snapshot that is not safe " +
+      "another cluster node that cannot run it (the message names it), or a half-made snapshot that is not safe " +
       "to repair (the message gives the commands)",
+  },
+  {
+    code: "15",
+    meaning: "the cluster node that owns the container cannot be reached (offline, SSH " +
+      "refused, or the connection was lost): the message names the node and what to check",
+  },
+  {
+    code: "16",
+    meaning: "this cluster node has no quorum (`/etc/pve` is read-only): nothing changed; run " +
+      "again once `pvecm status` says quorate",
+  },
+  {
+    code: "17",
+    meaning: "the container moved to another cluster node during the run (HA or a migration): " +
+      "run it again, and it runs where the container is now",
   },
   { code: "70", meaning: "an unexpected error (a bug: please report it with the log)" },
   { code: "130 / 143", meaning: "interrupted by SIGINT / SIGTERM" },

@@ -96,7 +96,7 @@ export interface CommandRunnerOptions {
 export function createCommandRunner(options: CommandRunnerOptions = {}): CommandRunner {
   return async (argv, runOptions = {}) => {
     const timeoutMs = runOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const tracked = options.supervisor?.begin(argv);
+    const tracked = options.supervisor?.begin(argv, runOptions.stop);
     const started = performance.now();
     let failedToStart!: (error: unknown) => void;
     const startFailure = new Promise<never>((_, reject) => failedToStart = reject);
@@ -133,7 +133,7 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
             detached: true,
             spawn,
             // stdin always reaches end-of-file: left open, a command that reads it would wait.
-            input: runOptions.input || Readable.from([]),
+            input: runOptions.stdin ?? (runOptions.input || Readable.from([])),
           })`${["exec", ...timeoutPrefix(timeoutMs), ...argv]}`)(),
         startFailure,
         pastDeadline,

@@ -12,6 +12,7 @@ import { CommandError, outputTail } from "../core/command_text.ts";
 import { InvalidInputError, SetupError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit_codes.ts";
 import type { ContainerState, Pct } from "./pct.ts";
+import { type GuestOwner, ownerOf, VMLIST_FILE } from "./cluster.ts";
 
 /** pct's answer for a container this node does not hold; it names this node. */
 const NOT_HERE = /Configuration file 'nodes\/([^/']+)\/lxc\/\d+\.conf' does not exist/;
@@ -45,7 +46,7 @@ export async function checkContainerExists(
           : `VMID ${ctid} is a ${owner.type} guest (not a container) on node '${owner.node}'`;
         throw new SetupError(
           `${what}, not on this node ('${thisNode}'): pct only works on the node that owns ` +
-            `a guest (${join(hostRoot, VMLIST)} says so; pct said: ${said}). Nothing was ` +
+            `a guest (${join(hostRoot, VMLIST_FILE)} says so; pct said: ${said}). Nothing was ` +
             (owner.type === "lxc" || owner.type === undefined
               ? `changed. Run it there: ssh root@${owner.node} ${commandLine}`
               : "changed. Check the CTID in the configuration"),
@@ -62,9 +63,6 @@ export async function checkContainerExists(
   }
 }
 
-/** The cluster's list of guests, relative to the host root. */
-const VMLIST = "etc/pve/.vmlist";
-
 /**
  * The node and type `.vmlist` gives `ctid` when that node is not `thisNode`; `undefined` when the
  * list is missing, unreadable, or does not name another node.
@@ -73,15 +71,7 @@ async function ownerElsewhere(
   hostRoot: string,
   ctid: string,
   thisNode: string,
-): Promise<{ node: string; type?: string } | undefined> {
-  let entry: unknown;
-  try {
-    entry = JSON.parse(await Deno.readTextFile(join(hostRoot, VMLIST)))?.ids?.[ctid];
-  } catch {
-    return undefined;
-  }
-  if (typeof entry !== "object" || entry === null) return undefined;
-  const { node, type } = entry as { node?: unknown; type?: unknown };
-  if (typeof node !== "string" || node === thisNode) return undefined;
-  return { node, ...(typeof type === "string" && { type }) };
+): Promise<GuestOwner | undefined> {
+  const owner = await ownerOf(hostRoot, ctid);
+  return owner?.node === thisNode ? undefined : owner;
 }

@@ -11,7 +11,7 @@
  */
 
 import process from "node:process";
-import { displayCommand } from "../core/command_text.ts";
+import { displayCommand, type GracefulStop } from "../core/command_text.ts";
 import { formatDuration } from "../core/duration.ts";
 
 /** Thrown instead of starting a command while the run is being stopped. */
@@ -33,6 +33,7 @@ export interface TrackedCommand {
 
 interface Entry {
   readonly argv: readonly string[];
+  readonly graceful?: GracefulStop;
   readonly since: number;
   pid?: number;
   readonly ended: Promise<void>;
@@ -80,12 +81,18 @@ export class RunSupervisor {
   /**
    * Registers a command that is about to start.
    *
+   * @param graceful How a signal stops it instead (`stop()`, then `graceMs` to end).
    * @throws {RunStopped} While the run is being stopped.
    */
-  begin(argv: readonly string[]): TrackedCommand {
+  begin(argv: readonly string[], graceful?: GracefulStop): TrackedCommand {
     if (this.#stopping !== undefined) throw new RunStopped(this.#stopping, argv);
     let end!: () => void;
-    const entry: Entry = { argv, since: this.#now(), ended: new Promise((r) => end = r) };
+    const entry: Entry = {
+      argv,
+      ...(graceful && { graceful }),
+      since: this.#now(),
+      ended: new Promise((r) => end = r),
+    };
     this.#running.add(entry);
     return {
       started: (pid) => {
@@ -116,9 +123,16 @@ export class RunSupervisor {
     return this.#running.size;
   }
 
-  /** Sends `signal` to the process group of every running command. */
+  /**
+   * Sends `signal` to the process group of every running command; a command with a graceful
+   * stop is asked to stop instead (SIGKILL is always sent).
+   */
   signalAll(signal: Deno.Signal): void {
     for (const entry of this.#running) {
+      if (entry.graceful && signal !== "SIGKILL") {
+        entry.graceful.stop();
+        continue;
+      }
       if (entry.pid === undefined) continue;
       try {
         process.kill(-entry.pid, signal);
@@ -132,12 +146,15 @@ export class RunSupervisor {
   }
 
   /**
-   * Waits until no command runs, or `timeoutMs` passes.
+   * Waits until no command runs, or `timeoutMs` passes (or longer, the longest grace of a
+   * command with a graceful stop).
    *
    * @returns Whether every command ended in time.
    */
   async settle(timeoutMs: number): Promise<boolean> {
     if (this.#running.size === 0) return true;
+    const graces = [...this.#running].map((e) => e.graceful?.graceMs ?? 0);
+    timeoutMs = Math.max(timeoutMs, ...graces);
     let timer: number | undefined;
     const timedOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);

@@ -9,9 +9,14 @@
 import { SetupError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit_codes.ts";
 import { type Ending, exitScript, type Subject } from "./exit_script.ts";
-import type { Log } from "../report/logging.ts";
+import { flushLogs, type Log } from "../report/logging.ts";
 import type { RunRecord } from "../report/run_record.ts";
-import { buildRunReport, type RunEnding, writeRunReport } from "../report/run_report.ts";
+import {
+  buildRunReport,
+  type RunEnding,
+  type RunReport,
+  writeRunReport,
+} from "../report/run_report.ts";
 import { VERSION } from "../core/version.ts";
 import { describeIoError } from "../core/io_errors.ts";
 
@@ -23,6 +28,8 @@ export interface FinishingRun {
   readonly record: RunRecord;
   /** Where to write the run report; none is written when `undefined`. */
   readonly reportFile: string | undefined;
+  /** Where a forwarded run sends its report (to the node it came from), besides the file. */
+  readonly sendReport?: (report: RunReport) => void;
   readonly dryRun: boolean;
   readonly log: Log;
   readonly exit: (code: number) => never;
@@ -44,8 +51,8 @@ export function finishRun(code: ExitCode, ending: Ending, run: FinishingRun): Pr
   const { produced: _produced, ...who } = run.subject;
   const subject = "outcome" in ending && ending.outcome.kind !== "dry-run" ? run.subject : who;
   const endedAt = Date.now();
-  if (run.reportFile) {
-    writeReport(run.reportFile, record, {
+  if (run.reportFile || run.sendReport) {
+    const report = buildRunReport(record, {
       ...subject,
       executable: run.executable,
       version: VERSION,
@@ -53,7 +60,9 @@ export function finishRun(code: ExitCode, ending: Ending, run: FinishingRun): Pr
       exitCode: code,
       endedAt,
       ...reportOutcome(code, ending),
-    }, log);
+    });
+    run.sendReport?.(report);
+    if (run.reportFile) writeReport(run.reportFile, report, log);
   }
   return exitScript(code, subject, ending, log, run.exit, {
     steps: record.steps,
@@ -61,6 +70,21 @@ export function finishRun(code: ExitCode, ending: Ending, run: FinishingRun): Pr
     pctCalls: record.commands.length,
     durationMs: endedAt - record.startedAt,
   });
+}
+
+/**
+ * Ends a run that happened on another cluster node (see `cluster_run.ts`): its summary and
+ * closing message came from there, tagged with the node; here it writes that run's report (when
+ * one is asked for) and exits with `code`.
+ */
+export async function finishForwardedRun(
+  code: ExitCode,
+  report: RunReport,
+  run: Pick<FinishingRun, "reportFile" | "log" | "exit">,
+): Promise<never> {
+  if (run.reportFile) writeReport(run.reportFile, { ...report, exitCode: code }, run.log);
+  await flushLogs();
+  return run.exit(code);
 }
 
 /**
@@ -84,9 +108,9 @@ export function describeFailure(error: unknown, log: Log): [ExitCode, Ending] {
 }
 
 /** Writes the run report; a report that cannot be written is logged and changes no exit code. */
-function writeReport(path: string, record: RunRecord, ending: RunEnding, log: Log): void {
+export function writeReport(path: string, report: RunReport, log: Log): void {
   try {
-    writeRunReport(path, buildRunReport(record, ending));
+    writeRunReport(path, report);
   } catch (error) {
     log.warn(`Cannot write the run report to ${JSON.stringify(path)}: ${describeIoError(error)}`);
   }

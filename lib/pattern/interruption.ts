@@ -69,6 +69,14 @@ export interface Interruption {
   startWatchdog(timeoutSeconds: number): void;
   /** What the cleanup runs to put the container's power state back, once there is a container. */
   restoreWith(restore: () => Promise<void>): void;
+  /**
+   * Stops the run from within, as SIGTERM would, for `reason` (the node this run was forwarded
+   * from ended it; the container moved away), ending it with `code` after the cleanup.
+   *
+   * @param restore Whether the container's power state is put back (not for a container that
+   *   is no longer on this node).
+   */
+  stopFor(reason: string, code: ExitCode, message: string, restore?: boolean): void;
   /** Says that the setup has returned or thrown, so the cleanup need not wait for it. */
   setupEnded(): void;
   /** Stops listening: removes the signal listeners and stops the watchdog. */
@@ -104,7 +112,13 @@ export function listenForInterruptions(options: InterruptionOptions): Interrupti
   let watchdog: number | undefined;
   const setupDone = Promise.withResolvers<void>();
 
-  const stop = (reason: string, code: ExitCode, forward: Deno.Signal, message: string) => {
+  const stop = (
+    reason: string,
+    code: ExitCode,
+    forward: Deno.Signal,
+    message: string,
+    restoreAfter = true,
+  ) => {
     if (stopping) {
       log.warn(`${reason} received while stopping; still ${cleanupStage}`);
       return;
@@ -125,7 +139,7 @@ export function listenForInterruptions(options: InterruptionOptions): Interrupti
       cleanupStage = "waiting for the setup to unwind";
       await Promise.race([setupDone.promise, clock.sleep(UNWIND_GRACE_MS)]);
       supervisor.reopen();
-      if (restore) {
+      if (restore && restoreAfter) {
         cleanupStage = `restoring container ${ctid}'s power state`;
         await restore();
       }
@@ -159,6 +173,9 @@ export function listenForInterruptions(options: InterruptionOptions): Interrupti
           `The run has taken longer than PHOENIX_RUN_TIMEOUT ` +
             `(${formatDuration(timeoutSeconds * 1000)}); stopping it`,
         ), timeoutSeconds * 1000);
+    },
+    stopFor(reason, code, message, restoreAfter = true) {
+      stop(reason, code, "SIGTERM", message, restoreAfter);
     },
     restoreWith(restoreNow) {
       restore = restoreNow;

@@ -47,6 +47,21 @@ export interface LoggingOptions {
   readonly debug: boolean;
   /** A problem with the logging settings themselves, logged as a warning once logging works. */
   readonly warning?: string;
+  /**
+   * The run was forwarded here from another cluster node: the console carries every record the
+   * log file gets, as {@linkcode ForwardedRecord} JSON lines, for that node to show.
+   */
+  readonly forwarded?: boolean;
+}
+
+/** One log record as a forwarded run prints it on its console: one JSON line. */
+export interface ForwardedRecord {
+  readonly phoenix: "log";
+  /** `debug`, `info`, `warning`, `error` or `fatal`. */
+  readonly level: string;
+  /** A command's output line (see {@linkcode Log.output}) rather than a message. */
+  readonly output?: true;
+  readonly message: string;
 }
 
 function pad(n: number): string {
@@ -81,6 +96,27 @@ function consoleSink(source: string): Sink {
     } else {
       console.error(line);
     }
+  };
+}
+
+/**
+ * The console of a forwarded run: each record as one {@linkcode ForwardedRecord} line, secrets
+ * masked. A console that is gone (the SSH session was cut) must not stop the cleanup.
+ */
+function forwardedSink(): Sink {
+  const encoder = new TextEncoder();
+  return (record) => {
+    const text = record.message.map((part) => String(part)).join("");
+    const line: ForwardedRecord = {
+      phoenix: "log",
+      level: record.level,
+      ...(record.category[1] === "output" && { output: true }),
+      message: redact(text),
+    };
+    const bytes = encoder.encode(`${JSON.stringify(line)}\n`);
+    try {
+      for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+    } catch { /* nobody is listening any more */ }
   };
 }
 
@@ -128,7 +164,9 @@ function fileSink(path: string, source: string): Sink & Disposable {
  * and says so: losing the file log must not stop a setup.
  */
 export async function setupLogging(options: LoggingOptions): Promise<Log> {
-  const sinks: Record<string, Sink> = { console: consoleSink(options.source) };
+  const sinks: Record<string, Sink> = {
+    console: options.forwarded ? forwardedSink() : consoleSink(options.source),
+  };
   let fileProblem: string | undefined;
   if (options.logFile) {
     try {
@@ -152,7 +190,9 @@ export async function setupLogging(options: LoggingOptions): Promise<Log> {
       {
         category: ["phoenix", "output"],
         lowestLevel: "debug",
-        sinks: Object.keys(sinks).filter((name) => name === "file" || options.debug),
+        sinks: Object.keys(sinks).filter((name) =>
+          name === "file" || options.debug || options.forwarded
+        ),
         parentSinks: "override",
       },
       // LogTape's own notices would otherwise go to the console unformatted.

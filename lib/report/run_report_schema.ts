@@ -79,6 +79,13 @@ export const RunReportSchema = z.object({
       "Made by a step's check or a readiness probe: a non-zero exit is an answer ('not yet')",
     ),
   })),
+  node: z.string().optional().describe(
+    "The cluster node the run happened on, when it was not the node it was started on (the " +
+      "container lives there; the run was forwarded over SSH)",
+  ),
+  startedOn: z.string().optional().describe(
+    "The cluster node the run was started on, when it happened on another (see `node`)",
+  ),
   error: z.object({
     phase: z.string().describe('Where it failed, e.g. `step "Install vLLM"`'),
     message: z.string().describe("The error, secrets masked"),
