@@ -55,14 +55,17 @@ import {
   type ClusterPlace,
   clusterPlaceOf,
   type ForwardedEnding,
-  forwardedEnvironment,
   forwardRun,
-  movedError,
+  movedAway,
   watchForMove,
 } from "./lib/pattern/cluster_run.ts";
-import { FORWARDED_FROM, receiveForwardedRun, sendReport } from "./lib/pattern/forwarded_run.ts";
+import {
+  FORWARDED_FROM,
+  receiveForwardedRun,
+  sendReport,
+  stopWhenLifelineEnds,
+} from "./lib/pattern/forwarded_run.ts";
 import { acquireClusterLock } from "./lib/host/cluster_lock.ts";
-import { ownerOf } from "./lib/host/cluster.ts";
 
 /** What `main` takes from the outside world; each part is injectable for tests. */
 export interface MainOptions {
@@ -139,15 +142,7 @@ export async function main<S>(
   };
   // A signal or the watchdog stops the run: the first one wins and owns the cleanup.
   const interruption = listenForInterruptions({ ctid: module.ctid, log, supervisor, finish });
-  received?.lifeline.then(() =>
-    interruption.stopFor(
-      `node '${received.from}' ended the run`,
-      ExitCode.Terminated,
-      `Node '${received.from}', which forwarded this run here, stopped it (a signal or its ` +
-        `watchdog there, or the connection ended); stopping the setup of container ` +
-        `${module.ctid} (exit code ${ExitCode.Terminated})`,
-    )
-  );
+  if (received) stopWhenLifelineEnds(received, interruption, module.ctid);
 
   try {
     const settings = readSettings(env);
@@ -187,42 +182,21 @@ export async function main<S>(
     if (cluster.kind === "elsewhere") {
       forwarded = await forwardRun({
         ctid,
-        cluster: cluster.cluster,
-        owner: cluster.owner,
-        hostRoot: settings.hostRoot,
+        place: cluster,
         run,
         log,
         executablePath: options.invocation?.execPath ?? Deno.execPath(),
         executableName: executable,
-        args: [
-          ctid,
-          ...mode.check ? ["--check"] : dryRun ? ["--dry-run"] : [],
-          ...mode.refresh ? ["--refresh"] : [],
-        ],
-        settings: {
-          env: forwardedEnvironment(env),
-          config: {
-            text: config.source.loaded.text,
-            origin: `${cluster.cluster.thisNode}:${place.configFile}`,
-          },
-        },
-        timeoutMs: settings.runTimeoutSeconds * 1000,
-        stopGraceMs: (settings.shutdownTimeoutSeconds + 60) * 1000,
+        mode: { ...mode, dryRun },
+        env,
+        config: { file: place.configFile, text: config.source.loaded.text },
+        settings,
       });
       interruption.setupEnded();
       return await (interruption.stopping ??
         finish(forwarded.exitCode as ExitCode, { failedDuring: "the run on another node" }));
     }
-    if (cluster.kind === "here") {
-      const here = cluster.cluster;
-      stopWatching = watchForMove(settings.hostRoot, ctid, here, (node) =>
-        interruption.stopFor(
-          "the container moved",
-          ExitCode.ContainerMoved,
-          movedError(ctid, here, node).message,
-          false,
-        ));
-    }
+    stopWatching = watchForMove(cluster, settings.hostRoot, ctid, interruption);
 
     const produced = module.produces?.(config.settings);
     if (produced) subject = { ...subject, produced };
@@ -263,12 +237,7 @@ export async function main<S>(
     // While a signal or the watchdog stops the run, the failure is its consequence.
     if (interruption.stopping) return await interruption.stopping;
     // pct failing because the container has just left this node: say that, not pct's words.
-    const owner = cluster.kind === "here"
-      ? await ownerOf(readPaths(env).hostRoot, module.ctid)
-      : undefined;
-    const moved = cluster.kind === "here" && owner && owner.node !== cluster.cluster.thisNode
-      ? movedError(module.ctid, cluster.cluster, owner.node)
-      : undefined;
+    const moved = await movedAway(cluster, readPaths(env).hostRoot, module.ctid);
     return await finish(...describeFailure(moved ?? error, log));
   }
 }

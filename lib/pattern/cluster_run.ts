@@ -19,7 +19,8 @@ import { ExitCode } from "../core/exit_codes.ts";
 import { describeIoError } from "../core/io_errors.ts";
 import { formatDuration } from "../core/duration.ts";
 import { registerSecret } from "../core/secrets.ts";
-import { ENVIRONMENT_TABLE } from "../config/environment.ts";
+import { ENVIRONMENT_TABLE, type Settings } from "../config/environment.ts";
+import type { Interruption } from "./interruption.ts";
 import type { ForwardedRecord, Log } from "../report/logging.ts";
 import type { RunReport } from "../report/run_report.ts";
 import type { CommandRunner } from "../core/command_text.ts";
@@ -121,29 +122,49 @@ export function movedError(ctid: string, cluster: Cluster, nowOn: string): Setup
 export const MOVE_CHECK_INTERVAL_MS = 2_000;
 
 /**
- * Calls `onMoved` with the node container `ctid` is on once `.vmlist` says it left this node;
- * polls every {@linkcode MOVE_CHECK_INTERVAL_MS} until the returned function is called.
+ * Stops the run (exit 17, without touching the container again) once `.vmlist` says container
+ * `ctid` left this node; polls every {@linkcode MOVE_CHECK_INTERVAL_MS}, and only where this node
+ * owns it in a cluster.
+ *
+ * @returns Stops watching.
  */
 export function watchForMove(
+  place: ClusterPlace,
   hostRoot: string,
   ctid: string,
-  cluster: Cluster,
-  onMoved: (node: string) => void,
+  interruption: Pick<Interruption, "stopFor">,
   intervalMs = MOVE_CHECK_INTERVAL_MS,
 ): () => void {
+  if (place.kind !== "here") return () => {};
   let stopped = false;
   const timer = setInterval(async () => {
-    const owner = await ownerOf(hostRoot, ctid);
-    if (stopped || !owner || owner.node === cluster.thisNode) return;
+    const moved = await movedAway(place, hostRoot, ctid);
+    if (stopped || !moved) return;
     stopped = true;
     clearInterval(timer);
-    onMoved(owner.node);
+    interruption.stopFor("the container moved", ExitCode.ContainerMoved, moved.message, false);
   }, intervalMs);
   Deno.unrefTimer(timer);
   return () => {
     stopped = true;
     clearInterval(timer);
   };
+}
+
+/**
+ * The error to end with when container `ctid`, which this node owned when the run began, is on
+ * another node now (`.vmlist`); else `undefined`. A failed `pct` call is then the move's
+ * consequence, and the move is what the person needs to hear.
+ */
+export async function movedAway(
+  place: ClusterPlace,
+  hostRoot: string,
+  ctid: string,
+): Promise<SetupError | undefined> {
+  if (place.kind !== "here") return undefined;
+  const owner = await ownerOf(hostRoot, ctid);
+  if (!owner || owner.node === place.cluster.thisNode) return undefined;
+  return movedError(ctid, place.cluster, owner.node);
 }
 
 /**
@@ -206,21 +227,26 @@ export function forwardedEnvironment(
 /** What {@linkcode forwardRun} needs. */
 export interface ForwardOptions {
   readonly ctid: string;
-  readonly cluster: Cluster;
-  readonly owner: ClusterNode;
-  readonly hostRoot: string;
+  readonly place: Extract<ClusterPlace, { kind: "elsewhere" }>;
   /** The run's own runner (unlogged: the lines of the run there are logged as they come). */
   readonly run: CommandRunner;
   readonly log: Log;
   readonly executablePath: string;
   readonly executableName: string;
-  /** The arguments for the run there. */
-  readonly args: readonly string[];
-  readonly settings: ForwardedSettings;
-  /** The whole run's limit, and how long the run there may take to clean up when stopped. */
-  readonly timeoutMs: number;
-  readonly stopGraceMs: number;
+  /** What the command line and the environment ask this run to do. */
+  readonly mode: { readonly dryRun: boolean; readonly check: boolean; readonly refresh: boolean };
+  /** The run's environment, from which {@linkcode forwardedEnvironment} takes what matters. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The configuration as read here: its file and text. */
+  readonly config: { readonly file: string; readonly text: string };
+  readonly settings: Pick<
+    Settings,
+    "hostRoot" | "runTimeoutSeconds" | "shutdownTimeoutSeconds"
+  >;
 }
+
+/** How long the run there may take to clean up once told to stop, beyond its shutdown timeout. */
+const STOP_GRACE_SECONDS = 60;
 
 /** How a forwarded run ended. */
 export interface ForwardedEnding {
@@ -238,7 +264,8 @@ export interface ForwardedEnding {
  *   connection is lost before the run there ends.
  */
 export async function forwardRun(options: ForwardOptions): Promise<ForwardedEnding> {
-  const { log, owner, cluster } = options;
+  const { log, mode, settings } = options;
+  const { owner, cluster } = options.place;
   const tag = `[${owner.name}] `;
   let report: RunReport | undefined;
   const relay = (stream: "stdout" | "stderr", line: string) => {
@@ -261,15 +288,24 @@ export async function forwardRun(options: ForwardOptions): Promise<ForwardedEndi
   const started = performance.now();
   const remote = await runRemote(options.run, {
     node: { name: owner.name, ip: owner.ip! },
-    hostRoot: options.hostRoot,
+    hostRoot: settings.hostRoot,
     from: cluster.thisNode,
     executablePath: options.executablePath,
     executableName: options.executableName,
-    args: options.args,
-    settingsLine: JSON.stringify(options.settings),
+    args: [
+      options.ctid,
+      ...mode.check ? ["--check"] : mode.dryRun ? ["--dry-run"] : [],
+      ...mode.refresh ? ["--refresh"] : [],
+    ],
+    settingsLine: JSON.stringify(
+      {
+        env: forwardedEnvironment(options.env),
+        config: { text: options.config.text, origin: `${cluster.thisNode}:${options.config.file}` },
+      } satisfies ForwardedSettings,
+    ),
     onLine: relay,
-    timeoutMs: options.timeoutMs,
-    stopGraceMs: options.stopGraceMs,
+    timeoutMs: settings.runTimeoutSeconds * 1000,
+    stopGraceMs: (settings.shutdownTimeoutSeconds + STOP_GRACE_SECONDS) * 1000,
   });
   const took = formatDuration(performance.now() - started);
   const { result } = remote;

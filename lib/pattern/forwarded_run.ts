@@ -14,6 +14,7 @@ import { SetupError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit_codes.ts";
 import type { RunReport } from "../report/run_report.ts";
 import type { ForwardedSettings } from "./cluster_run.ts";
+import type { Interruption } from "./interruption.ts";
 
 /** The variable that makes a run a forwarded one, naming the node it came from. */
 export const FORWARDED_FROM = "PHOENIX_FORWARDED_FROM";
@@ -122,6 +123,26 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
     at += chunk.length;
   }
   return whole;
+}
+
+/**
+ * Stops the run as SIGTERM would (exit 143, the container's power state put back) when the node
+ * it was forwarded from ends its lifeline.
+ */
+export function stopWhenLifelineEnds(
+  received: ReceivedRun,
+  interruption: Pick<Interruption, "stopFor">,
+  ctid: string,
+): void {
+  received.lifeline.then(() =>
+    interruption.stopFor(
+      `node '${received.from}' ended the run`,
+      ExitCode.Terminated,
+      `Node '${received.from}', which forwarded this run here, stopped it (a signal or its ` +
+        `watchdog there, or the connection ended); stopping the setup of container ${ctid} ` +
+        `(exit code ${ExitCode.Terminated})`,
+    )
+  );
 }
 
 /** Sends the run's report to the node the run came from: the last record on standard output. */
