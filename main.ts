@@ -30,6 +30,7 @@ import {
   readSettings,
 } from "./lib/config/environment.ts";
 import { ExitCode } from "./lib/core/exit_codes.ts";
+import type { SetupError } from "./lib/core/errors.ts";
 import type { Ending, Subject } from "./lib/pattern/exit_script.ts";
 import { describeFailure, finishForwardedRun, finishRun } from "./lib/pattern/finish_run.ts";
 import {
@@ -93,7 +94,12 @@ export async function main<S>(
   let env = options.env ?? Deno.env.toObject();
   const exit = options.exit ?? Deno.exit;
   // Forwarded here by another cluster node: its settings arrive on standard input.
-  const received = env[FORWARDED_FROM] ? await receiveForwardedRun(env) : undefined;
+  const received = env[FORWARDED_FROM]
+    ? await receiveForwardedRun(env).catch((error: SetupError) => {
+      console.error(`${executableNameFor(module.ctid)}: ${error.message}`);
+      return exit(error.exitCode);
+    })
+    : undefined;
   if (received) env = received.env;
   const executable = executableNameFor(module.ctid);
   const record = new RunRecord();

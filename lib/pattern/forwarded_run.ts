@@ -53,12 +53,13 @@ function protocolError(from: string, what: string): SetupError {
  * Reads the settings line from `input`, keeps the configuration in a private temporary file
  * (its `LXC_CONFIG_FILE`), and watches the rest of `input` as the lifeline.
  *
- * @throws {SetupError} (exit 1) When no valid settings line arrives within
- *   {@linkcode SETTINGS_TIMEOUT_MS}.
+ * @param timeoutMs How long the settings may take ({@linkcode SETTINGS_TIMEOUT_MS}).
+ * @throws {SetupError} (exit 1) When no valid settings line arrives in time.
  */
 export async function receiveForwardedRun(
   env: Readonly<Record<string, string | undefined>>,
   input: ReadableStream<Uint8Array> = Deno.stdin.readable,
+  timeoutMs: number = SETTINGS_TIMEOUT_MS,
 ): Promise<ReceivedRun> {
   const from = env[FORWARDED_FROM] ?? "";
   const reader = input.getReader();
@@ -66,14 +67,14 @@ export async function receiveForwardedRun(
   let size = 0;
   let timer: number | undefined;
   const deadline = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), SETTINGS_TIMEOUT_MS);
+    timer = setTimeout(() => resolve("late"), timeoutMs);
   });
   let line: string | undefined;
   try {
     while (line === undefined) {
       const read = await Promise.race([reader.read(), deadline]);
       if (read === "late") {
-        throw protocolError(from, `its settings did not arrive in ${SETTINGS_TIMEOUT_MS / 1000} s`);
+        throw protocolError(from, `its settings did not arrive in ${timeoutMs / 1000} s`);
       }
       if (read.done) throw protocolError(from, "its standard input ended before its settings");
       const end = read.value.indexOf(0x0a);
