@@ -285,6 +285,7 @@ export async function forwardRun(options: ForwardOptions): Promise<ForwardedEndi
       `its setup there over the cluster's SSH (root@${owner.ip}). Its lines follow, tagged ` +
       `[${owner.name}]`,
   );
+  const stopGraceSeconds = settings.shutdownTimeoutSeconds + STOP_GRACE_SECONDS;
   const started = performance.now();
   const remote = await runRemote(options.run, {
     node: { name: owner.name, ip: owner.ip! },
@@ -304,8 +305,10 @@ export async function forwardRun(options: ForwardOptions): Promise<ForwardedEndi
       } satisfies ForwardedSettings,
     ),
     onLine: relay,
-    timeoutMs: settings.runTimeoutSeconds * 1000,
-    stopGraceMs: (settings.shutdownTimeoutSeconds + STOP_GRACE_SECONDS) * 1000,
+    // The watchdog here ends the lifeline first; the session's own deadline leaves the run
+    // there its time to clean up and report after that.
+    timeoutMs: (settings.runTimeoutSeconds + stopGraceSeconds) * 1000,
+    stopGraceMs: stopGraceSeconds * 1000,
   });
   const took = formatDuration(performance.now() - started);
   const { result } = remote;
