@@ -127,7 +127,9 @@ test("a run on a node that does not own the container runs on the owner over SSH
   assert.equal(remote.code, 0, remote.stdout + remote.stderr);
   assert.match(remote.stdout, tagged("pve2", `Setup for template 900 already complete`));
   console.log(
-    `re-run of 900: ${Math.round(local.durationMs)} ms on its node, ${Math.round(remote.durationMs)} ms ` +
+    `re-run of 900: ${Math.round(local.durationMs)} ms on its node, ${
+      Math.round(remote.durationMs)
+    } ms ` +
       `from another node (+${Math.round(remote.durationMs - local.durationMs)} ms)`,
   );
 });
@@ -287,5 +289,27 @@ test("a container moved by HA during a run stops the run with the node it is on 
     stderr,
     /Container 900 moved to cluster node 'pve3' during this run \(etc\/pve\/\.vmlist says so; HA or a migration moved it off 'pve2'\): this run stopped, as pct here can no longer reach it\. .*Run this again on any node: it runs where the container is now/,
   );
+  assert.deepEqual(await cluster.readShared("priv/lock"), []);
+});
+
+test("the watchdog here stops the run there too: exit 9, the container running as found, no snapshot", async () => {
+  await using cluster = await clusterWith900({
+    owner: "pve2",
+    installedOn: ["pve1", "pve2"],
+    latencyMs: 700,
+  });
+  const run = await cluster.exec("pve1", [EXECUTABLE, "900"], {
+    env: { PHOENIX_RUN_TIMEOUT: "4" },
+    timeoutMs: 120_000,
+  });
+  assert.equal(run.code, 9, run.stdout + run.stderr);
+  assert.match(
+    run.stderr,
+    /The run has taken longer than PHOENIX_RUN_TIMEOUT \(4\.0 s\); stopping it/,
+  );
+  assert.match(run.stdout + run.stderr, /\[pve2\] /);
+  const state = (await cluster.node("pve2").fake.state()).containers["900"];
+  assert.equal(state.status, "running");
+  assert.deepEqual(state.snapshots.map((s) => s.name), []);
   assert.deepEqual(await cluster.readShared("priv/lock"), []);
 });
