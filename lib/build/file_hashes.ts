@@ -16,9 +16,11 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { atomicWrite } from "../core/atomic_write.ts";
+import { sha256File } from "../core/file_sha256.ts";
+
+export { sha256File };
 
 /**
  * How old (by its change time) a file must be, when its hashing starts, for the hash to be
@@ -27,29 +29,6 @@ import { atomicWrite } from "../core/atomic_write.ts";
  * its hashing: one second of truncation plus one of the file system's own granularity.
  */
 export const RACY_MS = 2000;
-
-/**
- * The SHA-256 of the file at `path`, in hex, read in chunks.
- *
- * Streamed through `node:crypto`: WebCrypto digests only a whole buffer (a 100 MB executable read
- * into memory first), which measured 4x slower than this and than `sha256sum`.
- *
- * @param path The file to hash.
- * @returns 64 lowercase hex digits.
- *
- * @example
- * ```ts
- * import { sha256File } from "./file_hashes.ts";
- * const path = await Deno.makeTempFile();
- * await sha256File(path); // "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
- * ```
- */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  const file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
-}
 
 /** How {@linkcode FileHashes} hashes and tells the time; tests replace both. */
 export interface FileHashesOptions {

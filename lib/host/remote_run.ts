@@ -15,12 +15,12 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { PassThrough } from "node:stream";
 import { join } from "node:path";
 import { quote } from "../deps/zx.ts";
 import type { CommandResult, CommandRunner } from "../core/command_text.ts";
+import { sha256File } from "../core/file_sha256.ts";
 
 /** Where the orchestrator's nodes keep the setup executables. */
 export const INSTALL_DIR = "/usr/local/phoenix_hypervisor/bin";
@@ -130,17 +130,6 @@ export function remoteCommandLine(
     .map((word) => quote(word)).join(" ");
 }
 
-/** The SHA-256 of a file, read as a stream (an executable is about 100 MB). */
-export function fileSha256(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("end", () => resolve(hash.digest("hex")))
-      .on("error", reject);
-  });
-}
-
 /** What {@linkcode runRemote} needs. */
 export interface RemoteRunOptions {
   readonly node: RemoteNode;
@@ -177,7 +166,7 @@ export interface RemoteRun {
  */
 export async function runRemote(run: CommandRunner, options: RemoteRunOptions): Promise<RemoteRun> {
   const stdin = new PassThrough();
-  const ownSum = fileSha256(options.executablePath);
+  const ownSum = sha256File(options.executablePath);
   // Asked before the hello comes, so a hash that fails does not go unhandled.
   ownSum.catch(() => {});
   let reached = false;
