@@ -339,7 +339,11 @@ export async function forwardRun(options: ForwardOptions): Promise<ForwardedEndi
           `changed. Check the node's free space in /tmp and its sh, then run this again`
         : `The run on cluster node '${owner.name}' ended with exit code ${result.exitCode} ` +
           `without its report (after ${took}): ${said}. See the log on '${owner.name}'`,
-      cut ? ExitCode.OwnerUnreachable : ExitCode.Internal,
+      // No report: the node was not really reached (the session was cut, or the script there
+      // could not start the run), or the run there ended before it could report: its own code.
+      cut || script.includes(result.exitCode)
+        ? ExitCode.OwnerUnreachable
+        : result.exitCode as ExitCode,
       { phase: `the run on node ${owner.name}` },
     );
   }
