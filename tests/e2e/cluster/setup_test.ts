@@ -255,3 +255,23 @@ test("the watchdog here stops the run there too: exit 9, the container running a
   assert.deepEqual(state.snapshots.map((s) => s.name), []);
   assert.deepEqual(await cluster.readShared("priv/lock"), []);
 });
+
+test("--dry-run and --check started on another node run there and change nothing; their exit codes come back", async () => {
+  await using cluster = await clusterWith900({ owner: "pve2", installedOn: ["pve1", "pve2"] });
+  const dry = await cluster.exec("pve1", [EXECUTABLE, "900", "--dry-run"]);
+  assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+  assert.match(
+    dry.stdout,
+    tagged("pve2", "Dry run for template 900 finished: nothing was changed."),
+  );
+  const check = await cluster.exec("pve1", [EXECUTABLE, "900", "--check"]);
+  assert.equal(check.code, 12, check.stdout + check.stderr);
+  assert.match(check.stdout + check.stderr, tagged("pve2", "Check of template 900:"));
+  assert.deepEqual(await snapshotsOn(cluster, "pve2"), []);
+  const mutating = (await cluster.node("pve2").fake.calls()).filter((c) =>
+    ["start", "shutdown", "snapshot", "set", "push"].includes(c[0])
+  );
+  assert.deepEqual(mutating, []);
+  // Read-only runs take no lock.
+  assert.deepEqual(await cluster.readShared("priv/lock"), []);
+});
