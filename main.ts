@@ -55,11 +55,10 @@ import { openingLine, runModeOf } from "./lib/pattern/run_mode.ts";
 import {
   type ClusterPlace,
   clusterPlaceOf,
-  type ForwardedEnding,
-  forwardRun,
   movedAway,
   watchForMove,
-} from "./lib/pattern/cluster_run.ts";
+} from "./lib/pattern/cluster_place.ts";
+import { type ForwardedEnding, forwardRun } from "./lib/pattern/forward_run.ts";
 import {
   FORWARDED_FROM,
   receiveForwardedRun,

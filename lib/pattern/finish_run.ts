@@ -73,7 +73,7 @@ export function finishRun(code: ExitCode, ending: Ending, run: FinishingRun): Pr
 }
 
 /**
- * Ends a run that happened on another cluster node (see `cluster_run.ts`): its summary and
+ * Ends a run that happened on another cluster node (see `forward_run.ts`): its summary and
  * closing message came from there, tagged with the node; here it writes that run's report (when
  * one is asked for) and exits with `code`.
  */

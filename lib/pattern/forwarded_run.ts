@@ -1,5 +1,5 @@
 /**
- * The owner node's side of a forwarded run (see `cluster_run.ts` and `host/remote_run.ts`):
+ * The owner node's side of a forwarded run (see `forward_run.ts` and `host/remote_run.ts`):
  * `PHOENIX_FORWARDED_FROM` names the node it came from, and standard input brings one JSON line
  * of settings (the configuration, the variables that matter, secrets), then stays open as the
  * lifeline: its end means the node it came from stopped the run (a signal, its watchdog, or the
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { SetupError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit_codes.ts";
 import type { RunReport } from "../report/run_report.ts";
-import type { ForwardedSettings } from "./cluster_run.ts";
+import type { ForwardedSettings } from "./forward_run.ts";
 import type { Interruption } from "./interruption.ts";
 
 /** The variable that makes a run a forwarded one, naming the node it came from. */

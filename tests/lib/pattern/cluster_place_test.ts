@@ -3,12 +3,8 @@ import { join } from "node:path";
 import { SetupError } from "../../../lib/core/errors.ts";
 import { ConfigError } from "../../../lib/core/errors.ts";
 import { ExitCode } from "../../../lib/core/exit_codes.ts";
-import {
-  clusterPlaceOf,
-  forwardedEnvironment,
-  forwardRun,
-  movedAway,
-} from "../../../lib/pattern/cluster_run.ts";
+import { clusterPlaceOf, movedAway } from "../../../lib/pattern/cluster_place.ts";
+import { forwardedEnvironment, forwardRun } from "../../../lib/pattern/forward_run.ts";
 import type { CommandRunner } from "../../../lib/core/command_text.ts";
 import { rejectsWith, throwsWith } from "../../support/assertions.ts";
 import { RecordingLog } from "../../support/recording_log.ts";
