@@ -30,7 +30,6 @@ import {
   readSettings,
 } from "./lib/config/environment.ts";
 import { ExitCode } from "./lib/core/exit_codes.ts";
-import type { SetupError } from "./lib/core/errors.ts";
 import type { Ending, Subject } from "./lib/pattern/exit_script.ts";
 import { describeFailure, finishForwardedRun, finishRun } from "./lib/pattern/finish_run.ts";
 import {
@@ -52,20 +51,8 @@ import { registerSecretsFromEnv } from "./lib/core/secrets.ts";
 import type { Invocation } from "./lib/pattern/validate_inputs.ts";
 import { stampOf } from "./lib/pattern/provenance.ts";
 import { openingLine, runModeOf } from "./lib/pattern/run_mode.ts";
-import {
-  type ClusterPlace,
-  clusterPlaceOf,
-  movedAway,
-  watchForMove,
-} from "./lib/pattern/cluster_place.ts";
-import { type ForwardedEnding, forwardRun } from "./lib/pattern/forward_run.ts";
-import {
-  FORWARDED_FROM,
-  receiveForwardedRun,
-  sendReport,
-  stopWhenLifelineEnds,
-} from "./lib/pattern/forwarded_run.ts";
-import { acquireClusterLock } from "./lib/host/cluster_lock.ts";
+import { ClusterRun } from "./lib/pattern/cluster_run.ts";
+import { sendReport } from "./lib/pattern/forwarded_run.ts";
 
 /** What `main` takes from the outside world; each part is injectable for tests. */
 export interface MainOptions {
@@ -90,17 +77,12 @@ export async function main<S>(
   module: ContainerModule<S>,
   options: MainOptions = {},
 ): Promise<never> {
-  let env = options.env ?? Deno.env.toObject();
   const exit = options.exit ?? Deno.exit;
-  // Forwarded here by another cluster node: its settings arrive on standard input.
-  const received = env[FORWARDED_FROM]
-    ? await receiveForwardedRun(env).catch((error: SetupError) => {
-      console.error(`${executableNameFor(module.ctid)}: ${error.message}`);
-      return exit(error.exitCode);
-    })
-    : undefined;
-  if (received) env = received.env;
   const executable = executableNameFor(module.ctid);
+  const own = options.env ?? Deno.env.toObject();
+  // Forwarded here by another cluster node: its settings arrive on standard input.
+  const cluster = await ClusterRun.start(own, executable, exit);
+  const env = cluster.env(own);
   const record = new RunRecord();
   let subject: Subject = { ctid: module.ctid, kind: module.kind };
   const parsed = await readInputs(executableFacts(module), {
@@ -114,32 +96,26 @@ export async function main<S>(
   const log = await setupLogging({
     source: executable,
     ...readLogSettings(env),
-    forwarded: received !== undefined,
+    forwarded: cluster.forwardedHere,
   });
   const supervisor = new RunSupervisor();
   const run = options.runner ?? createCommandRunner({ env: commandEnvironment(env), supervisor });
   let lock: HeldLock | undefined;
-  let clusterLock: HeldLock | undefined;
-  let stopWatching: (() => void) | undefined;
-  let forwarded: ForwardedEnding | undefined;
-  let cluster: ClusterPlace = { kind: "single" };
   let dryRun = false;
-  const reportFile = received ? undefined : parsed.reportFile || readReportFile(env);
+  // A forwarded run reports to the node it came from, which writes the report file.
+  const reportFile = cluster.forwardedHere ? undefined : parsed.reportFile || readReportFile(env);
   const finish = (code: ExitCode, ending: Ending) => {
     interruption.end();
-    stopWatching?.();
     lock?.release();
-    clusterLock?.release();
-    received?.cleanup();
-    if (forwarded?.report) {
-      return finishForwardedRun(code, forwarded.report, { reportFile, log, exit });
-    }
+    cluster.release();
+    const remote = cluster.remoteReport;
+    if (remote) return finishForwardedRun(code, remote, { reportFile, log, exit });
     return finishRun(code, ending, {
       subject,
       executable,
       record,
       reportFile,
-      ...(received && { sendReport }),
+      ...(cluster.forwardedHere && { sendReport }),
       dryRun,
       log,
       exit,
@@ -147,7 +123,7 @@ export async function main<S>(
   };
   // A signal or the watchdog stops the run: the first one wins and owns the cleanup.
   const interruption = listenForInterruptions({ ctid: module.ctid, log, supervisor, finish });
-  if (received) stopWhenLifelineEnds(received, interruption, module.ctid);
+  cluster.listen(interruption, module.ctid);
 
   try {
     const settings = readSettings(env);
@@ -160,34 +136,22 @@ export async function main<S>(
     const place = await placementOf(env, settings, options.invocation?.execPath ?? Deno.execPath());
     const inside = place.inside;
     if (place.note) log.info(place.note);
-    if (received) log.info(`Forwarded from cluster node '${received.from}'`);
-    if (!inside) {
-      cluster = await clusterPlaceOf({
-        hostRoot: settings.hostRoot,
-        ctid,
-        readOnly: dryRun,
-        forwardedFrom: received?.from,
-      });
-    }
+    if (!inside) await cluster.locate(settings.hostRoot, ctid, dryRun, log);
     const config = await loadModuleConfig(module, place.configFile, env);
     if (parsed.orchestrator) checkOrchestratorArguments(parsed.orchestrator, config.source);
     log.info(
-      `Configuration: ${received?.origin ?? place.configFile}, entry "${ctid}" ` +
+      `Configuration: ${cluster.configOrigin ?? place.configFile}, entry "${ctid}" ` +
         `(${config.hostname ?? "no name"})`,
     );
     if (inside) await confirmLocalContainer(ctid, config.hostname, settings.hostRoot);
-    if (!dryRun && cluster.kind !== "elsewhere") {
+    if (!dryRun && cluster.runsHere) {
       lock = acquireLock(settings.lockDir, ctid);
       guardAgainstLeftovers(supervisor, settings.lockDir, ctid);
     }
-    // One run per CTID in the cluster: the node a run starts on holds the lock for it.
-    if (!dryRun && cluster.kind !== "single" && !received) {
-      clusterLock = acquireClusterLock(settings.hostRoot, ctid, cluster.cluster);
-    }
-    if (cluster.kind === "elsewhere") {
-      forwarded = await forwardRun({
+    if (!dryRun) cluster.lock(settings.hostRoot, ctid);
+    if (!cluster.runsHere) {
+      const code = await cluster.forward({
         ctid,
-        place: cluster,
         run,
         log,
         executablePath: options.invocation?.execPath ?? Deno.execPath(),
@@ -199,9 +163,9 @@ export async function main<S>(
       });
       interruption.setupEnded();
       return await (interruption.stopping ??
-        finish(forwarded.exitCode as ExitCode, { failedDuring: "the run on another node" }));
+        finish(code as ExitCode, { failedDuring: "the run on another node" }));
     }
-    stopWatching = watchForMove(cluster, settings.hostRoot, ctid, interruption);
+    cluster.watch(settings.hostRoot, ctid, interruption);
 
     const produced = module.produces?.(config.settings);
     if (produced) subject = { ...subject, produced };
@@ -242,7 +206,7 @@ export async function main<S>(
     // While a signal or the watchdog stops the run, the failure is its consequence.
     if (interruption.stopping) return await interruption.stopping;
     // pct failing because the container has just left this node: say that, not pct's words.
-    const moved = await movedAway(cluster, readPaths(env).hostRoot, module.ctid);
+    const moved = await cluster.movedAway(readPaths(env).hostRoot, module.ctid);
     return await finish(...describeFailure(moved ?? error, log));
   }
 }
