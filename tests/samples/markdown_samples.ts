@@ -75,14 +75,17 @@ export function findSamples(markdown: string, file = "the text"): Sample[] {
  * `markdown` with each marked block's content replaced by `contentOf(scenario)` (the fences and
  * everything outside the blocks kept as they are).
  */
-export function replaceSamples(markdown: string, contentOf: (scenario: string) => string): string {
+export function replaceSamples(
+  markdown: string,
+  contentOf: (scenario: string, current: string) => string,
+): string {
   const lines = markdown.split("\n");
   // From the last block to the first, so that earlier indices stay valid.
   for (const sample of findSamples(markdown).reverse()) {
     lines.splice(
       sample.start,
       sample.end - sample.start,
-      ...contentOf(sample.scenario).split("\n"),
+      ...contentOf(sample.scenario, sample.text).split("\n"),
     );
   }
   return lines.join("\n");

@@ -13,6 +13,32 @@ import { eventually } from "../support/assertions.ts";
 import { compiledExecutable, type Run, runBuild, runExecutable } from "../support/executables.ts";
 import { PROBE_SCRIPT } from "../../lib/host/probe_batch.ts";
 import { normalise } from "./markdown_samples.ts";
+import { SimulatedCluster } from "../e2e/cluster/harness.ts";
+import { clusterWith900, EXECUTABLE as EXECUTABLE_900 } from "../e2e/cluster/_template_900.ts";
+
+/**
+ * The console of template 900's first run started on node pve1 of the simulated cluster while
+ * the container lives on pve2: this node's own lines, the first lines of the run there, then its
+ * last two and this node's closing line.
+ */
+async function forwardedFirstRun(): Promise<string> {
+  await using cluster = await clusterWith900({
+    owner: "pve2",
+    installedOn: ["pve1", "pve2"],
+    nodes: ["pve1", "pve2"],
+  });
+  const run = await cluster.exec("pve1", [EXECUTABLE_900, "900"], { timeoutMs: 180_000 });
+  assertEnded({ code: run.code, stdout: run.stdout, stderr: run.stderr }, 0, "900 from pve1");
+  const lines = run.stdout.trimEnd().split("\n");
+  const remote = lines.map((line, i) => [line, i] as const).filter(([l]) => l.includes(" [pve2] "));
+  const firstRemote = remote[0][1];
+  const lastRemote = remote.at(-1)![1];
+  return normalise([
+    ...lines.slice(0, firstRemote + 4),
+    "...",
+    ...lines.slice(lastRemote - 1),
+  ].join("\n"));
+}
 
 /** One scenario: what it shows, and how to get it. */
 export interface SampleScenario {
@@ -20,6 +46,11 @@ export interface SampleScenario {
   readonly description: string;
   /** Runs it; resolves to the normalised text of the sample. */
   readonly run: () => Promise<string>;
+  /**
+   * Why it cannot run on this machine (e.g. a cluster needs root and sshd), or `undefined`; its
+   * samples are then reported as ignored, and left as they are by `deno task samples`.
+   */
+  readonly unavailable?: () => Promise<string | undefined>;
 }
 
 /** A temporary folder, and its name as a sample shows it (the random part as `XXXXXX`). */
@@ -203,6 +234,12 @@ const BUILD_CONFIG = {
 
 /** The scenarios by the name a sample's marker gives. */
 export const SCENARIOS: Readonly<Record<string, SampleScenario>> = {
+  "900-cluster-forwarded": {
+    description: "the console of template 900's first run started on node pve1 of the " +
+      "simulated cluster (tests/e2e/cluster) while the container lives on pve2: an excerpt",
+    run: forwardedFirstRun,
+    unavailable: () => SimulatedCluster.available(),
+  },
   "920-usage": {
     description: "the first two lines of `phoenix_hypervisor_setup_920.sh --help`: its usage",
     run: async () => {
