@@ -99,6 +99,12 @@ export interface ClusterOptions {
   readonly nodes: readonly string[];
   /** Each node's containers, by node and CTID; a node not named holds none. */
   readonly containers?: Readonly<Record<string, Record<string, FakeContainerInput>>>;
+  /**
+   * A node's own `pct` instead of its fake, by node: the text of the `/usr/local/sbin/pct`
+   * script (e.g. the real-LXC stand-in over that node's own lab). Its fake is still made and
+   * reachable as `node(name).fake`, but nothing calls it.
+   */
+  readonly pctScripts?: Readonly<Record<string, string>>;
   /** The rest of each node's fake `pct` state (exec rules, failures, latency), by node. */
   readonly fakes?: Readonly<Record<string, Omit<FakePctStateInput, "node" | "containers">>>;
   /**
@@ -283,7 +289,11 @@ export class SimulatedCluster implements AsyncDisposable {
       }
     }
     for (
-      const node of [...Object.keys(options.containers ?? {}), ...Object.keys(options.fakes ?? {})]
+      const node of [
+        ...Object.keys(options.containers ?? {}),
+        ...Object.keys(options.fakes ?? {}),
+        ...Object.keys(options.pctScripts ?? {}),
+      ]
     ) {
       if (!names.includes(node)) throw new RangeError(`Cannot use unknown node "${node}"`);
     }
@@ -392,7 +402,7 @@ export class SimulatedCluster implements AsyncDisposable {
       // sshd session has only HOME=/root and the default PATH.
       await Deno.writeTextFile(
         `${files}/pct`,
-        [
+        options.pctScripts?.[name] ?? [
           "#!/bin/sh",
           `# Node ${name} of a simulated cluster: its own fake pct.`,
           `FAKE_PCT_DIR=${shellQuote(fake.dir)}`,
