@@ -30,6 +30,7 @@ import { probeBatchCommands } from "../fake_pct/_exec.ts";
 import { compiledExecutable, runExecutable } from "../support/executables.ts";
 import { SimulatedCluster } from "../e2e/cluster/harness.ts";
 import { clusterWith900, EXECUTABLE as CLUSTER_EXECUTABLE } from "../e2e/cluster/_template_900.ts";
+import { shellWords } from "../support/shell_quote.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -40,11 +41,6 @@ const { values } = parseArgs({
 });
 const LATENCY_MS = Number(values.latency);
 const RUNS = Number(values.runs);
-
-/** `argv` as one line of shell, each word single-quoted. */
-function shellWords(argv: readonly string[]): string {
-  return argv.map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(" ");
-}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

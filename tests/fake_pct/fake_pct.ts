@@ -30,6 +30,7 @@ import {
   withStateLock,
   writeState,
 } from "./state.ts";
+import { shellQuote } from "../support/shell_quote.ts";
 
 export { literally, type PctProcess } from "./state.ts";
 export type * from "./state.ts";
@@ -57,11 +58,6 @@ function savable(state: FakePctState): FakePctState {
     );
   }
   return state;
-}
-
-/** Quotes a string for a POSIX shell. */
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /** A fake `pct` with its own state directory. Dispose of it (or call `cleanup`) when done. */

@@ -48,6 +48,7 @@ import { type CommandResult, mustRun, run } from "../../support/commands.ts";
 import { FakePct, type FakePctStateInput } from "../../fake_pct/fake_pct.ts";
 import type { FakeContainerInput } from "../../fake_pct/state.ts";
 import { commandLineOf, killNamespace, mountNamespaceOf, processesIn } from "./_namespace.ts";
+import { shellQuote } from "../../support/shell_quote.ts";
 
 /** Temp directories of clusters start with this; stale ones are swept by `start`. */
 const CLUSTER_DIR_PREFIX = "phx-cluster-";
@@ -176,11 +177,6 @@ function denoDir(): Promise<string> {
 }
 
 let availability: Promise<string | undefined> | undefined;
-
-/** Quotes a string for a POSIX shell. */
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
 
 async function isExecutable(path: string): Promise<boolean> {
   try {

@@ -9,16 +9,12 @@ import { SimulatedCluster } from "./harness.ts";
 import { lxcSupport, PCT_STAND_IN, withLab } from "../lxc/harness.ts";
 import { executableFor, LXC_CONFIGS } from "../lxc/_setup_runs.ts";
 import { APP_CONF, APP_CONF_CONTENT } from "../lxc/modules/801.ts";
+import { shellQuote } from "../../support/shell_quote.ts";
 
 const lxc = await lxcSupport();
 const noCluster = await SimulatedCluster.available();
 const EXECUTABLE = "/usr/local/phoenix_hypervisor/bin/phoenix_hypervisor_setup_801.sh";
 const CONFIG = "/usr/local/phoenix_hypervisor/etc/phoenix_lxc_configs.json";
-
-/** Quotes a string for a POSIX shell. */
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
 
 /** A node's `pct`: the LXC stand-in over `lxcPath`, seeing the containers named `prefix<CTID>`. */
 function standIn(node: string, lxcPath: string, prefix: string): string {
