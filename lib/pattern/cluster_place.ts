@@ -53,7 +53,7 @@ export async function clusterPlaceOf(question: PlaceQuestion): Promise<ClusterPl
   const cluster = await readCluster(hostRoot);
   if (!cluster) return { kind: "single" };
   if (!cluster.quorate && !question.readOnly) {
-    throw noQuorumError(cluster, `${MEMBERS_FILE} says quorate: 0`);
+    throw noQuorumError(cluster, `/${MEMBERS_FILE} says quorate: 0`);
   }
   const owner = await ownerOf(hostRoot, ctid);
   // Unknown to the cluster, or not a container: pct's answer here says what it is.
@@ -64,14 +64,14 @@ export async function clusterPlaceOf(question: PlaceQuestion): Promise<ClusterPl
   const node = cluster.nodes.get(owner.node);
   const unreachable = (why: string, what: string) =>
     new SetupError(
-      `Container ${ctid} lives on cluster node '${owner.node}' (${VMLIST_FILE}), and its setup ` +
+      `Container ${ctid} lives on cluster node '${owner.node}' (/${VMLIST_FILE}), and its setup ` +
         `can only run there, but that node ${why}. Nothing was changed. ${what}`,
       ExitCode.OwnerUnreachable,
       { phase: "reaching the owner node" },
     );
   if (!node) {
     throw unreachable(
-      `is not in this node's member list (${MEMBERS_FILE})`,
+      `is not in this node's member list (/${MEMBERS_FILE})`,
       "See 'pvecm nodes'; run this again once the cluster lists the node",
     );
   }
@@ -84,7 +84,7 @@ export async function clusterPlaceOf(question: PlaceQuestion): Promise<ClusterPl
   }
   if (!node.ip) {
     throw unreachable(
-      `has no address in ${MEMBERS_FILE}`,
+      `has no address in /${MEMBERS_FILE}`,
       "See 'pvecm status'; run this again once the cluster knows its address",
     );
   }
@@ -94,7 +94,7 @@ export async function clusterPlaceOf(question: PlaceQuestion): Promise<ClusterPl
 /** The error of a run whose container is on another node now. */
 export function movedError(ctid: string, cluster: Cluster, nowOn: string): SetupError {
   return new SetupError(
-    `Container ${ctid} moved to cluster node '${nowOn}' during this run (${VMLIST_FILE} says ` +
+    `Container ${ctid} moved to cluster node '${nowOn}' during this run (/${VMLIST_FILE} says ` +
       `so; HA or a migration moved it off '${cluster.thisNode}'): this run stopped, as pct ` +
       "here can no longer reach it. Whatever the run had done stays with the container. Run " +
       "this again on any node: it runs where the container is now",

@@ -136,7 +136,7 @@ export async function forwardRun(options: ForwardOptions): Promise<ForwardedEndi
     }
   };
   log.info(
-    `Container ${options.ctid} lives on cluster node '${owner.name}' (${VMLIST_FILE}); running ` +
+    `Container ${options.ctid} lives on cluster node '${owner.name}' (/${VMLIST_FILE}); running ` +
       `its setup there over the cluster's SSH (root@${owner.ip}). Its lines follow, tagged ` +
       `[${owner.name}]`,
   );

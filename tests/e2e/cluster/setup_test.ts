@@ -39,7 +39,7 @@ test("a run on a node that does not own the container runs on the owner over SSH
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(
     run.stdout,
-    /Container 900 lives on cluster node 'pve2' \(etc\/pve\/\.vmlist\); running its setup there over the cluster's SSH \(root@127\.0\.0\.3\)\. Its lines follow, tagged \[pve2\]/,
+    /Container 900 lives on cluster node 'pve2' \(\/etc\/pve\/\.vmlist\); running its setup there over the cluster's SSH \(root@127\.0\.0\.3\)\. Its lines follow, tagged \[pve2\]/,
   );
   assert.match(run.stdout, tagged("pve2", "Forwarded from cluster node 'pve1'"));
   assert.match(run.stdout, tagged("pve2", "Configuration: pve1:" + CONFIG));
@@ -128,7 +128,7 @@ test("an offline owner node is named, with what to do (exit 15); nothing changes
   assert.equal(run.code, 15, run.stdout + run.stderr);
   assert.match(
     run.stderr,
-    /Container 900 lives on cluster node 'pve2' \(etc\/pve\/\.vmlist\), and its setup can only run there, but that node is offline\. Nothing was changed\. Bring 'pve2' back \(see 'pvecm status'\), or move the container to an online node/,
+    /Container 900 lives on cluster node 'pve2' \(\/etc\/pve\/\.vmlist\), and its setup can only run there, but that node is offline\. Nothing was changed\. Bring 'pve2' back \(see 'pvecm status'\), or move the container to an online node/,
   );
   assert.deepEqual(await cluster.readShared("priv/lock"), []);
   assert.deepEqual(await cluster.node("pve2").fake.calls(), []);
@@ -162,7 +162,7 @@ test("a node without quorum (read-only /etc/pve) refuses to change anything (exi
   assert.equal(run.code, 16, run.stdout + run.stderr);
   assert.match(
     run.stderr,
-    /This node \('pve1'\) has no quorum in cluster 'testcluster' \(etc\/pve\/\.members says quorate: 0\): the cluster file system \/etc\/pve is read-only here, so Proxmox can change no guest and no run can be locked\. Nothing was changed\. See 'pvecm status'/,
+    /This node \('pve1'\) has no quorum in cluster 'testcluster' \(\/etc\/pve\/\.members says quorate: 0\): the cluster file system \/etc\/pve is read-only here, so Proxmox can change no guest and no run can be locked\. Nothing was changed\. See 'pvecm status'/,
   );
   assert.deepEqual(await cluster.node("pve1").fake.calls(), []);
   const dry = await cluster.exec("pve1", [EXECUTABLE, "900", "--dry-run"]);
@@ -229,7 +229,7 @@ test("a container moved by HA during a run stops the run with the node it is on 
   assert.equal(status.code, 17, stdout + stderr);
   assert.match(
     stderr,
-    /Container 900 moved to cluster node 'pve3' during this run \(etc\/pve\/\.vmlist says so; HA or a migration moved it off 'pve2'\): this run stopped, as pct here can no longer reach it\. .*Run this again on any node: it runs where the container is now/,
+    /Container 900 moved to cluster node 'pve3' during this run \(\/etc\/pve\/\.vmlist says so; HA or a migration moved it off 'pve2'\): this run stopped, as pct here can no longer reach it\. .*Run this again on any node: it runs where the container is now/,
   );
   assert.deepEqual(await cluster.readShared("priv/lock"), []);
 });

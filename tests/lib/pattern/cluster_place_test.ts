@@ -67,7 +67,7 @@ Deno.test("clusterPlaceOf: an offline owner, one missing from .members or withou
           { id: 2, online: 0, ip: "192.0.2.12" },
           "is offline. Nothing was changed. Bring 'pve2' back",
         ],
-        [{ id: 2, online: 1 }, "has no address in etc/pve/.members"],
+        [{ id: 2, online: 1 }, "has no address in /etc/pve/.members"],
       ] as const
     ) {
       await clusterRoot(root, { pve2 });
@@ -76,7 +76,7 @@ Deno.test("clusterPlaceOf: an offline owner, one missing from .members or withou
       assert.ok(error.message.includes(why), error.message);
       assert.match(
         error.message,
-        /^Container 920 lives on cluster node 'pve2' \(etc\/pve\/\.vmlist\), and its setup can only run there, but that node /,
+        /^Container 920 lives on cluster node 'pve2' \(\/etc\/pve\/\.vmlist\), and its setup can only run there, but that node /,
       );
     }
   });
@@ -89,7 +89,7 @@ Deno.test("clusterPlaceOf: no quorum refuses a run that changes things (exit 16)
     assert.equal(error.exitCode, ExitCode.NoQuorum);
     assert.match(
       error.message,
-      /^This node \('pve1'\) has no quorum in cluster 'lab' \(etc\/pve\/\.members says quorate: 0\)/,
+      /^This node \('pve1'\) has no quorum in cluster 'lab' \(\/etc\/pve\/\.members says quorate: 0\)/,
     );
     assert.equal((await ask(root, { readOnly: true })).kind, "here");
   });
