@@ -6,6 +6,8 @@
  */
 
 import { ConfigError } from "../core/errors.ts";
+import { describeIoError } from "../core/io_errors.ts";
+import { registerSecret } from "../core/secrets.ts";
 
 /** The settings read from the environment. */
 export interface Settings {
@@ -259,6 +261,28 @@ export function readReportFile(
  * `..._TOKEN=value` in any text, are masked as secrets.
  */
 export const REMOVE_HF_TOKEN = "PHOENIX_HF_REMOVE";
+
+/**
+ * The Hugging Face token in the host file `file` (`HF_TOKEN_FILE`), trimmed, and registered as a
+ * secret so that every log line masks it.
+ *
+ * @throws {ConfigError} When the file cannot be read; the message does not name the path
+ *   (`HF_TOKEN_FILE`'s value is masked like any `*TOKEN*` variable's).
+ */
+export function readHuggingFaceTokenFile(file: string): string {
+  let token: string;
+  try {
+    token = Deno.readTextFileSync(file).trim();
+  } catch (error) {
+    throw new ConfigError(
+      "Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: " +
+        describeIoError(error),
+      { cause: error },
+    );
+  }
+  registerSecret(token);
+  return token;
+}
 
 /** One row of the documented table of environment variables. */
 export interface EnvironmentRow {

@@ -8,14 +8,15 @@
  */
 
 import { SetupError } from "../core/errors.ts";
-import { ConfigError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit_codes.ts";
-import { describeIoError } from "../core/io_errors.ts";
 import { formatDuration } from "../core/duration.ts";
-import { registerSecret } from "../core/secrets.ts";
 import { outputTail } from "../core/command_text.ts";
 import type { CommandRunner } from "../core/command_text.ts";
-import { ENVIRONMENT_TABLE, type Settings } from "../config/environment.ts";
+import {
+  ENVIRONMENT_TABLE,
+  readHuggingFaceTokenFile,
+  type Settings,
+} from "../config/environment.ts";
 import type { ForwardedRecord, Log } from "../report/logging.ts";
 import type { RunReport } from "../report/run_report.ts";
 import { VMLIST_FILE } from "../host/cluster.ts";
@@ -62,17 +63,7 @@ export function forwardedEnvironment(
   }
   const file = env.HF_TOKEN_FILE?.trim();
   if (file) {
-    let token: string;
-    try {
-      token = Deno.readTextFileSync(file).trim();
-    } catch (error) {
-      throw new ConfigError(
-        "Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: " +
-          describeIoError(error),
-        { cause: error },
-      );
-    }
-    registerSecret(token);
+    const token = readHuggingFaceTokenFile(file);
     if (sent.HF_TOKEN === undefined) sent.HF_TOKEN = token;
     else sent.HF_TOKEN_FILE = file;
   }

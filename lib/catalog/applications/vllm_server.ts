@@ -23,11 +23,13 @@ import {
   vllmSettingsOf,
 } from "../../config/read_config.ts";
 import { ConfigError } from "../../core/errors.ts";
-import { readBoolean, REMOVE_HF_TOKEN } from "../../config/environment.ts";
+import {
+  readBoolean,
+  readHuggingFaceTokenFile,
+  REMOVE_HF_TOKEN,
+} from "../../config/environment.ts";
 import { definePart } from "../features/feature.ts";
 import { VLLM_BIN } from "../features/vllm.ts";
-import { describeIoError } from "../../core/io_errors.ts";
-import { registerSecret } from "../../core/secrets.ts";
 import {
   fileInContainer,
   httpReady,
@@ -274,20 +276,7 @@ function huggingFaceToken(env: Readonly<Record<string, string | undefined>>): st
         "file holding it)",
     );
   }
-  let token = direct;
-  if (file !== undefined) {
-    try {
-      token = Deno.readTextFileSync(file).trim();
-    } catch (error) {
-      throw new ConfigError(
-        // Not naming the path: HF_TOKEN_FILE's value is masked like any *TOKEN* variable's.
-        "Cannot read the Hugging Face token from the file named by HF_TOKEN_FILE: " +
-          describeIoError(error),
-        { cause: error },
-      );
-    }
-    registerSecret(token);
-  }
+  const token = file !== undefined ? readHuggingFaceTokenFile(file) : direct;
   if (token === undefined || token === "") return undefined;
   if (!/^[A-Za-z0-9_.-]+$/.test(token)) {
     throw new ConfigError(
