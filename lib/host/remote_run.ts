@@ -198,8 +198,6 @@ export async function runRemote(run: CommandRunner, options: RemoteRunOptions): 
   const result = await run(argv, {
     stdin,
     timeoutMs: options.timeoutMs,
-    hideOutput: true,
-    label: `the run on node ${options.node.name}`,
     stop: { stop: () => stdin.end(), graceMs: options.stopGraceMs },
     onOutput: (stream, line) => {
       const hello = stream === "stdout" && !answered ? HELLO.exec(line) : null;

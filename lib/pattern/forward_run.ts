@@ -158,8 +158,8 @@ export async function forwardRun(options: ForwardOptions): Promise<ForwardedEndi
   });
   const took = formatDuration(performance.now() - started);
   const { result } = remote;
-  const said = outputTail(result.stderr.split("\n").filter((l) => !parseRecord(l)).join("\n")) ||
-    `exit code ${result.exitCode}`;
+  // Records come on stdout only: stderr is what ssh and the script there said.
+  const said = outputTail(result.stderr) || `exit code ${result.exitCode}`;
   if (!remote.reached) {
     throw new SetupError(
       `Cannot reach cluster node '${owner.name}' (${owner.ip}), where container ` +
