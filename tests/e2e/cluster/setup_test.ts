@@ -28,6 +28,44 @@ async function snapshotsOn(cluster: SimulatedCluster, node: string): Promise<str
   return (state.containers["900"]?.snapshots ?? []).map((s) => s.name);
 }
 
+/** A run started on a node, watched as it prints. */
+interface WatchedRun {
+  /** What it has printed on stdout so far. */
+  stdout(): string;
+  readonly child: Deno.ChildProcess;
+  /** Its exit code and whole output, once it has ended. */
+  ended(): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/** Starts `argv` on `node` and resolves once its stdout matches `started` (2 min at most). */
+async function startWatched(
+  cluster: SimulatedCluster,
+  node: string,
+  argv: string[],
+  started: RegExp,
+): Promise<WatchedRun> {
+  const child = cluster.spawn(node, argv);
+  const decoder = new TextDecoder();
+  let stdout = "";
+  const reading = (async () => {
+    for await (const chunk of child.stdout) stdout += decoder.decode(chunk, { stream: true });
+  })();
+  const stderr = new Response(child.stderr).text();
+  const deadline = Date.now() + 120_000;
+  while (!started.test(stdout) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    stdout: () => stdout,
+    ended: async () => {
+      const status = await child.status;
+      await reading;
+      return { code: status.code, stdout, stderr: await stderr };
+    },
+  };
+}
+
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name: `cluster: ${name}`, ignore: unavailable !== undefined, fn });
 
@@ -176,24 +214,12 @@ test("SIGTERM here during the run there stops it there, which cleans up: the con
     installedOn: ["pve1", "pve2"],
     latencyMs: 700,
   });
-  const child = cluster.spawn("pve1", [EXECUTABLE, "900"]);
-  const decoder = new TextDecoder();
-  let stdout = "";
-  const reading = (async () => {
-    for await (const chunk of child.stdout) stdout += decoder.decode(chunk, { stream: true });
-  })();
-  const stderrText = new Response(child.stderr).text();
-  const deadline = Date.now() + 120_000;
   // Wait until the run there is inside its steps.
-  while (!/\[pve2\] .*Step 1\//.test(stdout) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.match(stdout, /\[pve2\] /, "the run there started");
-  child.kill("SIGTERM");
-  const status = await child.status;
-  await reading;
-  const stderr = await stderrText;
-  assert.equal(status.code, 143, stdout + stderr);
+  const run = await startWatched(cluster, "pve1", [EXECUTABLE, "900"], /\[pve2\] .*Step 1\//);
+  assert.match(run.stdout(), /\[pve2\] /, "the run there started");
+  run.child.kill("SIGTERM");
+  const { code, stdout, stderr } = await run.ended();
+  assert.equal(code, 143, stdout + stderr);
   assert.match(stderr, /Received SIGTERM; stopping the setup of container 900 \(exit code 143\)/);
   assert.match(
     stdout + stderr,
@@ -211,22 +237,10 @@ test("a container moved by HA during a run stops the run with the node it is on 
     installedOn: ["pve2"],
     latencyMs: 700,
   });
-  const child = cluster.spawn("pve2", [EXECUTABLE, "900"]);
-  const decoder = new TextDecoder();
-  let stdout = "";
-  const reading = (async () => {
-    for await (const chunk of child.stdout) stdout += decoder.decode(chunk, { stream: true });
-  })();
-  const stderrText = new Response(child.stderr).text();
-  const deadline = Date.now() + 120_000;
-  while (!/Step 1\//.test(stdout) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const run = await startWatched(cluster, "pve2", [EXECUTABLE, "900"], /Step 1\//);
   await cluster.moveContainer("900", "pve2", "pve3");
-  const status = await child.status;
-  await reading;
-  const stderr = await stderrText;
-  assert.equal(status.code, 17, stdout + stderr);
+  const { code, stdout, stderr } = await run.ended();
+  assert.equal(code, 17, stdout + stderr);
   assert.match(
     stderr,
     /Container 900 moved to cluster node 'pve3' during this run \(\/etc\/pve\/\.vmlist says so; HA or a migration moved it off 'pve2'\): this run stopped, as pct here can no longer reach it\. .*Run this again on any node: it runs where the container is now/,
