@@ -1,6 +1,7 @@
 /**
- * Looking at processes a test started: the output of a child it spawned, and whether a process
- * it started indirectly (a `pct` under the executable under test) still runs.
+ * Looking at processes a test started: the output of a child it spawned, whether a process
+ * it started indirectly (a `pct` under the executable under test) still runs, and a process id
+ * that no longer runs.
  *
  * @module
  */
@@ -36,4 +37,11 @@ export async function outputOf(child: Deno.ChildProcess): Promise<ChildOutput> {
     stdout: decode(output.stdout),
     stderr: decode(output.stderr),
   };
+}
+
+/** The pid of a process that has already exited (and been reaped): a holder that is gone. */
+export async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
 }

@@ -29,3 +29,13 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T> | T): Promi
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** Whether anything is at `path` (a symbolic link itself counts, not what it points to). */
+export function pathExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,8 @@ import { ExitCode } from "../../../lib/core/exit_codes.ts";
 import { parseMembers } from "../../../lib/host/cluster.ts";
 import { acquireClusterLock, clusterLockPath } from "../../../lib/host/cluster_lock.ts";
 import { throwsWith } from "../../support/assertions.ts";
-import { withTempDir } from "../../support/temp_dir.ts";
+import { pathExists, withTempDir } from "../../support/temp_dir.ts";
+import { deadPid } from "../../support/processes.ts";
 
 function clusterOf(thisNode: string) {
   return parseMembers({
@@ -13,22 +14,6 @@ function clusterOf(thisNode: string) {
     cluster: { name: "lab", nodes: 2, quorate: 1 },
     nodelist: { pve1: { id: 1, online: 1, ip: "192.0.2.11" }, pve2: { id: 2, online: 1 } },
   })!;
-}
-
-const exists = (path: string) => {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** The pid of a process that has already exited (and been reaped). */
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command("true").spawn();
-  await child.status;
-  return child.pid;
 }
 
 Deno.test("cluster lock: a directory under etc/pve/priv/lock with a note beside it, both gone on release", async () => {
@@ -44,8 +29,8 @@ Deno.test("cluster lock: a directory under etc/pve/priv/lock with a note beside 
     assert.equal(note.pid, Deno.pid);
     lock.release();
     lock.release();
-    assert.equal(exists(path), false);
-    assert.equal(exists(`${path}.holder`), false);
+    assert.equal(pathExists(path), false);
+    assert.equal(pathExists(`${path}.holder`), false);
   });
 });
 
@@ -89,7 +74,7 @@ Deno.test("cluster lock: a dead run's lock is taken over on its own node, never 
     const lock = acquireClusterLock(root, "920", clusterOf("pve1"));
     assert.equal(JSON.parse(Deno.readTextFileSync(`${lock.path}.holder`)).pid, Deno.pid);
     lock.release();
-    assert.equal(exists(lock.path), false);
+    assert.equal(pathExists(lock.path), false);
   });
 });
 

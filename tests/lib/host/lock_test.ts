@@ -6,7 +6,8 @@ import { acquireLock, lockFile } from "../../../lib/host/lock.ts";
 import { processStartTime } from "../../../lib/host/leftover_commands.ts";
 import { throwsWith } from "../../support/assertions.ts";
 import { RecordingLog } from "../../support/recording_log.ts";
-import { withTempDir } from "../../support/temp_dir.ts";
+import { pathExists, withTempDir } from "../../support/temp_dir.ts";
+import { deadPid } from "../../support/processes.ts";
 
 function failure(fn: () => unknown, code: ExitCode): SetupError {
   const error = throwsWith(fn, SetupError);
@@ -19,22 +20,6 @@ function failure(fn: () => unknown, code: ExitCode): SetupError {
 function noteOf(pid: number): string {
   return `${pid} ${processStartTime(pid)}\n`;
 }
-
-/** The pid of a process that has already exited (and been reaped). */
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command("true").spawn();
-  await child.status;
-  return child.pid;
-}
-
-const exists = (path: string) => {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Another process holding `path` with `flock(LOCK_EX)` through Deno's own (blocking) lock, and
@@ -80,14 +65,14 @@ Deno.test("acquireLock writes this process's pid and start time into the lock fi
     } finally {
       lock.release();
     }
-    assert.equal(exists(lock.path), false, "release removes the file");
+    assert.equal(pathExists(lock.path), false, "release removes the file");
   }));
 
 Deno.test("acquireLock creates a missing lock directory", () =>
   withTempDir((dir) => {
     const nested = join(dir, "run", "lock", "phoenix_hypervisor");
     const lock = acquireLock(nested, "950", new RecordingLog());
-    assert.ok(exists(lock.path));
+    assert.ok(pathExists(lock.path));
     lock.release();
   }));
 
@@ -193,7 +178,7 @@ Deno.test("release is idempotent, and an old handle never removes a newer holder
     first.release();
     const second = acquireLock(dir, "920", new RecordingLog());
     first.release();
-    assert.ok(exists(second.path), "the old handle must not remove the new lock");
+    assert.ok(pathExists(second.path), "the old handle must not remove the new lock");
     failure(() => acquireLock(dir, "920", new RecordingLog()), ExitCode.Locked);
     second.release();
   }));
@@ -205,9 +190,9 @@ Deno.test("a lock file removed from under its holder is not removed again by a l
     // The file is gone, so the lock can be taken again on a new file.
     const second = acquireLock(dir, "920", new RecordingLog());
     first.release();
-    assert.ok(exists(second.path));
+    assert.ok(pathExists(second.path));
     second.release();
-    assert.equal(exists(second.path), false);
+    assert.equal(pathExists(second.path), false);
   }));
 
 Deno.test("an unusable lock directory is its own failure, exit 10, saying what is wrong", async (t) => {
@@ -244,7 +229,7 @@ Deno.test("an unusable lock directory is its own failure, exit 10, saying what i
         error.message,
         /cannot create the lock file in it: too many levels of symbolic links/,
       );
-      assert.equal(exists(target), false, "nothing was created where the link points");
+      assert.equal(pathExists(target), false, "nothing was created where the link points");
     });
   });
 });
