@@ -71,10 +71,16 @@ const test = (name: string, fn: () => Promise<void>) =>
 
 test("a run on a node that does not own the container runs on the owner over SSH, shown here line by line", async () => {
   await using cluster = await clusterWith900({ owner: "pve2", installedOn: ["pve1", "pve2"] });
+  // Started as on a GPU host whose shell has the driver's libraries on LD_LIBRARY_PATH.
   const run = await cluster.exec("pve1", [EXECUTABLE, "900", "--report", "/root/report.json"], {
+    env: { LD_LIBRARY_PATH: "/usr/local/nvidia/lib64" },
     timeoutMs: 180_000,
   });
   assert.equal(run.code, 0, run.stdout + run.stderr);
+  // Neither the SSH session nor the run there passed it on to pve2's pct.
+  const pctEnv = (await cluster.node("pve2").fake.processes()).flatMap((p) => p.env);
+  assert.ok(pctEnv.includes("PATH"), "the fake recorded the environment of pve2's pct calls");
+  assert.ok(!pctEnv.includes("LD_LIBRARY_PATH"), pctEnv.join(" "));
   assert.match(
     run.stdout,
     /Container 900 lives on cluster node 'pve2' \(\/etc\/pve\/\.vmlist\); running its setup there over the cluster's SSH \(root@127\.0\.0\.3\)\. Its lines follow, tagged \[pve2\]/,
